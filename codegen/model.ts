@@ -1,0 +1,351 @@
+// Reads syscalls.yaml, validates it (JSON schema, then semantic checks that point at the line) and
+// resolves it into one plain model per target: constants, struct layouts and function prototypes.
+import { readFileSync } from 'node:fs';
+import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import AjvModule from 'ajv';
+import schema from './schema.json' with { type: 'json' };
+
+// ---- resolved model ---------------------------------------------------------------------------
+
+export type Primitive =
+  | 'void' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
+  | 'char' | 'short' | 'ushort' | 'int' | 'uint' | 'long' | 'ulong' | 'longlong' | 'ulonglong'
+  | 'intptr' | 'uintptr' | 'pointer';
+
+export const PRIMITIVES: readonly Primitive[] = [
+  'void', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'char', 'short',
+  'ushort', 'int', 'uint', 'long', 'ulong', 'longlong', 'ulonglong', 'intptr', 'uintptr', 'pointer',
+];
+
+export interface DataModel { short: number; int: number; long: number; longlong: number; pointer: number; int64_align: number }
+
+export interface Target {
+  name: string; os: string; arch: string; model: DataModel; modelName: string; endian: 'little' | 'big';
+  libc: string; verify: string | null; stdcall: boolean; kqueue: string | null;
+}
+
+export interface FieldLayout {
+  name: string;
+  ctype: string;        // as written in the YAML
+  type: Primitive | string; // primitive, or a struct name
+  count: number | null; // array length, or null for a scalar
+  offset: number; size: number; align: number;
+}
+export interface StructLayout {
+  name: string; c: string; header: string; size: number; align: number; packed: boolean; fields: FieldLayout[];
+}
+export interface Param { name: string; ctype: string; type: Primitive; pointer: boolean }
+export interface FunctionSpec {
+  name: string; symbol: string; lib: string; proto: string; ret: Param; params: Param[]; variadic: boolean;
+  stdcall: boolean; errors: string; blocking: boolean; hot: boolean; optional: boolean; doc: string;
+}
+export interface ConstantSpec { name: string; value: number; group: string; header: string }
+
+export interface TargetModel {
+  target: Target;
+  libraries: Record<string, string[]>;
+  constants: ConstantSpec[];
+  structs: StructLayout[];
+  functions: FunctionSpec[];
+  decls: string;
+}
+
+export interface Spec { targets: Target[]; models: TargetModel[]; errnoGroup: string }
+
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`syscalls.yaml is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+// ---- raw YAML shape (after schema validation) -------------------------------------------------
+
+type ValueMap = Record<string, number>;
+interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string }
+interface RawStruct { c?: string; header: string; on?: string[]; packed?: string[]; fields?: string[]; variants?: Record<string, string[]> }
+interface RawFunction { proto: string; symbol?: string; lib: string; on: string[]; errors: string; blocking?: boolean; hot?: boolean; optional?: boolean; doc: string }
+interface Raw {
+  version: number;
+  models: Record<string, DataModel>;
+  targets: Record<string, RawTarget>;
+  groups: Record<string, string[]>;
+  libraries: Record<string, Record<string, string[]>>;
+  types: Record<string, Record<string, string>>;
+  constants: Record<string, { header: string; values: Record<string, ValueMap> }>;
+  decls?: Record<string, string>;
+  structs: Record<string, RawStruct>;
+  functions: Record<string, RawFunction>;
+}
+
+const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
+
+/** Loads and resolves a spec file; throws SpecError listing every problem with its line. */
+export function loadSpec(path: string): Spec {
+  return parseSpec(readFileSync(path, 'utf8'), path);
+}
+
+export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const at = (path: (string | number)[]): string => {
+    for (let p = path; p.length >= 0; p = p.slice(0, -1)) {
+      const node = p.length ? doc.getIn(p, true) : doc.contents;
+      if (isNode(node) && node.range) {
+        const { line, col } = lineCounter.linePos(node.range[0]);
+        return `${file}:${line}:${col}`;
+      }
+      if (!p.length) break;
+    }
+    return file;
+  };
+  if (doc.errors.length) {
+    throw new SpecError(doc.errors.map((e) => `${file}:${e.linePos?.[0].line ?? '?'}:${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`));
+  }
+  const raw = doc.toJS() as Raw;
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(schema);
+  if (!validate(raw)) {
+    throw new SpecError((validate.errors ?? []).map((e) => {
+      const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+      return `${at(path)}: ${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
+    }));
+  }
+  return resolve(raw, at, doc);
+}
+
+// ---- resolution -------------------------------------------------------------------------------
+
+const OS_NAMES = new Set(['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'win32']);
+
+function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Document): Spec {
+  const problems: string[] = [];
+  const targets: Target[] = Object.entries(raw.targets).map(([name, t]) => {
+    const model = raw.models[t.model];
+    if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
+    return {
+      name, os: t.os, arch: t.arch, model: model ?? raw.models[Object.keys(raw.models)[0]!]!, modelName: t.model,
+      endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null,
+    };
+  });
+  const targetNames = new Set(targets.map((t) => t.name));
+  for (const [g, members] of Object.entries(raw.groups)) {
+    if (OS_NAMES.has(g) || targetNames.has(g)) problems.push(`${at(['groups', g])}: group '${g}' shadows an OS or target name`);
+    members.forEach((m, i) => {
+      if (!OS_NAMES.has(m) && !targetNames.has(m)) problems.push(`${at(['groups', g, i])}: unknown OS or target '${m}' in group '${g}'`);
+    });
+  }
+
+  /** Rank with which `sel` matches `t`: 3 exact target, 2 OS, 1 group, 0 none; -1 unknown selector. */
+  const rank = (sel: string, t: Target): number => {
+    if (targetNames.has(sel)) return sel === t.name ? 3 : 0;
+    if (OS_NAMES.has(sel)) return sel === t.os ? 2 : 0;
+    const g = raw.groups[sel];
+    if (!g) return -1;
+    return g.includes(t.name) || g.includes(t.os) ? 1 : 0;
+  };
+  const checkSelectors = (sels: string[], path: (string | number)[]) => {
+    for (const s of sels) if (targets.length && rank(s, targets[0]!) < 0) problems.push(`${at([...path, s])}: unknown selector '${s}' (not a target, OS or group)`);
+  };
+  /** The key of `map` that applies to `t`, or undefined; reports ambiguity. */
+  const pick = (keys: string[], t: Target, path: (string | number)[]): string | undefined => {
+    let best: string | undefined; let bestRank = 0; let tie = false;
+    for (const k of keys) {
+      const r = rank(k, t);
+      if (r > bestRank) { best = k; bestRank = r; tie = false; } else if (r === bestRank && r > 0) tie = true;
+    }
+    if (tie) problems.push(`${at(path)}: ambiguous for ${t.name}: two selectors of the same rank match`);
+    return best;
+  };
+  const matches = (sels: string[], t: Target) => sels.some((s) => rank(s, t) > 0);
+
+  // Check every selector used anywhere once.
+  checkSelectors(Object.keys(raw.libraries).flatMap((l) => Object.keys(raw.libraries[l]!)), ['libraries']);
+  for (const [ty, m] of Object.entries(raw.types)) checkSelectors(Object.keys(m), ['types', ty]);
+  for (const [g, grp] of Object.entries(raw.constants)) for (const [c, m] of Object.entries(grp.values)) checkSelectors(Object.keys(m), ['constants', g, 'values', c]);
+  for (const [s, st] of Object.entries(raw.structs)) {
+    checkSelectors([...(st.on ?? []), ...(st.packed ?? [])], ['structs', s]);
+    if (st.variants) checkSelectors(Object.keys(st.variants), ['structs', s, 'variants']);
+    if (!st.fields === !st.variants) problems.push(`${at(['structs', s])}: struct '${s}' needs exactly one of 'fields' or 'variants'`);
+    if (st.fields && !st.on) problems.push(`${at(['structs', s])}: struct '${s}' with 'fields' needs 'on'`);
+  }
+  for (const [f, fn] of Object.entries(raw.functions)) {
+    checkSelectors(fn.on, ['functions', f, 'on']);
+    if (!raw.libraries[fn.lib]) problems.push(`${at(['functions', f, 'lib'])}: unknown library '${fn.lib}'`);
+  }
+  const seenConst = new Map<string, string>();
+  for (const [g, grp] of Object.entries(raw.constants)) {
+    for (const c of Object.keys(grp.values)) {
+      if (seenConst.has(c)) problems.push(`${at(['constants', g, 'values', c])}: duplicate constant '${c}' (also in group '${seenConst.get(c)}')`);
+      seenConst.set(c, g);
+    }
+  }
+  for (const name of Object.keys(raw.functions)) if (seenConst.has(name)) problems.push(`${at(['functions', name])}: '${name}' is both a function and a constant`);
+
+  const errnoGroup = 'errno';
+  const models = targets.map((t): TargetModel => {
+    const prim = (n: Primitive): { size: number; align: number } => primitiveLayout(n, t.model);
+    const typeOf = (ctype: string, path: (string | number)[]): { type: Primitive | string; count: number | null; pointer: boolean } | null => {
+      const parsed = parseCType(ctype);
+      if (!parsed) { problems.push(`${at(path)}: cannot parse C type '${ctype}'`); return null; }
+      if (parsed.pointer) return { type: 'pointer', count: parsed.count, pointer: true };
+      if (raw.structs[parsed.base]) return { type: parsed.base, count: parsed.count, pointer: false };
+      const m = raw.types[parsed.base];
+      if (!m) { problems.push(`${at(path)}: unknown type '${parsed.base}'`); return null; }
+      const key = pick(Object.keys(m), t, ['types', parsed.base]);
+      if (!key) { problems.push(`${at(path)}: type '${parsed.base}' has no definition for ${t.name}`); return null; }
+      const inner = parseCType(m[key]!);
+      if (!inner || !(PRIMITIVES as string[]).includes(inner.base)) { problems.push(`${at(['types', parsed.base, key])}: '${m[key]}' is not a primitive`); return null; }
+      if (inner.count !== null && parsed.count !== null) { problems.push(`${at(path)}: arrays of array typedefs are not supported`); return null; }
+      return { type: inner.base as Primitive, count: parsed.count ?? inner.count, pointer: false };
+    };
+
+    const libraries: Record<string, string[]> = {};
+    for (const [lib, m] of Object.entries(raw.libraries)) {
+      const k = pick(Object.keys(m), t, ['libraries', lib]);
+      if (k) libraries[lib] = m[k]!;
+    }
+
+    const constants: ConstantSpec[] = [];
+    for (const [g, grp] of Object.entries(raw.constants)) {
+      for (const [c, m] of Object.entries(grp.values)) {
+        const k = pick(Object.keys(m), t, ['constants', g, 'values', c]);
+        if (k !== undefined) constants.push({ name: c, value: m[k]!, group: g, header: grp.header });
+      }
+    }
+
+    const structs: StructLayout[] = [];
+    const layoutCache = new Map<string, StructLayout | null>();
+    const layoutOf = (name: string, stack: string[]): StructLayout | null => {
+      if (layoutCache.has(name)) return layoutCache.get(name)!;
+      if (stack.includes(name)) { problems.push(`${at(['structs', name])}: struct '${name}' contains itself`); return null; }
+      const st = raw.structs[name]!;
+      let fieldList: string[] | undefined; let path: (string | number)[];
+      if (st.fields) {
+        if (!matches(st.on ?? [], t)) { layoutCache.set(name, null); return null; }
+        fieldList = st.fields; path = ['structs', name, 'fields'];
+      } else {
+        const k = pick(Object.keys(st.variants!), t, ['structs', name, 'variants']);
+        if (!k) { layoutCache.set(name, null); return null; }
+        fieldList = st.variants![k]; path = ['structs', name, 'variants', k];
+      }
+      const packed = matches(st.packed ?? [], t);
+      const fields: FieldLayout[] = [];
+      let offset = 0; let align = 1; const names = new Set<string>();
+      fieldList!.forEach((spec, i) => {
+        const m = /^\s*([A-Za-z_]\w*)\s+(.+?)\s*$/.exec(spec);
+        if (!m) { problems.push(`${at([...path, i])}: field '${spec}' is not "name type"`); return; }
+        const [, fname, ctype] = m as unknown as [string, string, string];
+        if (names.has(fname)) problems.push(`${at([...path, i])}: duplicate field '${fname}' in '${name}'`);
+        names.add(fname);
+        const ty = typeOf(ctype, [...path, i]);
+        if (!ty) return;
+        let el: { size: number; align: number };
+        if ((PRIMITIVES as string[]).includes(ty.type)) {
+          if (ty.type === 'void') { problems.push(`${at([...path, i])}: field '${fname}' cannot be void`); return; }
+          el = prim(ty.type as Primitive);
+        } else {
+          const inner = layoutOf(ty.type, [...stack, name]);
+          if (!inner) { problems.push(`${at([...path, i])}: struct '${ty.type}' has no layout for ${t.name}`); return; }
+          el = inner;
+        }
+        const fa = packed ? 1 : el.align;
+        offset = alignUp(offset, fa);
+        const size = el.size * (ty.count ?? 1);
+        fields.push({ name: fname, ctype, type: ty.type, count: ty.count, offset, size, align: el.align });
+        offset += size; align = Math.max(align, fa);
+      });
+      const layout: StructLayout = { name, c: st.c ?? `struct ${name}`, header: st.header, size: alignUp(offset, align), align, packed, fields };
+      layoutCache.set(name, layout);
+      return layout;
+    };
+    for (const name of Object.keys(raw.structs)) {
+      const l = layoutOf(name, []);
+      if (l) structs.push(l);
+    }
+
+    const functions: FunctionSpec[] = [];
+    for (const [name, fn] of Object.entries(raw.functions)) {
+      if (!matches(fn.on, t)) continue;
+      const path = ['functions', name, 'proto'];
+      const p = parsePrototype(fn.proto);
+      if (!p) { problems.push(`${at(path)}: cannot parse prototype '${fn.proto}'`); continue; }
+      const symbol = fn.symbol ?? name;
+      if (p.name !== symbol) problems.push(`${at(path)}: prototype names '${p.name}', expected '${symbol}'`);
+      const conv = (c: { name: string; ctype: string }): Param | null => {
+        const ty = typeOf(c.ctype, path);
+        if (!ty) return null;
+        if (ty.count !== null || !(PRIMITIVES as string[]).includes(ty.type)) { problems.push(`${at(path)}: '${c.ctype}' must be passed by pointer`); return null; }
+        return { name: c.name, ctype: c.ctype, type: ty.type as Primitive, pointer: ty.pointer };
+      };
+      const ret = conv({ name: '', ctype: p.ret });
+      const params = p.params.map(conv);
+      if (!ret || params.some((x) => !x)) continue;
+      if (!libraries[fn.lib]) { problems.push(`${at(['functions', name, 'lib'])}: library '${fn.lib}' has no file for ${t.name}`); continue; }
+      functions.push({
+        name, symbol, lib: fn.lib, proto: fn.proto, ret, params: params as Param[], variadic: p.variadic,
+        stdcall: p.stdcall && t.stdcall, errors: fn.errors, blocking: fn.blocking ?? false, hot: fn.hot ?? false,
+        optional: fn.optional ?? false, doc: fn.doc,
+      });
+    }
+    const decl = raw.decls ? pick(Object.keys(raw.decls), t, ['decls']) : undefined;
+    return { target: t, libraries, constants, structs, functions, decls: decl ? raw.decls![decl]! : '' };
+  });
+
+  // Every struct must have a layout on every target where a function or another struct of that
+  // target's OS family mentions it by value; and every struct must exist somewhere.
+  for (const name of Object.keys(raw.structs)) {
+    if (!models.some((m) => m.structs.some((s) => s.name === name))) problems.push(`${at(['structs', name])}: struct '${name}' has no layout for any target`);
+  }
+  if (problems.length) throw new SpecError([...new Set(problems)]);
+  return { targets, models, errnoGroup };
+}
+
+// ---- C type helpers ---------------------------------------------------------------------------
+
+export function alignUp(n: number, a: number): number { return Math.ceil(n / a) * a; }
+
+export function primitiveLayout(p: Primitive, m: DataModel): { size: number; align: number } {
+  switch (p) {
+    case 'void': return { size: 0, align: 1 };
+    case 'int8': case 'uint8': case 'char': return { size: 1, align: 1 };
+    case 'int16': case 'uint16': case 'short': case 'ushort': return { size: m.short, align: m.short };
+    case 'int32': case 'uint32': case 'int': case 'uint': return { size: m.int, align: m.int };
+    case 'long': case 'ulong': return { size: m.long, align: m.long === 8 ? m.int64_align : m.long };
+    case 'int64': case 'uint64': case 'longlong': case 'ulonglong': return { size: 8, align: m.int64_align };
+    case 'intptr': case 'uintptr': case 'pointer': return { size: m.pointer, align: m.pointer };
+  }
+}
+
+/** Parses `const struct sockaddr *`, `char[14]`, `uint32[4]`, `unsigned long`. */
+export function parseCType(s: string): { base: string; pointer: boolean; count: number | null } | null {
+  let t = s.trim().replace(/\s+/g, ' ');
+  let count: number | null = null;
+  const arr = /^(.*?)\s*\[(\d+)\]$/.exec(t);
+  if (arr) { t = arr[1]!; count = Number(arr[2]); }
+  t = t.replace(/^const /, '').replace(/ const$/, '');
+  let pointer = false;
+  if (t.endsWith('*')) { pointer = true; t = t.replace(/\s*\*+$/, '').replace(/^const /, ''); }
+  if (!/^(struct |unsigned )?[A-Za-z_]\w*( long)?$/.test(t)) return null;
+  return { base: t, pointer, count };
+}
+
+/** Parses a C prototype as headers spell it: `ssize_t read(int fd, void *buf, size_t count)`. */
+export function parsePrototype(proto: string): { ret: string; name: string; stdcall: boolean; params: { name: string; ctype: string }[]; variadic: boolean } | null {
+  const m = /^\s*(.+?)\s*\b([A-Za-z_]\w*)\s*\((.*)\)\s*$/.exec(proto);
+  if (!m) return null;
+  let ret = m[1]!; let stdcall = false;
+  const cc = /\s*\b(WINAPI|NTAPI|WSAAPI)$/.exec(ret);
+  if (cc) { stdcall = true; ret = ret.slice(0, cc.index); }
+  const params: { name: string; ctype: string }[] = []; let variadic = false;
+  const body = m[3]!.trim();
+  if (body !== 'void' && body !== '') {
+    for (const part of body.split(',').map((x) => x.trim())) {
+      if (part === '...') { variadic = true; continue; }
+      const pm = /^(.*?[\s*])([A-Za-z_]\w*)$/.exec(part);
+      if (!pm) return null;
+      params.push({ name: pm[2]!, ctype: pm[1]!.trim() });
+    }
+  }
+  return { ret: ret.trim(), name: m[2]!, stdcall, params, variadic };
+}

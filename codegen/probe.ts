@@ -1,0 +1,74 @@
+// Builds a target's generated C probe with that target's real compiler and compares every size,
+// alignment, offset and constant with syscalls.yaml, reporting all mismatches at once
+// (`bad epoll_event size: yaml 16 != c 12 (linux-x64)`), as rust-lang/libc's ctest does.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TargetModel } from './model.js';
+import { emitProbe, probeItems, PROBE_MAGIC, PROBE_SECTION } from './emit.js';
+
+export interface ProbeResult { target: string; checked: number; mismatches: string[] }
+
+/** Whether `<triple>-gcc` and `<triple>-objcopy` are on PATH. */
+export function haveCompiler(triple: string): boolean {
+  return ['gcc', 'objcopy'].every((tool) => spawnSync(`${triple}-${tool}`, ['--version'], { stdio: 'ignore' }).status === 0);
+}
+
+function decode(bin: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i + 8 <= bin.length; i += 8) out.push(bin.readBigUInt64LE(i));
+  return out;
+}
+
+/** C constants are int or unsigned: the same 32-bit pattern counts as equal (0xC0000120 == (LONG)0xC0000120). */
+function sameValue(c: bigint, yaml: number): boolean {
+  const y = BigInt(yaml);
+  if (BigInt.asIntN(64, c) === y || c === BigInt.asUintN(64, y)) return true;
+  const s = BigInt.asIntN(64, c);
+  return s >= -(2n ** 31n) && s < 2n ** 32n && BigInt.asUintN(32, s) === BigInt.asUintN(32, y);
+}
+
+function compare(m: TargetModel, values: bigint[], how: string): string[] {
+  values = [...values];
+  const items = probeItems(m);
+  if (values[0] !== PROBE_MAGIC) return [`${m.target.name}: ${how}: probe section has no magic word`];
+  // Object formats may pad the section (COFF aligns it to 16 bytes): trailing zero words are padding.
+  while (values.length - 1 > items.length && values[values.length - 1] === 0n) values = values.slice(0, -1);
+  if (values.length - 1 !== items.length) return [`${m.target.name}: ${how}: ${values.length - 1} values for ${items.length} items`];
+  const bad: string[] = [];
+  items.forEach((item, i) => {
+    const c = values[i + 1]!;
+    if (!sameValue(c, item.yaml)) bad.push(`bad ${item.label}: yaml ${item.yaml} != c ${BigInt.asIntN(64, c)} (${m.target.name}${how === 'object' ? '' : `, ${how}`})`);
+  });
+  return bad;
+}
+
+/**
+ * Compiles the probe with `<verify>-gcc -c`, reads its section, compares. With `run`, also links
+ * and runs it natively (only for the machine's own target) and compares what it prints.
+ */
+export function runProbe(m: TargetModel, opts: { run?: boolean } = {}): ProbeResult {
+  const triple = m.target.verify;
+  if (!triple) throw new Error(`${m.target.name} has no verifying compiler`);
+  const dir = mkdtempSync(join(tmpdir(), `metal-probe-${m.target.name}-`));
+  try {
+    const src = join(dir, 'probe.c');
+    execFileSync('sh', ['-c', 'cat > "$1"', 'sh', src], { input: emitProbe(m) });
+    const cc = (args: string[]) => {
+      const r = spawnSync(`${triple}-gcc`, ['-std=gnu11', '-Wall', ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${triple}-gcc failed for ${m.target.name}:\n${r.stderr}`);
+    };
+    cc(['-c', '-o', join(dir, 'probe.o'), src]);
+    execFileSync(`${triple}-objcopy`, ['-O', 'binary', '-j', PROBE_SECTION, join(dir, 'probe.o'), join(dir, 'probe.bin')]);
+    const mismatches = compare(m, decode(readFileSync(join(dir, 'probe.bin'))), 'object');
+    if (opts.run) {
+      cc(['-DMETAL_PROBE_MAIN', '-o', join(dir, 'probe'), src]);
+      const printed = execFileSync(join(dir, 'probe'), { encoding: 'utf8' }).trim().split('\n').map((l) => BigInt(l));
+      mismatches.push(...compare(m, printed, 'run'));
+    }
+    return { target: m.target.name, checked: probeItems(m).length, mismatches };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
