@@ -2,7 +2,7 @@
 // resolves it into one plain model per target: constants, struct layouts and function prototypes.
 import { readFileSync } from 'node:fs';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
-import AjvModule from 'ajv';
+import { Ajv } from 'ajv';
 import schema from './schema.json' with { type: 'json' };
 
 // ---- resolved model ---------------------------------------------------------------------------
@@ -78,7 +78,6 @@ interface Raw {
   functions: Record<string, RawFunction>;
 }
 
-const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
 
 /** Loads and resolves a spec file; throws SpecError listing every problem with its line. */
 export function loadSpec(path: string): Spec {
@@ -189,7 +188,8 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       const parsed = parseCType(ctype);
       if (!parsed) { problems.push(`${at(path)}: cannot parse C type '${ctype}'`); return null; }
       if (parsed.pointer) return { type: 'pointer', count: parsed.count, pointer: true };
-      if (raw.structs[parsed.base]) return { type: parsed.base, count: parsed.count, pointer: false };
+      const sname = parsed.base.replace(/^struct /, '');
+      if (raw.structs[sname]) return { type: sname, count: parsed.count, pointer: false };
       const m = raw.types[parsed.base];
       if (!m) { problems.push(`${at(path)}: unknown type '${parsed.base}'`); return null; }
       const key = pick(Object.keys(m), t, ['types', parsed.base]);

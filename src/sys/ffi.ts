@@ -1,0 +1,81 @@
+// Binds a generated module's functions through koffi, lazily: a library is loaded on the first call
+// of one of its functions, never at import.
+import koffi, { type LibraryHandle } from 'koffi';
+import type { SysModule, FunctionName, SysCalls } from '../../generated/types.js';
+
+export class LibraryLoadError extends Error {
+  readonly code = 'ERR_METAL_IO_LIBRARY';
+  constructor(message: string) { super(message); this.name = 'LibraryLoadError'; }
+}
+
+export interface Binder {
+  /** The koffi function for `name`, bound on first use. Throws a clear error if the target lacks it. */
+  fn<K extends FunctionName>(name: K): SysCalls[K];
+  /** Whether the target declares `name` and, for optional functions, the library exports it. */
+  has(name: FunctionName): boolean;
+}
+
+export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.env): Binder {
+  const libs = new Map<string, LibraryHandle>();
+  const fns = new Map<string, unknown>();
+  const missing = new Map<string, Error>();
+
+  const loadLib = (lib: string): LibraryHandle => {
+    const have = libs.get(lib);
+    if (have) return have;
+    const candidates = mod.libraries[lib];
+    if (!candidates) throw new LibraryLoadError(`metal-io: ${mod.target.name} has no library '${lib}'`);
+    const tried: string[] = [];
+    for (const c of candidates) {
+      const file = c.startsWith('$') ? env[c.slice(1)] : c;
+      if (!file) { tried.push(`${c} (unset)`); continue; }
+      try {
+        const handle = koffi.load(file);
+        libs.set(lib, handle);
+        return handle;
+      } catch (e) {
+        tried.push(`${file}: ${(e as Error).message}`);
+      }
+    }
+    throw new LibraryLoadError(`metal-io: cannot load ${lib} on ${mod.target.name}; tried ${tried.join('; ')}`);
+  };
+
+  const bind = (name: FunctionName): unknown => {
+    const done = fns.get(name);
+    if (done) return done;
+    const prior = missing.get(name);
+    if (prior) throw prior;
+    const info = mod.functions[name];
+    if (!info) {
+      const e = Object.assign(new Error(`metal-io: ${name} is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+      missing.set(name, e);
+      throw e;
+    }
+    try {
+      const f = loadLib(info.lib).func(info.koffi);
+      fns.set(name, f);
+      return f;
+    } catch (e) {
+      if (e instanceof LibraryLoadError) throw e;
+      const err = Object.assign(new Error(`metal-io: cannot bind ${info.symbol} from ${info.lib} on ${mod.target.name}${info.optional ? ' (optional: this system lacks it)' : ''}: ${(e as Error).message}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+      missing.set(name, err);
+      throw err;
+    }
+  };
+
+  return {
+    fn: (name) => bind(name) as never,
+    has(name) {
+      if (!mod.functions[name]) return false;
+      try { bind(name); return true; } catch { return false; }
+    },
+  };
+}
+
+/** The errno value the last foreign call left (koffi saves it right after each call). */
+export function errno(): number { return koffi.errno(); }
+
+/** koffi.address() as a plain number (all user-space addresses fit in 2^53). */
+export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
+  return Number(koffi.address(buf as never));
+}

@@ -1,0 +1,45 @@
+// metal-io/sys: the running target's generated system layer, for raw syscall access.
+//
+//   import sys, { constants, structs, errno } from 'metal-io/sys';
+//   const ep = sys.epoll_create1(constants.EPOLL_CLOEXEC!);
+//
+// Functions keep their C names and koffi's conventions: integers in, integers out, -1 and errno()
+// on failure. `hot` functions (see syscalls.yaml) take addresses (addressOf(buffer)) for koffi's fast
+// call path; the caller keeps the buffer alive for the call. Importing this module loads no library.
+import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
+import { runningTargetName, targetModule } from './target.js';
+import { createBinder, errno, addressOf, type Binder } from './ffi.js';
+
+export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
+export { UnsupportedTargetError, runningTargetName, targetModule } from './target.js';
+export { LibraryLoadError, createBinder } from './ffi.js';
+
+const mod: SysModule = targetModule(runningTargetName());
+const binder: Binder = createBinder(mod);
+
+/** The running target: name, OS, CPU, data model, and which compiler verified its layouts. */
+export const platform: TargetInfo = mod.target;
+/** Constants by C name (sys.constants.EPOLLIN); absent where the target has none. */
+export const constants = mod.constants;
+/** Struct layouts: `structs.epoll_event` is `{ size, align, fields: { events: { offset, ... } } }`. */
+export const structs = mod.structs;
+/** The errno names this target defines. */
+export const errnoNames = mod.errnoNames;
+/** The function for `name`, bound on first use. */
+export const fn = <K extends FunctionName>(name: K): SysCalls[K] => binder.fn(name);
+/** Whether this target has `name` (and, for optional functions, this system exports it). */
+export const has = (name: FunctionName): boolean => binder.has(name);
+export { errno, addressOf };
+
+export type Sys = Partial<SysCalls> & {
+  readonly platform: TargetInfo; readonly constants: SysModule['constants']; readonly structs: SysModule['structs'];
+  readonly errnoNames: SysModule['errnoNames']; errno(): number; addressOf(buf: ArrayBufferView | ArrayBuffer): number;
+  fn: typeof fn; has: typeof has;
+};
+
+/** Everything above, plus every function of the target by its C name (bound on first access). */
+const sys = { platform, constants, structs, errnoNames, errno, addressOf, fn, has } as Sys;
+for (const name of Object.keys(mod.functions) as FunctionName[]) {
+  Object.defineProperty(sys, name, { enumerable: true, configurable: true, get: () => binder.fn(name) });
+}
+export default sys;

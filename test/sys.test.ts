@@ -1,0 +1,109 @@
+// metal-io/sys: real syscalls through the generated layer, read back through the generated layouts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import sys, { constants as C, structs, errno, platform, fn, has, addressOf, targetModule, UnsupportedTargetError } from '../src/sys/index.js';
+
+const unix = process.platform !== 'win32';
+
+test('platform names the running target', () => {
+  assert.is(platform.name.startsWith(`${process.platform}-`), true);
+  assert.is(platform.pointerSize, process.arch === 'ia32' || process.arch === 'arm' ? 4 : 8);
+});
+
+test('epoll_event is 12 bytes packed on x86, 16 on other 64-bit Linux', () => {
+  assert.is(targetModule('linux-x64').structs.epoll_event!.size, 12);
+  assert.is(targetModule('linux-ia32').structs.epoll_event!.size, 12);
+  assert.is(targetModule('linux-x64').structs.epoll_event!.fields.data!.offset, 4);
+  for (const t of ['linux-arm64', 'linux-arm', 'linux-riscv64', 'linux-ppc64']) {
+    assert.is(targetModule(t).structs.epoll_event!.size, 16, t);
+    assert.is(targetModule(t).structs.epoll_event!.fields.data!.offset, 8, t);
+  }
+});
+
+test('an unsupported target is a clear error naming it', () => {
+  try { targetModule('aix-ppc64'); assert.unreachable('should throw'); } catch (e) {
+    assert.instance(e, UnsupportedTargetError);
+    assert.match((e as Error).message, /aix-ppc64/);
+    assert.is((e as { code: string }).code, 'ERR_METAL_IO_UNSUPPORTED_TARGET');
+  }
+});
+
+test('a function the target lacks throws instead of crashing', () => {
+  const missing = process.platform === 'win32' ? 'epoll_create1' : 'CreateIoCompletionPort';
+  assert.is(has(missing), false);
+  assert.throws(() => fn(missing), /not available/);
+});
+
+if (unix) {
+  test('close(-1) sets EBADF through errno()', () => {
+    assert.is(sys.close!(-1), -1);
+    assert.is(errno(), C.EBADF);
+  });
+
+  test('socketpair + write/read move bytes; addresses take the hot path', () => {
+    const sv = new Int32Array(2);
+    assert.is(sys.socketpair!(C.AF_UNIX!, C.SOCK_STREAM! | (C.SOCK_CLOEXEC ?? 0), 0, sv), 0);
+    try {
+      const out = Buffer.from('metal');
+      const inb = Buffer.alloc(16);
+      assert.is(Number(sys.write!(sv[0]!, addressOf(out), out.length)), 5);
+      assert.is(Number(sys.read!(sv[1]!, addressOf(inb), inb.length)), 5);
+      assert.is(inb.subarray(0, 5).toString(), 'metal');
+    } finally {
+      sys.close!(sv[0]!); sys.close!(sv[1]!);
+    }
+  });
+
+  test('getsockname fills sockaddr_in at the generated offsets', () => {
+    const sa = structs.sockaddr_in!;
+    const fd = sys.socket!(C.AF_INET!, C.SOCK_STREAM!, 0);
+    assert.ok(fd >= 0);
+    try {
+      const addr = Buffer.alloc(sa.size);
+      if (sa.fields.sin_len) addr.writeUInt8(sa.size, sa.fields.sin_len.offset);
+      addr.writeUIntLE(C.AF_INET!, sa.fields.sin_family!.offset, sa.fields.sin_family!.size);
+      addr.writeUInt32BE(0x7f000001, sa.fields.sin_addr!.offset);
+      assert.is(sys.bind!(fd, addr, sa.size), 0);
+      const got = Buffer.alloc(sa.size); const len = new Uint32Array([sa.size]);
+      assert.is(sys.getsockname!(fd, got, len), 0);
+      assert.is(len[0], sa.size);
+      assert.is(got.readUIntLE(sa.fields.sin_family!.offset, sa.fields.sin_family!.size), C.AF_INET);
+      assert.is(got.readUInt32BE(sa.fields.sin_addr!.offset), 0x7f000001);
+      assert.ok(got.readUInt16BE(sa.fields.sin_port!.offset) > 0, 'kernel picked a port');
+    } finally { sys.close!(fd); }
+  });
+}
+
+if (process.platform === 'linux' || process.platform === 'android') {
+  test('epoll + eventfd: the event comes back through the epoll_event layout', () => {
+    const ev = structs.epoll_event!;
+    const ep = sys.epoll_create1!(C.EPOLL_CLOEXEC!);
+    const efd = sys.eventfd!(0, C.EFD_CLOEXEC! | C.EFD_NONBLOCK!);
+    assert.ok(ep >= 0 && efd >= 0);
+    try {
+      const one = Buffer.alloc(ev.size);
+      one.writeUInt32LE(C.EPOLLIN!, ev.fields.events!.offset);
+      one.writeBigUInt64LE(0x1234_5678_9abcn, ev.fields.data!.offset);
+      assert.is(sys.epoll_ctl!(ep, C.EPOLL_CTL_ADD!, efd, one), 0);
+      const events = Buffer.alloc(ev.size * 4);
+      assert.is(sys.epoll_wait!(ep, addressOf(events), 4, 0), 0, 'nothing ready yet');
+      const val = Buffer.alloc(8); val.writeBigUInt64LE(3n);
+      assert.is(Number(sys.write!(efd, addressOf(val), 8)), 8);
+      assert.is(sys.epoll_wait!(ep, addressOf(events), 4, 100), 1);
+      assert.is(events.readUInt32LE(ev.fields.events!.offset) & C.EPOLLIN!, C.EPOLLIN);
+      assert.is(events.readBigUInt64LE(ev.fields.data!.offset), 0x1234_5678_9abcn);
+      const back = Buffer.alloc(8);
+      assert.is(Number(sys.read!(efd, addressOf(back), 8)), 8);
+      assert.is(back.readBigUInt64LE(0), 3n);
+      assert.is(sys.epoll_ctl!(ep, C.EPOLL_CTL_ADD!, efd, one), -1);
+      assert.is(errno(), C.EEXIST);
+    } finally { sys.close!(efd); sys.close!(ep); }
+  });
+
+  test('fcntl is variadic and reads FD_CLOEXEC back', () => {
+    const efd = sys.eventfd!(0, C.EFD_CLOEXEC!);
+    try { assert.is(sys.fcntl!(efd, C.F_GETFD!, 'int', 0) & C.FD_CLOEXEC!, C.FD_CLOEXEC); } finally { sys.close!(efd); }
+  });
+}
+
+test.run();
