@@ -42,6 +42,7 @@ export type ConstantName =
   | 'EAGAIN'
   | 'EALREADY'
   | 'EBADF'
+  | 'EBUSY'
   | 'ECANCELED'
   | 'ECONNABORTED'
   | 'ECONNREFUSED'

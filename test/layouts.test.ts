@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
-import koffi from 'koffi';
+import koffi, { type TypeObject } from 'koffi';
+type TypeSpec = string | TypeObject;
 import { loadSpec, type TargetModel } from '../codegen/model.js';
 import { runProbe, haveCompiler } from '../codegen/probe.js';
 import { structs as runningStructs, platform } from '../src/sys/index.js';
@@ -50,12 +51,12 @@ const KOFFI_TYPE: Record<string, string> = {
   uint: 'unsigned int', long: 'long', ulong: 'unsigned long', longlong: 'long long', ulonglong: 'unsigned long long',
   intptr: 'intptr_t', uintptr: 'uintptr_t', pointer: 'void *',
 };
-function koffiType(name: string, s: StructInfo, cache: Map<string, koffi.TypeObject>): koffi.TypeObject {
+function koffiType(name: string, s: StructInfo, cache: Map<string, TypeObject>): TypeObject {
   const have = cache.get(name);
   if (have) return have;
-  const def: Record<string, koffi.TypeSpec> = {};
+  const def: Record<string, TypeSpec> = {};
   for (const [fname, f] of Object.entries(s.fields)) {
-    const el: koffi.TypeSpec = KOFFI_TYPE[f.type] ?? koffiType(f.type, (runningStructs as Record<string, StructInfo>)[f.type]!, cache);
+    const el: TypeSpec = KOFFI_TYPE[f.type] ?? koffiType(f.type, (runningStructs as Record<string, StructInfo>)[f.type]!, cache);
     def[fname] = f.count === null ? el : koffi.array(el, f.count, 'Array');
   }
   const t = s.packed ? koffi.pack(def) : koffi.struct(def);
@@ -64,7 +65,7 @@ function koffiType(name: string, s: StructInfo, cache: Map<string, koffi.TypeObj
 }
 
 test(`koffi's layouts equal the YAML for every struct of ${platform.name}`, () => {
-  const cache = new Map<string, koffi.TypeObject>();
+  const cache = new Map<string, TypeObject>();
   const entries = Object.entries(runningStructs) as [string, StructInfo][];
   assert.ok(entries.length >= 10);
   for (const [name, s] of entries) {

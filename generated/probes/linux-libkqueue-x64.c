@@ -163,6 +163,7 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(EAGAIN), /* EAGAIN */
   (unsigned long long)(long long)(EALREADY), /* EALREADY */
   (unsigned long long)(long long)(EBADF), /* EBADF */
+  (unsigned long long)(long long)(EBUSY), /* EBUSY */
   (unsigned long long)(long long)(ECANCELED), /* ECANCELED */
   (unsigned long long)(long long)(ECONNABORTED), /* ECONNABORTED */
   (unsigned long long)(long long)(ECONNREFUSED), /* ECONNREFUSED */

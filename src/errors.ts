@@ -1,0 +1,36 @@
+// System errors the Node way: `Error` with `code` ('EEXIST'), `errno` (negative, as Node's own
+// errors carry it), `syscall`, and a message such as `connect ECONNREFUSED 127.0.0.1:9`.
+import { mod } from './sys/os.js';
+
+const names = new Map<number, string>();
+for (const name of mod.errnoNames) {
+  const v = mod.constants[name];
+  if (v !== undefined && !names.has(v)) names.set(v, name.replace(/^WSAE/, 'E'));
+}
+
+export interface SystemError extends Error { code: string; errno: number; syscall: string; address?: string; port?: number }
+
+/** The errno name for a positive OS error number (EAGAIN, WSAECONNREFUSED → ECONNREFUSED), or `Unknown system error N`. */
+export function errnoName(n: number): string { return names.get(n) ?? `Unknown system error ${n}`; }
+
+/** A Node-style system error for OS error number `n` (positive, as errno(3) gives it). */
+export function systemError(syscall: string, n: number, detail?: string): SystemError {
+  const code = names.get(n) ?? `E${n}`;
+  const err = new Error(`${syscall} ${code}${detail ? ` ${detail}` : ''}`) as SystemError;
+  err.code = code;
+  err.errno = -n;
+  err.syscall = syscall;
+  Error.captureStackTrace?.(err, systemError);
+  return err;
+}
+
+/** A system error by name, for conditions the library detects itself (a closed Poll is EBADF). */
+export function errorByName(syscall: string, code: string, message: string): SystemError {
+  const n = mod.constants[code as keyof typeof mod.constants] ?? 0;
+  const err = new Error(`${syscall} ${code}: ${message}`) as SystemError;
+  err.code = code;
+  err.errno = -n;
+  err.syscall = syscall;
+  Error.captureStackTrace?.(err, errorByName);
+  return err;
+}

@@ -1,0 +1,73 @@
+// IoSource: the registration state of an fd the library owns (sockets, pipes). It remembers which
+// Poll it is registered with, so registering with a second Poll is EEXIST and reregister/deregister
+// from the wrong one is ENOENT; it re-arms the backend after would-block (poll(2) edge emulation);
+// and close() deregisters before closing so no event is delivered for a closed fd.
+import type { Selector } from './sys/selector.js';
+import type { Token } from './token.js';
+import type { Interest } from './interest.js';
+import { Registry, selectorOf, type Source } from './poll.js';
+import { errorByName } from './errors.js';
+import { closeFd } from './sys/unix/fd.js';
+
+export class IoSource implements Source {
+  #fd: number;
+  #selector: Selector | null = null;
+  #interest: Interest = 0;
+
+  constructor(fd: number, private readonly what: string) { this.#fd = fd; }
+
+  get fd(): number { return this.#fd; }
+  get closed(): boolean { return this.#fd < 0; }
+
+  /** Throws EBADF when closed; returns the fd otherwise. */
+  checkOpen(syscall: string): number {
+    if (this.#fd < 0) throw errorByName(syscall, 'EBADF', `the ${this.what} is closed`);
+    return this.#fd;
+  }
+
+  register(registry: Registry, token: Token, interest: Interest): void {
+    const fd = this.checkOpen('register');
+    const sel = selectorOf(registry);
+    if (this.#selector && !this.#selector.closed) throw errorByName('register', 'EEXIST', `the ${this.what} is already registered${this.#selector === sel ? '' : ' with another Poll'}`);
+    sel.register(fd, token, interest, true);
+    this.#selector = sel;
+    this.#interest = interest;
+  }
+
+  reregister(registry: Registry, token: Token, interest: Interest): void {
+    const fd = this.checkOpen('reregister');
+    const sel = this.#own(registry, 'reregister');
+    sel.reregister(fd, token, interest);
+    this.#interest = interest;
+  }
+
+  deregister(registry: Registry): void {
+    const fd = this.checkOpen('deregister');
+    const sel = this.#own(registry, 'deregister');
+    this.#selector = null;
+    sel.deregister(fd);
+  }
+
+  #own(registry: Registry, syscall: string): Selector {
+    const sel = selectorOf(registry);
+    if (this.#selector !== sel || sel.closed) throw errorByName(syscall, 'ENOENT', `the ${this.what} is not registered with this Poll`);
+    return sel;
+  }
+
+  /** Call after an operation reported would-block: the backend watches the interest again. */
+  wouldBlock(): void {
+    const sel = this.#selector;
+    if (sel !== null && !sel.closed) sel.rearm(this.#fd, this.#interest);
+  }
+
+  /** Deregisters (if registered) and closes the fd. Closing twice is harmless. */
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    const sel = this.#selector;
+    this.#selector = null;
+    if (sel && !sel.closed) { try { sel.deregister(fd); } catch { /* the OS dropped it already */ } }
+    closeFd(fd);
+  }
+}

@@ -1,0 +1,207 @@
+// Poll and Registry: mio's event queue. Poll waits; Registry registers sources. No platform code
+// here: everything OS-specific is behind the Selector (src/sys/selector.ts).
+import koffi from 'koffi';
+import type { Selector } from './sys/selector.js';
+import { createSelector } from './sys/backend.js';
+import { Events } from './event.js';
+import { validToken, type Token } from './token.js';
+import { validInterest, describe, type Interest } from './interest.js';
+import { errorByName } from './errors.js';
+
+/** A source of readiness events: anything that can register itself (mio's `event::Source`). */
+export interface Source {
+  register(registry: Registry, token: Token, interest: Interest): void;
+  reregister(registry: Registry, token: Token, interest: Interest): void;
+  deregister(registry: Registry): void;
+}
+
+const selectors = new WeakMap<Registry, Selector>();
+
+/** @internal The selector behind a registry, for Source implementations inside the library. */
+export function selectorOf(registry: Registry): Selector {
+  const s = registry instanceof Registry ? selectors.get(registry) : undefined;
+  if (!s) throw new TypeError(`expected a Registry, got ${describe(registry)}`);
+  return s;
+}
+
+function validSource(source: unknown): Source {
+  const s = source as Source | null;
+  if (!s || typeof s !== 'object' || typeof s.register !== 'function' || typeof s.reregister !== 'function' || typeof s.deregister !== 'function') {
+    throw new TypeError(`source must implement Source (register, reregister, deregister), got ${describe(source)}`);
+  }
+  return s;
+}
+
+/** Registers sources with a Poll. Cheap to clone; every clone drives the same Poll. */
+export class Registry {
+  /** @internal */
+  constructor(selector: Selector) { selectors.set(this, selector); }
+
+  /** Starts delivering `interest` readiness of `source` as events carrying `token`. Twice: EEXIST. */
+  register(source: Source, token: Token, interest: Interest): void {
+    const s = validSource(source);
+    s.register(this, validToken(token), validInterest(interest));
+  }
+
+  /** Changes the token and interest of a registered source; not registered here: ENOENT. */
+  reregister(source: Source, token: Token, interest: Interest): void {
+    const s = validSource(source);
+    s.reregister(this, validToken(token), validInterest(interest));
+  }
+
+  /** Stops delivering events for `source`; not registered here: ENOENT. */
+  deregister(source: Source): void {
+    validSource(source).deregister(this);
+  }
+
+  /** Another handle to the same Poll (mio's try_clone). */
+  tryClone(): Registry {
+    const s = selectorOf(this);
+    if (s.closed) throw errorByName('dup', 'EBADF', 'the Poll is closed');
+    return new Registry(s);
+  }
+}
+
+/** Milliseconds for the selector: -1 forever, else >= 0 (fractions kept). */
+function validTimeout(timeoutMs: unknown): number {
+  if (timeoutMs === null || timeoutMs === undefined || timeoutMs === Infinity) return -1;
+  if (typeof timeoutMs !== 'number') throw new TypeError(`timeout must be milliseconds (a number), null or undefined, got ${describe(timeoutMs)}`);
+  if (Number.isNaN(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeoutMs}`);
+  return timeoutMs;
+}
+
+function validEvents(events: unknown): Events {
+  if (!(events instanceof Events)) throw new TypeError(`events must be an Events, got ${describe(events)}`);
+  return events;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/** The event queue. */
+export class Poll implements Disposable {
+  readonly #selector: Selector;
+  readonly #registry: Registry;
+  #busy = false;
+  #watcher: ReturnType<typeof koffi.node.poll> | null = null;
+  #cancelWait: ((err: unknown) => void) | null = null;
+
+  constructor() {
+    this.#selector = createSelector();
+    this.#registry = new Registry(this.#selector);
+  }
+
+  /** The backend in use: 'epoll', 'kqueue', 'poll' or 'iocp'. */
+  get backend(): string { return this.#selector.backend; }
+
+  registry(): Registry { return this.#registry; }
+
+  /**
+   * Waits for readiness events and stores them in `events` (cleared first). `timeoutMs`: null or
+   * undefined waits until an event arrives; 0 returns at once; fractions of a millisecond are
+   * honoured where the OS allows (epoll_pwait2, kevent), else rounded up. A wait interrupted by a
+   * signal returns normally with no events.
+   */
+  poll(events: Events, timeoutMs?: number | null): void {
+    const ev = validEvents(events);
+    const t = validTimeout(timeoutMs);
+    if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+    ev.len = 0;
+    ev.len = this.#selector.select(ev, t);
+  }
+
+  /**
+   * The same wait without blocking Node's event loop: timers, other I/O and signal handlers run
+   * meanwhile. Resolves when `events` holds events or the timeout passed (then `events` is empty);
+   * rejects with the signal's reason on abort, leaving the Poll usable. One at a time per Poll.
+   */
+  pollAsync(events: Events, timeoutMs?: number | null, signal?: AbortSignal): Promise<void> {
+    try {
+      const ev = validEvents(events);
+      const t = validTimeout(timeoutMs);
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+      if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+      if (signal?.aborted) return Promise.reject(abortError(signal));
+      ev.len = 0;
+      const sel = this.#selector;
+      if (sel.wait.kind === 'fd') {
+        ev.len = sel.select(ev, 0);
+        if (ev.len > 0 || t === 0) return Promise.resolve();
+        return this.#waitOnFd(sel.wait.fd, ev, t, signal);
+      }
+      return this.#waitOnThread(ev, t, signal);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** libuv watches the selector's fd; when it turns readable, collect with a zero timeout. */
+  #waitOnFd(fd: number, ev: Events, t: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#busy = true;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (err: unknown) => {
+        this.#busy = false;
+        this.#cancelWait = null;
+        this.#watcher?.stop();
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve(); else reject(err);
+      };
+      const onAbort = () => settle(abortError(signal!));
+      const onReady = () => {
+        try {
+          ev.len = this.#selector.select(ev, 0);
+          if (ev.len > 0) settle(undefined); // else spurious: keep waiting
+        } catch (e) { settle(e); }
+      };
+      this.#cancelWait = settle;
+      if (this.#watcher) this.#watcher.start({ readable: true }, onReady);
+      else this.#watcher = koffi.node.poll(fd, { readable: true }, onReady); // kept on the Poll: GC would close it
+      if (t >= 0) timer = setTimeout(() => { try { ev.len = this.#selector.select(ev, 0); settle(undefined); } catch (e) { settle(e); } }, t);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The blocking wait runs on a koffi worker thread; abort interrupts it. */
+  #waitOnThread(ev: Events, t: number, signal?: AbortSignal): Promise<void> {
+    const sel = this.#selector;
+    const deadline = t < 0 ? Infinity : performance.now() + t;
+    return new Promise<void>((resolve, reject) => {
+      this.#busy = true;
+      let aborted: unknown;
+      const onAbort = () => { aborted = abortError(signal!); sel.interrupt!(); };
+      const settle = (err: unknown) => {
+        this.#busy = false;
+        this.#cancelWait = null;
+        signal?.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve(); else reject(err);
+      };
+      this.#cancelWait = (err) => { aborted = err; };
+      const attempt = () => {
+        const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+        sel.selectAsync!(ev, left, (err, n) => {
+          if (err) return settle(aborted ?? err);
+          ev.len = n;
+          if (aborted !== undefined) { ev.len = 0; return settle(aborted); }
+          if (n > 0 || performance.now() >= deadline) return settle(undefined);
+          attempt(); // interrupted for a registration change, or spurious: wait again
+        });
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try { attempt(); } catch (e) { settle(e); }
+    });
+  }
+
+  /** Closes the event queue. Registered sources stay open; a pending pollAsync rejects with EBADF. */
+  close(): void {
+    if (this.#selector.closed) return;
+    this.#cancelWait?.(errorByName('poll', 'EBADF', 'the Poll was closed'));
+    this.#watcher?.close();
+    this.#watcher = null;
+    this.#selector.close();
+  }
+
+  [Symbol.dispose](): void { this.close(); }
+}

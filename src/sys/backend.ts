@@ -1,0 +1,36 @@
+// The one table that picks a backend: by OS, or forced with METAL_IO_BACKEND (a testing and fallback
+// switch: `poll` runs the poll(2) backend on any Unix; `kqueue` with METAL_IO_LIBKQUEUE runs kqueue on
+// Linux through libkqueue).
+import type { BackendName, Selector } from './selector.js';
+import { EpollSelector } from './unix/selector/epoll.js';
+import { PollSelector } from './unix/selector/poll.js';
+import { mod } from './os.js';
+
+const DEFAULT: Record<string, BackendName> = {
+  linux: 'epoll', android: 'epoll', darwin: 'kqueue', freebsd: 'kqueue', openbsd: 'kqueue', win32: 'iocp',
+};
+
+const BACKENDS: Record<BackendName, { create(): Selector; os: readonly string[] } | undefined> = {
+  epoll: { create: () => new EpollSelector(), os: ['linux', 'android'] },
+  poll: { create: () => new PollSelector(), os: ['linux', 'android', 'darwin', 'freebsd', 'openbsd'] },
+  kqueue: undefined,
+  iocp: undefined,
+};
+
+export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {
+  const forced = env.METAL_IO_BACKEND;
+  if (forced) {
+    if (!(forced in BACKENDS)) throw new TypeError(`METAL_IO_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}, got '${forced}'`);
+    return forced as BackendName;
+  }
+  const b = DEFAULT[mod.target.os];
+  if (!b) throw new Error(`metal-io: no event-queue backend for ${mod.target.name}`);
+  return b;
+}
+
+export function createSelector(name: BackendName = backendName()): Selector {
+  const b = BACKENDS[name];
+  if (!b) throw Object.assign(new Error(`metal-io: the ${name} backend is not built yet for ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  if (!b.os.includes(mod.target.os)) throw Object.assign(new Error(`metal-io: the ${name} backend does not run on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  return b.create();
+}

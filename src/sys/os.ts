@@ -1,0 +1,40 @@
+// The running target's system layer as src/ uses it: its generated module, lazily bound functions,
+// constants and struct layouts that throw a clear error when the target lacks them.
+import type { ConstantName, FunctionName, StructInfo, StructName, SysCalls, SysModule } from '../../generated/types.js';
+import { runningTargetName, targetModule } from './target.js';
+import { createBinder } from './ffi.js';
+
+export const mod: SysModule = targetModule(runningTargetName());
+const binder = createBinder(mod);
+
+function unsupported(what: string): Error {
+  return Object.assign(new Error(`metal-io: ${what} is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+}
+
+/** A constant of the running target; throws when the target has none. */
+export function constant(name: ConstantName): number {
+  const v = mod.constants[name];
+  if (v === undefined) throw unsupported(`constant ${name}`);
+  return v;
+}
+
+/** A struct layout of the running target; throws when the target has none. */
+export function layout(name: StructName): StructInfo {
+  const s = mod.structs[name];
+  if (!s) throw unsupported(`struct ${name}`);
+  return s;
+}
+
+/** Offset of `field` in `struct`; throws when either is missing. */
+export function offsetOf(struct: StructName, field: string): number {
+  const f = layout(struct).fields[field];
+  if (!f) throw unsupported(`${struct}.${field}`);
+  return f.offset;
+}
+
+/** The bound function; throws a clear error when the target or the system lacks it. */
+export function fn<K extends FunctionName>(name: K): SysCalls[K] { return binder.fn(name); }
+export function has(name: FunctionName): boolean { return binder.has(name); }
+
+export const littleEndian = mod.target.endian === 'little';
+export const isWindows = mod.target.os === 'win32';

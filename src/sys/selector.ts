@@ -1,0 +1,78 @@
+// The selector contract: what every backend (epoll, kqueue, poll(2), AFD + IOCP) provides to Poll,
+// Registry and Waker. The public types hold no platform code; this is the only seam.
+//
+// A Selector owns one OS event queue (an epoll fd, a kqueue fd, a pollfd set, an I/O completion port).
+//
+// - register(fd, token, interest, owned): start watching `fd`. `owned` is true for sources the
+//   library itself owns (sockets, pipes, wakers); those call rearm() when an operation reports
+//   would-block, which backends that emulate edge-triggering (poll(2), AFD) need. Already registered
+//   here: throws EEXIST. reregister() changes token and interest; deregister() stops watching; both
+//   throw ENOENT when `fd` is not registered here. Interest bits the backend cannot watch (AIO, LIO
+//   off kqueue) throw TypeError.
+// - select(sink, timeoutMs): waits until at least one event is ready or the timeout passes, and
+//   writes at most sink.capacity events into sink.tokens / sink.flags (Ready bits), returning the
+//   count. timeoutMs is -1 to wait forever, 0 to return at once, or milliseconds, fractional where
+//   the OS allows it (otherwise rounded up, never down, so a wait is never shorter than asked). An
+//   interrupted wait (EINTR) returns 0. Events are edge-triggered: a source is reported again only
+//   after new readiness arrives, or for owned sources after rearm() following would-block.
+//   Spurious events are allowed.
+// - wait: how Poll.pollAsync waits without blocking Node's loop. { kind: 'fd', fd }: libuv watches
+//   that fd for readability, then select(sink, 0) collects. { kind: 'thread' }: selectAsync runs the
+//   blocking wait on a worker thread and interrupt() cuts it short; while it runs, register and
+//   friends still work (the backend interrupts and retries the wait to pick them up).
+// - createWaker(token): a Waker source: wake() may be called from any thread (through
+//   WakerHandle); several wakes before a poll coalesce into at least one readable event for `token`.
+// - close(): releases the OS queue; afterwards every call throws EBADF. Closing twice is harmless.
+import type { Token } from '../token.js';
+import type { Interest } from '../interest.js';
+
+export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp';
+
+/** Where a backend writes events: one slot per event. */
+export interface EventSink {
+  readonly capacity: number;
+  readonly tokens: Float64Array;
+  readonly flags: Uint32Array;
+}
+
+export type WaitStrategy = { readonly kind: 'fd'; readonly fd: number } | { readonly kind: 'thread' };
+
+/** What a Waker needs from a backend; `handle` is structured-cloneable for worker threads. */
+export interface SysWaker {
+  wake(): void;
+  close(): void;
+  readonly handle: WakerHandle;
+}
+
+/**
+ * A waker's cross-thread handle. `state` guards the fd against reuse after close: [closed,
+ * inflight]; a waking thread counts itself in `inflight` and checks `closed` before writing, and
+ * close() sets `closed` and waits for `inflight` to drain before closing the fd.
+ */
+export interface WakerHandle {
+  readonly type: 'metal-io-waker';
+  readonly backend: BackendName;
+  readonly target: string;
+  readonly kind: 'eventfd' | 'pipe' | 'kqueue' | 'iocp';
+  readonly fd: number;
+  readonly token: number;
+  readonly state: SharedArrayBuffer;
+}
+
+export interface Selector {
+  readonly backend: BackendName;
+  readonly wait: WaitStrategy;
+  register(fd: number, token: Token, interest: Interest, owned: boolean): void;
+  reregister(fd: number, token: Token, interest: Interest): void;
+  deregister(fd: number): void;
+  /** An owned source's operation hit would-block: watch its `interest` again (poll(2), AFD). */
+  rearm(fd: number, interest: Interest): void;
+  select(sink: EventSink, timeoutMs: number): number;
+  /** Thread strategy only: the same wait on a worker thread; `done` runs on the JS thread. */
+  selectAsync?(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void;
+  /** Thread strategy only: make a running selectAsync return soon. */
+  interrupt?(): void;
+  createWaker(token: Token): SysWaker;
+  close(): void;
+  readonly closed: boolean;
+}

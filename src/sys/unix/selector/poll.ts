@@ -1,0 +1,308 @@
+// Bindings to poll(2) (any Unix): the fallback backend, forced with METAL_IO_BACKEND=poll.
+//
+// poll(2) is level-triggered; like mio's poll selector, this backend emulates edge-triggering for
+// sources the library owns: once an interest is reported it is disarmed until the source's operation
+// reports would-block (rearm) or it is reregistered. Sources the library does not own (SourceFd)
+// keep their interests armed and so see level-triggered readiness. A hang-up, error or invalid fd
+// disables the slot (fd -1) until reregister, so a dead fd cannot spin the loop.
+//
+// Slot 0 of the pollfd array is an internal notify pipe. pollAsync runs poll(2) on a koffi worker
+// thread; while it runs the pollfd array belongs to that call: changes are recorded in JS, the
+// notify pipe interrupts the call, and the array is rebuilt before the next one.
+import type { EventSink, Selector, SysWaker, WakerHandle } from '../../selector.js';
+import type { Token } from '../../../token.js';
+import { Interest, validInterest } from '../../../interest.js';
+import { Ready } from '../../../event.js';
+import { constant, fn, layout, mod } from '../../os.js';
+import type { StructInfo } from '../../../../generated/types.js';
+import { addressOf, errno, closeFd, fail, makePipe, drain } from '../fd.js';
+import { systemError, errorByName } from '../../../errors.js';
+import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+
+
+
+// Constants and layouts of the running target, read once by init() (importing this module on
+// another OS must not throw).
+let POLLIN: number, POLLOUT: number, POLLPRI: number, POLLERR: number, POLLHUP: number, POLLNVAL: number, POLLRDHUP: number, EINTR: number, EAGAIN: number, PFD: StructInfo, PFD_SIZE: number, PFD_FD: number, PFD_EVENTS: number, PFD_REVENTS: number;
+let ready = false;
+function init(): void {
+  if (ready) return;
+  POLLIN = constant('POLLIN');
+  POLLOUT = constant('POLLOUT');
+  POLLPRI = constant('POLLPRI');
+  POLLERR = constant('POLLERR');
+  POLLHUP = constant('POLLHUP');
+  POLLNVAL = constant('POLLNVAL');
+  POLLRDHUP = mod.constants.POLLRDHUP ?? 0;
+  EINTR = constant('EINTR');
+  EAGAIN = constant('EAGAIN');
+  PFD = layout('pollfd');
+  PFD_SIZE = PFD.size;
+  PFD_FD = PFD.fields.fd!.offset;
+  PFD_EVENTS = PFD.fields.events!.offset;
+  PFD_REVENTS = PFD.fields.revents!.offset;
+  ready = true;
+}
+
+function interestsToPoll(interest: Interest): number {
+  let kind = 0;
+  if (interest & Interest.READABLE) kind |= POLLIN | POLLRDHUP;
+  if (interest & Interest.WRITABLE) kind |= POLLOUT;
+  if (interest & Interest.PRIORITY) kind |= POLLPRI;
+  if (interest & (Interest.AIO | Interest.LIO)) throw new TypeError(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the poll backend (${mod.target.name})`);
+  return kind;
+}
+
+/** mio's event translation for poll(2). */
+function readiness(e: number): number {
+  let r = 0;
+  if (e & (POLLIN | POLLPRI)) r |= Ready.READABLE;
+  if (e & POLLOUT) r |= Ready.WRITABLE;
+  if (e & (POLLERR | POLLNVAL)) r |= Ready.ERROR;
+  if (e & POLLHUP || (e & POLLIN && e & POLLRDHUP)) r |= Ready.READ_CLOSED;
+  if (e & POLLHUP || (e & POLLOUT && e & POLLERR) || e === POLLERR) r |= Ready.WRITE_CLOSED;
+  if (e & POLLPRI) r |= Ready.PRIORITY;
+  return r;
+}
+
+/** The poll events an edge-emulating source stops watching once `rev` was reported. */
+function triggered(rev: number): number {
+  let off = 0;
+  if (rev & POLLIN) off |= POLLIN | POLLRDHUP;
+  if (rev & POLLOUT) off |= POLLOUT;
+  if (rev & POLLPRI) off |= POLLPRI;
+  return off;
+}
+
+interface Entry {
+  fd: number;
+  token: Token;
+  wanted: number;   // poll events the interest asks for
+  armed: number;    // the subset currently watched
+  disabled: boolean; // hung up or invalid: slot fd is -1 until reregister
+  owned: boolean;
+  waker: boolean;   // a pipe waker: drained here, reported as readable
+  slot: number;
+}
+
+type AsyncPoll = { async(addr: number, n: number, timeout: number, cb: (err: Error | null, res: number) => void): void };
+
+export class PollSelector implements Selector {
+  readonly backend = 'poll' as const;
+  readonly wait = { kind: 'thread' } as const;
+  private readonly entries = new Map<number, Entry>();
+  private slots: Entry[] = [];
+  private buf = Buffer.alloc(0);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, 0);
+  private addr = 0;
+  private dirty = false;       // the array must be rebuilt before the next poll
+  private inflight = false;    // a poll(2) runs on a worker thread and owns the array
+  private notifyR: number;
+  private notifyW: number;
+  private readonly scratch = Buffer.alloc(64);
+  private readonly pollFn = fn('poll');
+  private isClosed = false;
+
+  constructor() {
+    init();
+    [this.notifyR, this.notifyW] = makePipe();
+    this.rebuild();
+  }
+
+  get closed(): boolean { return this.isClosed; }
+
+  private check(syscall: string): void {
+    if (this.isClosed) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
+  }
+
+  /** Writes every slot; slot 0 is the notify pipe. */
+  private rebuild(): void {
+    const need = (this.slots.length + 1) * PFD_SIZE;
+    if (this.buf.length < need) {
+      this.buf = Buffer.alloc(Math.max(need, this.buf.length * 2));
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+      this.addr = addressOf(this.buf);
+    }
+    this.writeSlot(0, this.notifyR, POLLIN);
+    for (const e of this.slots) this.writeEntry(e);
+    this.dirty = false;
+  }
+
+  private writeSlot(slot: number, fd: number, events: number): void {
+    const base = slot * PFD_SIZE;
+    this.view.setInt32(base + PFD_FD, fd, true);
+    this.view.setInt16(base + PFD_EVENTS, events, true);
+    this.view.setInt16(base + PFD_REVENTS, 0, true);
+  }
+
+  private writeEntry(e: Entry): void {
+    this.writeSlot(e.slot + 1, e.disabled || e.armed === 0 ? -1 : e.fd, e.armed);
+  }
+
+  /** Applies a change to an entry's slot now, or after the running async poll returns. */
+  private touch(e: Entry | null): void {
+    if (this.inflight) { this.dirty = true; this.interrupt(); return; }
+    if (this.dirty || e === null) this.rebuild(); else this.writeEntry(e);
+  }
+
+  register(fd: number, token: Token, interest: Interest, owned: boolean, waker = false): void {
+    this.check('poll');
+    const wanted = interestsToPoll(validInterest(interest));
+    if (!Number.isInteger(fd) || fd < 0) throw errorByName('poll', 'EBADF', `bad file descriptor ${fd}`);
+    if (this.entries.has(fd)) throw errorByName('poll', 'EEXIST', `fd ${fd} is already registered with this Poll`);
+    const e: Entry = { fd, token, wanted, armed: wanted, disabled: false, owned, waker, slot: this.slots.length };
+    this.entries.set(fd, e);
+    this.slots.push(e);
+    if (this.inflight) { this.dirty = true; this.interrupt(); } else this.rebuild();
+  }
+
+  reregister(fd: number, token: Token, interest: Interest): void {
+    this.check('poll');
+    const wanted = interestsToPoll(validInterest(interest));
+    const e = this.entries.get(fd);
+    if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
+    e.token = token; e.wanted = wanted; e.armed = wanted; e.disabled = false;
+    this.touch(e);
+  }
+
+  deregister(fd: number): void {
+    this.check('poll');
+    const e = this.entries.get(fd);
+    if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
+    this.entries.delete(fd);
+    const last = this.slots.pop()!;
+    if (last !== e) { last.slot = e.slot; this.slots[e.slot] = last; }
+    this.touch(null);
+  }
+
+  rearm(fd: number, interest: Interest): void {
+    const e = this.entries.get(fd);
+    if (!e || this.isClosed) return;
+    const add = interestsToPoll(interest) & e.wanted;
+    if ((e.armed & add) === add) return;
+    e.armed |= add;
+    this.touch(e);
+  }
+
+  select(sink: EventSink, timeoutMs: number): number {
+    this.check('poll');
+    if (this.inflight) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+    if (this.dirty) this.rebuild();
+    const n = this.pollFn(this.addr, this.slots.length + 1, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs));
+    if (n === -1) {
+      const e = errno();
+      if (e === EINTR) return 0;
+      throw systemError('poll', e);
+    }
+    return n === 0 ? 0 : this.collect(sink, null);
+  }
+
+  selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void {
+    this.check('poll');
+    if (this.inflight) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+    if (this.dirty) this.rebuild();
+    const issued = this.slots.slice();
+    this.inflight = true;
+    (this.pollFn as unknown as AsyncPoll).async(this.addr, issued.length + 1, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs), (err, n) => {
+      this.inflight = false;
+      if (this.isClosed) { this.finishClose(); done(errorByName('poll', 'EBADF', 'the Poll was closed while waiting'), 0); return; }
+      if (err) { done(err, 0); return; }
+      if (n === -1) {
+        const e = errno();
+        if (e === EINTR) { done(null, 0); return; }
+        done(systemError('poll', e), 0);
+        return;
+      }
+      let count = 0;
+      try { count = n === 0 ? 0 : this.collect(sink, issued); } catch (e) { done(e as Error, 0); return; }
+      if (this.dirty) this.rebuild();
+      done(null, count);
+    });
+  }
+
+  /** Turns revents into events. `issued` is the slot table the poll ran with (async), or null (sync). */
+  private collect(sink: EventSink, issued: Entry[] | null): number {
+    const view = this.view;
+    if (view.getInt16(PFD_REVENTS, true) !== 0) { drain(this.notifyR, this.scratch); view.setInt16(PFD_REVENTS, 0, true); }
+    const table = issued ?? this.slots;
+    const cap = sink.capacity;
+    let count = 0;
+    for (let i = 0; i < table.length && count < cap; i++) {
+      const base = (i + 1) * PFD_SIZE;
+      const rev = view.getInt16(base + PFD_REVENTS, true) & 0xffff;
+      if (rev === 0) continue;
+      view.setInt16(base + PFD_REVENTS, 0, true);
+      const e = table[i]!;
+      if (this.entries.get(e.fd) !== e) continue; // deregistered while the poll ran
+      if (e.waker) drain(e.fd, this.scratch);
+      sink.tokens[count] = e.token;
+      sink.flags[count] = readiness(rev);
+      count++;
+      if (rev & (POLLHUP | POLLERR | POLLNVAL)) e.disabled = true;
+      else if (e.owned && !e.waker) e.armed &= ~triggered(rev);
+      if (this.inflight || issued) this.dirty = true; else this.writeEntry(e);
+    }
+    return count;
+  }
+
+  interrupt(): void {
+    if (this.isClosed) return;
+    const one = this.scratch;
+    one[0] = 1;
+    const r = Number(fn('write')(this.notifyW, addressOf(one), 1));
+    if (r === -1 && errno() !== EAGAIN) throw systemError('write', errno());
+  }
+
+  createWaker(token: Token): SysWaker { this.check('pipe'); return new PipeWaker(this, token); }
+
+  close(): void {
+    if (this.isClosed) return;
+    if (this.inflight) { this.interrupt(); this.isClosed = true; return; } // the worker still reads the array: finish when it returns
+    this.isClosed = true;
+    this.finishClose();
+  }
+
+  private finishClose(): void {
+    if (this.notifyR < 0) return;
+    closeFd(this.notifyR); closeFd(this.notifyW);
+    this.notifyR = this.notifyW = -1;
+    this.entries.clear();
+    this.slots = [];
+  }
+}
+
+/** A pipe waker: wake() writes one byte; the selector drains the read end when it reports it. */
+class PipeWaker implements SysWaker {
+  readonly handle: WakerHandle;
+  private readonly r: number;
+  private readonly w: number;
+  constructor(private readonly selector: PollSelector, token: Token) {
+    [this.r, this.w] = makePipe();
+    try { selector.register(this.r, token, Interest.READABLE, true, true); } catch (e) { closeFd(this.r); closeFd(this.w); throw e; }
+    this.handle = { type: 'metal-io-waker', backend: 'poll', target: mod.target.name, kind: 'pipe', fd: this.w, token, state: newGuard() };
+  }
+  wake(): void { wakePipe(this.handle); }
+  close(): void {
+    if (!closeGuard(this.handle.state)) return;
+    if (!this.selector.closed) { try { this.selector.deregister(this.r); } catch { /* already gone */ } }
+    closeFd(this.r); closeFd(this.w);
+  }
+}
+
+const byte = Buffer.from([1]);
+const byteAddr = addressOf(byte);
+
+/** Writes one byte to a waker pipe; a full pipe already means "woken". */
+export function wakePipe(h: WakerHandle): void {
+  init();
+  const ok = guardedWake(h.state, () => {
+    for (;;) {
+      if (Number(fn('write')(h.fd, byteAddr, 1)) === 1) return;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return;
+      throw systemError('write', e);
+    }
+  });
+  if (!ok) throw errorByName('write', 'EBADF', 'the Waker is closed');
+}

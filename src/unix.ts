@@ -1,0 +1,88 @@
+// metal-io/unix: SourceFd (register any fd) and non-blocking pipes.
+import type { Token } from './token.js';
+import type { Interest } from './interest.js';
+import { Registry, selectorOf, type Source } from './poll.js';
+import { IoSource } from './io-source.js';
+import { makePipe, setNonblocking, fail, addressOf, errno } from './sys/unix/fd.js';
+import { fn, mod } from './sys/os.js';
+import { describe } from './interest.js';
+import { systemError } from './errors.js';
+
+export { Registry };
+
+function unixOnly(what: string): void {
+  if (mod.target.os === 'win32') throw Object.assign(new Error(`${what} is Unix-only; not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+}
+
+/**
+ * Registers any file descriptor (mio's SourceFd). The fd stays the caller's: SourceFd neither
+ * closes it nor tracks its registrations. On the poll(2) backend its readiness is level-triggered
+ * (the library cannot see its would-block results to re-arm an edge).
+ */
+export class SourceFd implements Source {
+  readonly fd: number;
+  constructor(fd: number) {
+    unixOnly('SourceFd');
+    if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${describe(fd)}`);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+    this.fd = fd;
+  }
+  register(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).register(this.fd, token, interest, false); }
+  reregister(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).reregister(this.fd, token, interest); }
+  deregister(registry: Registry): void { selectorOf(registry).deregister(this.fd); }
+}
+
+function validBuffer(buf: unknown, what: string): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array or Buffer, got ${describe(buf)}`);
+  return buf;
+}
+
+class PipeEnd implements Source, Disposable {
+  protected readonly io: IoSource;
+  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
+  get fd(): number { return this.io.fd; }
+  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
+  deregister(registry: Registry): void { this.io.deregister(registry); }
+  setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), nonblocking); }
+  close(): void { this.io.close(); }
+  [Symbol.dispose](): void { this.close(); }
+
+  /** Runs read(2)/write(2); null on would-block (and re-arms), the byte count otherwise. */
+  protected transfer(syscall: 'read' | 'write', buf: Uint8Array): number | null {
+    const fd = this.io.checkOpen(syscall);
+    if (buf.length === 0) return 0;
+    const f = fn(syscall);
+    for (;;) {
+      const n = Number(f(fd, addressOf(buf), buf.length));
+      if (n >= 0) return n;
+      const e = errno();
+      if (e === mod.constants.EINTR) continue;
+      if (e === mod.constants.EAGAIN) { this.io.wouldBlock(); return null; }
+      throw systemError(syscall, e);
+    }
+  }
+}
+
+/** The write end of a pipe. */
+export class Sender extends PipeEnd {
+  constructor(fd: number) { super(fd, 'pipe sender'); }
+  /** Bytes written, or null when the pipe is full (would block). */
+  write(buf: Uint8Array): number | null { return this.transfer('write', validBuffer(buf, 'buf')); }
+}
+
+/** The read end of a pipe. */
+export class Receiver extends PipeEnd {
+  constructor(fd: number) { super(fd, 'pipe receiver'); }
+  /** Bytes read into `buf`, 0 at end of stream, or null when nothing is buffered (would block). */
+  read(buf: Uint8Array): number | null { return this.transfer('read', validBuffer(buf, 'buf')); }
+}
+
+/** A non-blocking, close-on-exec pipe (mio's unix::pipe::new): [Sender, Receiver]. */
+export function pipe(): [Sender, Receiver] {
+  unixOnly('pipe');
+  const [r, w] = makePipe();
+  return [new Sender(w), new Receiver(r)];
+}
+
+
