@@ -9,6 +9,9 @@ import { describe } from './interest.js';
 import { errorByName } from './errors.js';
 import { isClosed } from './sys/waker-guard.js';
 
+/** Set only while fromHandle constructs an adopted Waker. */
+let adopting: WakerHandle | null = null;
+
 const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { eventfd: wakeFd, pipe: wakePipe };
 
 export class Waker implements Disposable {
@@ -16,6 +19,7 @@ export class Waker implements Disposable {
   #handle: WakerHandle;
 
   constructor(registry: Registry, token: Token) {
+    if (adopting) { this.#sys = null; this.#handle = adopting; return; }
     if (!(registry instanceof Registry)) throw new TypeError(`registry must be a Registry, got ${describe(registry)}`);
     const sel = selectorOf(registry);
     if (sel.closed) throw errorByName('waker', 'EBADF', 'the Poll is closed');
@@ -32,10 +36,8 @@ export class Waker implements Disposable {
     if (!h || typeof h !== 'object' || h.type !== 'metal-io-waker' || !(h.state instanceof SharedArrayBuffer) || typeof h.fd !== 'number' || !WAKE_BY_KIND[h.kind ?? '']) {
       throw new TypeError(`expected a Waker handle (waker.handle), got ${describe(handle)}`);
     }
-    const w = Object.create(Waker.prototype) as Waker;
-    w.#sys = null;
-    w.#handle = handle;
-    return w;
+    adopting = handle;
+    try { return new Waker(undefined as never, 0); } finally { adopting = null; }
   }
 
   /** Structured-cloneable: post it to a worker_threads Worker and call Waker.fromHandle there. */

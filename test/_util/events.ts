@@ -1,0 +1,67 @@
+// Shared helpers for event-queue tests (mio's expect_events / expect_no_events).
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import { Poll, Events, type Event } from '../../src/index.js';
+import sys, { constants as C } from '../../src/sys/index.js';
+
+export interface Expected { token: number; readable?: boolean; writable?: boolean; readClosed?: boolean; writeClosed?: boolean; error?: boolean }
+
+function matches(e: Event, x: Expected): boolean {
+  return e.token === x.token
+    && (x.readable === undefined || e.isReadable() === x.readable)
+    && (x.writable === undefined || e.isWritable() === x.writable)
+    && (x.readClosed === undefined || e.isReadClosed() === x.readClosed)
+    && (x.writeClosed === undefined || e.isWriteClosed() === x.writeClosed)
+    && (x.error === undefined || e.isError() === x.error);
+}
+
+const describeEvent = (e: Event) => `{token ${e.token}${e.isReadable() ? ' R' : ''}${e.isWritable() ? ' W' : ''}${e.isReadClosed() ? ' RC' : ''}${e.isWriteClosed() ? ' WC' : ''}${e.isError() ? ' ERR' : ''}}`;
+
+/** Polls until every expected event was seen (in any order), or fails after `withinMs`. */
+export function expectEvents(poll: Poll, events: Events, expected: Expected[], withinMs = 1000): void {
+  const left = [...expected];
+  const seen: string[] = [];
+  const deadline = performance.now() + withinMs;
+  while (left.length && performance.now() < deadline) {
+    poll.poll(events, Math.max(0, deadline - performance.now()));
+    for (const e of events) {
+      seen.push(describeEvent(e));
+      const i = left.findIndex((x) => matches(e, x));
+      if (i >= 0) left.splice(i, 1);
+    }
+  }
+  assert.equal(left, [], `missing events ${JSON.stringify(left)}; saw ${seen.join(' ') || 'none'}`);
+}
+
+/** Asserts that a poll of `ms` milliseconds returns nothing. */
+export function expectNoEvents(poll: Poll, events: Events, ms = 30): void {
+  poll.poll(events, ms);
+  assert.is(events.length, 0, `expected no events, got ${[...events].map(describeEvent).join(' ')}`);
+}
+
+/** Asserts `fn` throws an Error with this `code` (and `syscall`, when given). */
+export function assertCode(fn: () => unknown, code: string, syscall?: string): Error & { code: string; errno: number; syscall: string } {
+  try { fn(); } catch (e) {
+    const err = e as Error & { code: string; errno: number; syscall: string };
+    assert.is(err.code, code, `${err.message}`);
+    if (syscall) assert.is(err.syscall, syscall);
+    assert.type(err.errno, 'number');
+    return err;
+  }
+  assert.unreachable(`expected an error with code ${code}`);
+  throw new Error('unreachable');
+}
+
+/** File descriptors this process has open (Linux /proc), or null where that cannot be read. */
+export function openFds(): Set<number> | null {
+  try { return new Set(readdirSync('/proc/self/fd').map(Number)); } catch { return null; }
+}
+
+/** Whether fd has FD_CLOEXEC. */
+export function isCloexec(fd: number): boolean {
+  return (sys.fcntl!(fd, C.F_GETFD!, 'int', 0) & C.FD_CLOEXEC!) !== 0;
+}
+
+export const backend = process.env.METAL_IO_BACKEND ?? (process.platform === 'win32' ? 'iocp' : process.platform === 'linux' || process.platform === 'android' ? 'epoll' : 'kqueue');
+/** Backends that emulate edge-triggering only for library-owned sources. */
+export const sourceFdIsLevel = backend === 'poll';

@@ -1,0 +1,193 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Worker } from 'node:worker_threads';
+import { Poll, Events, Interest, Waker } from '../src/index.js';
+import { pipe } from '../src/unix.js';
+import { expectEvents, expectNoEvents, assertCode, openFds, isCloexec, backend } from './_util/events.js';
+
+const ms = (t0: number) => performance.now() - t0;
+
+test('reports its backend', () => {
+  const poll = new Poll();
+  try { assert.is(poll.backend, backend); } finally { poll.close(); }
+});
+
+test('timeout 0 returns at once; a timeout is waited out', () => {
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    let t0 = performance.now(); poll.poll(events, 0);
+    assert.ok(ms(t0) < 50); assert.is(events.length, 0);
+    t0 = performance.now(); poll.poll(events, 40);
+    const took = ms(t0);
+    assert.ok(took >= 39 && took < 1000, `took ${took}`);
+  } finally { poll.close(); }
+});
+
+test('fractional milliseconds are honoured (never shorter than asked)', () => {
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    const t0 = performance.now(); poll.poll(events, 2.5);
+    const took = ms(t0);
+    assert.ok(took >= 2.4 && took < 500, `took ${took}`);
+  } finally { poll.close(); }
+});
+
+test('null and undefined wait until an event (a worker wakes it)', async () => {
+  const poll = new Poll(); const events = new Events(4);
+  const waker = new Waker(poll.registry(), 1);
+  const worker = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle: waker.handle, delayMs: 30 } });
+  try {
+    await new Promise((r) => worker.once('message', r)); // the worker is up and about to sleep 30 ms
+    const t0 = performance.now();
+    poll.poll(events, null);
+    assert.ok(ms(t0) >= 20, 'blocked until the wake');
+    assert.is(events.get(0)!.token, 1);
+  } finally { await worker.terminate(); waker.close(); poll.close(); }
+});
+
+test('a signal interrupting the wait returns normally with no events', async () => {
+  if (process.platform === 'win32') return;
+  const poll = new Poll(); const events = new Events(4);
+  let got = 0;
+  const onSig = () => { got++; };
+  process.on('SIGUSR2', onSig);
+  const worker = new Worker(`const { workerData } = require('node:worker_threads'); const sab = new Int32Array(new SharedArrayBuffer(4)); Atomics.wait(sab, 0, 0, 40); process.kill(workerData.pid, 'SIGUSR2');`, { eval: true, workerData: { pid: process.pid } });
+  try {
+    const t0 = performance.now();
+    poll.poll(events, 3000);
+    const took = ms(t0);
+    assert.ok(took < 2500, `returned early (${took} ms)`);
+    assert.is(events.length, 0);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.is(got, 1, 'the signal handler ran');
+  } finally { process.off('SIGUSR2', onSig); await worker.terminate(); poll.close(); }
+});
+
+test('bad arguments throw TypeError or RangeError before any syscall', () => {
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    assert.throws(() => poll.poll({} as Events, 0), (e: Error) => e instanceof TypeError);
+    assert.throws(() => poll.poll(events, -1), (e: Error) => e instanceof RangeError);
+    assert.throws(() => poll.poll(events, NaN), (e: Error) => e instanceof RangeError);
+    assert.throws(() => poll.poll(events, '5' as unknown as number), (e: Error) => e instanceof TypeError);
+  } finally { poll.close(); }
+});
+
+test('closed: EBADF on use, closing twice is harmless, dispose closes', () => {
+  const poll = new Poll(); const events = new Events(4);
+  const reg = poll.registry();
+  poll.close(); poll.close();
+  const err = assertCode(() => poll.poll(events, 0), 'EBADF');
+  assert.match(err.message, /closed/);
+  const [tx, rx] = pipe();
+  try {
+    assertCode(() => reg.register(rx, 1, Interest.READABLE), 'EBADF');
+    assertCode(() => new Waker(reg, 1), 'EBADF');
+    assertCode(() => reg.tryClone(), 'EBADF');
+  } finally { tx.close(); rx.close(); }
+  const p2 = new Poll();
+  p2[Symbol.dispose]();
+  assertCode(() => p2.poll(events, 0), 'EBADF');
+});
+
+test('every fd the event queue creates is close-on-exec', () => {
+  const before = openFds();
+  if (!before) { console.log('  SKIP close-on-exec check: no /proc/self/fd here'); return; }
+  const poll = new Poll();
+  const waker = new Waker(poll.registry(), 1);
+  const [tx, rx] = pipe();
+  try {
+    const created = [...openFds()!].filter((fd) => !before.has(fd));
+    assert.ok(created.length >= 3, `created ${created.length} fds`);
+    for (const fd of created) if (fd !== -1) { try { assert.ok(isCloexec(fd), `fd ${fd} is close-on-exec`); } catch (e) { if (!/EBADF/.test(String(e))) throw e; } }
+  } finally { waker.close(); poll.close(); tx.close(); rx.close(); }
+  const after = openFds()!;
+  assert.equal([...after].filter((fd) => !before.has(fd)).length <= 1, true, 'nothing leaked (one fd may be the /proc listing itself)');
+});
+
+test('pollAsync: resolves with events while Node keeps running timers', async () => {
+  const poll = new Poll(); const events = new Events(4);
+  const [tx, rx] = pipe();
+  let ticks = 0;
+  const iv = setInterval(() => { ticks++; }, 5);
+  try {
+    poll.registry().register(rx, 11, Interest.READABLE);
+    setTimeout(() => tx.write(Buffer.from('x')), 60);
+    const t0 = performance.now();
+    await poll.pollAsync(events, 2000);
+    assert.ok(ms(t0) >= 50, 'waited for the write');
+    assert.ok(ticks >= 3, `timers ran meanwhile (${ticks})`);
+    assert.is(events.get(0)!.token, 11);
+    assert.ok(events.get(0)!.isReadable());
+  } finally { clearInterval(iv); poll.close(); tx.close(); rx.close(); }
+});
+
+test('pollAsync: a timeout resolves with no events; 0 returns at once', async () => {
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    let t0 = performance.now();
+    await poll.pollAsync(events, 30);
+    assert.ok(ms(t0) >= 25 && ms(t0) < 1500, `took ${ms(t0)}`);
+    assert.is(events.length, 0);
+    t0 = performance.now();
+    await poll.pollAsync(events, 0);
+    assert.ok(ms(t0) < 100);
+  } finally { poll.close(); }
+});
+
+test('pollAsync: abort settles promptly and leaves the Poll usable', async () => {
+  const poll = new Poll(); const events = new Events(4);
+  const [tx, rx] = pipe();
+  try {
+    poll.registry().register(rx, 2, Interest.READABLE);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    const t0 = performance.now();
+    await poll.pollAsync(events, 5000, ac.signal).then(() => assert.unreachable('should reject'), (e: Error) => assert.is(e.name, 'AbortError'));
+    assert.ok(ms(t0) < 1000, `settled in ${ms(t0)} ms`);
+    await poll.pollAsync(events, 0, AbortSignal.abort()).then(() => assert.unreachable('pre-aborted'), (e: Error) => assert.is(e.name, 'AbortError'));
+    tx.write(Buffer.from('x'));
+    expectEvents(poll, events, [{ token: 2, readable: true }]);
+  } finally { poll.close(); tx.close(); rx.close(); }
+});
+
+test('pollAsync: one at a time; poll() meanwhile is EBUSY; close rejects it with EBADF', async () => {
+  const poll = new Poll(); const events = new Events(4); const other = new Events(4);
+  const pending = poll.pollAsync(events, 5000);
+  try {
+    await poll.pollAsync(other, 10).then(() => assert.unreachable('second pollAsync'), (e: { code: string }) => assert.is(e.code, 'EBUSY'));
+    assertCode(() => poll.poll(other, 0), 'EBUSY');
+  } finally { poll.close(); }
+  await pending.then(() => assert.unreachable('should reject'), (e: { code: string }) => assert.is(e.code, 'EBADF'));
+});
+
+test('pollAsync: a source registered during the wait is seen', async () => {
+  const poll = new Poll(); const events = new Events(4);
+  const [tx, rx] = pipe();
+  try {
+    const pending = poll.pollAsync(events, 3000);
+    await new Promise((r) => setTimeout(r, 20));
+    poll.registry().register(rx, 8, Interest.READABLE);
+    tx.write(Buffer.from('y'));
+    const t0 = performance.now();
+    await pending;
+    assert.ok(ms(t0) < 2000);
+    assert.is(events.get(0)?.token, 8);
+  } finally { poll.close(); tx.close(); rx.close(); }
+});
+
+test('pollAsync: bad arguments reject', async () => {
+  const poll = new Poll();
+  try {
+    await poll.pollAsync({} as Events).then(() => assert.unreachable(), (e: Error) => assert.instance(e, TypeError));
+    await poll.pollAsync(new Events(1), -5).then(() => assert.unreachable(), (e: Error) => assert.instance(e, RangeError));
+    await poll.pollAsync(new Events(1), 1, {} as AbortSignal).then(() => assert.unreachable(), (e: Error) => assert.instance(e, TypeError));
+  } finally { poll.close(); }
+});
+
+test('no events after the Poll is idle', () => {
+  const poll = new Poll(); const events = new Events(4);
+  try { expectNoEvents(poll, events); } finally { poll.close(); }
+});
+
+test.run();
