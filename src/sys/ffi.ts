@@ -75,7 +75,16 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
 /** The errno value the last foreign call left (koffi saves it right after each call). */
 export function errno(): number { return koffi.errno(); }
 
-/** koffi.address() as a plain number (all user-space addresses fit in 2^53). */
+/**
+ * A buffer whose memory never moves: backed by an ArrayBuffer, which V8 always keeps off its heap.
+ * (A small `Buffer.alloc(n)`, n <= 64, lives on the V8 heap and moves at the next GC: its address
+ * must never be cached.) Use it for every buffer whose address is kept or that the kernel holds.
+ */
+export function pinnedBuffer(size: number): Buffer {
+  return Buffer.from(new ArrayBuffer(size));
+}
+
+/** koffi.address() as a plain number (all user-space addresses fit in 2^53). Valid until the next GC for small on-heap buffers: use at once, or use pinnedBuffer(). */
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
   return Number(koffi.address(buf as never));
 }

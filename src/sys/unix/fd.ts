@@ -1,6 +1,6 @@
 // File-descriptor helpers shared by the Unix backends and net types (close-on-exec, non-blocking).
 import { constant, fn, has, mod } from '../os.js';
-import { errno, addressOf } from '../ffi.js';
+import { errno, addressOf, pinnedBuffer } from '../ffi.js';
 import { systemError } from '../../errors.js';
 
 const O_NONBLOCK = mod.constants.O_NONBLOCK ?? 0;
@@ -78,4 +78,4 @@ export function writeInt(buf: Buffer, field: { offset: number; size: number }, v
   if (field.size === 8) buf.writeBigInt64LE(BigInt(v), field.offset); else buf.writeInt32LE(v, field.offset);
 }
 
-export { addressOf, errno };
+export { addressOf, errno, pinnedBuffer };

@@ -10,7 +10,7 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, has, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, writeInt } from '../fd.js';
+import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 
@@ -78,16 +78,16 @@ export class EpollSelector implements Selector {
   // One epoll_event for epoll_ctl, kept for the selector's life.
   private readonly ctlBuf: Buffer;
   // The event array the kernel fills, grown to the largest sink capacity seen; its address is cached.
-  private evBuf = Buffer.alloc(0);
-  private evWords = new Uint32Array(0);
+  private evBuf = pinnedBuffer(0);
+  private evWords: Uint32Array = new Uint32Array(0);
   private evAddr = 0;
   private readonly tsBuf: Buffer;
   private readonly tsAddr: number;
 
   constructor() {
     init();
-    this.ctlBuf = Buffer.alloc(EV_SIZE);
-    this.tsBuf = Buffer.alloc(TS.size);
+    this.ctlBuf = pinnedBuffer(EV_SIZE);
+    this.tsBuf = pinnedBuffer(TS.size);
     this.tsAddr = addressOf(this.tsBuf);
     const ep = fn('epoll_create1')(constant('EPOLL_CLOEXEC'));
     if (ep === -1) fail('epoll_create1');
@@ -117,7 +117,7 @@ export class EpollSelector implements Selector {
 
   private ensure(capacity: number): void {
     if (this.evBuf.length >= capacity * EV_SIZE) return;
-    this.evBuf = Buffer.alloc(capacity * EV_SIZE);
+    this.evBuf = pinnedBuffer(capacity * EV_SIZE);
     this.evWords = new Uint32Array(this.evBuf.buffer, this.evBuf.byteOffset, this.evBuf.length >>> 2);
     this.evAddr = addressOf(this.evBuf);
   }
@@ -183,23 +183,26 @@ class EventfdWaker implements SysWaker {
   }
 }
 
-// Shared by every thread that wakes an eventfd: one 8-byte buffer per thread (module instance).
-const one = Buffer.alloc(8);
-one.writeUInt32LE(1, 0);
-const oneAddr = addressOf(one);
-const drainBuf = Buffer.alloc(8);
-const drainAddr = addressOf(drainBuf);
+// Shared by every wake on this thread (module instance): the value 1, and a scratch word. Held in
+// an object the wake function reads, so the buffers stay alive as long as their addresses are used.
+const wakeBufs = (() => {
+  const one = pinnedBuffer(8);
+  one.writeUInt32LE(1, 0);
+  const scratch = pinnedBuffer(8);
+  return { one, oneAddr: addressOf(one), scratch, scratchAddr: addressOf(scratch) };
+})();
 
 /** Adds 1 to the eventfd; on EAGAIN (the counter is full) resets it by reading, then adds again (as mio). */
 export function wakeFd(h: WakerHandle): void {
   init();
   const ok = guardedWake(h.state, () => {
     const write = fn('write');
+    const b = wakeBufs;
     for (;;) {
-      if (Number(write(h.fd, oneAddr, 8)) === 8) return;
+      if (Number(write(h.fd, b.oneAddr, b.one.length)) === 8) return;
       const e = errno();
       if (e === EINTR) continue;
-      if (e === EAGAIN) { fn('read')(h.fd, drainAddr, 8); continue; }
+      if (e === EAGAIN) { fn('read')(h.fd, b.scratchAddr, b.scratch.length); continue; }
       throw systemError('write', e);
     }
   });

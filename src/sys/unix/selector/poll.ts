@@ -15,7 +15,7 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, makePipe, drain } from '../fd.js';
+import { addressOf, errno, closeFd, fail, makePipe, drain, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 
@@ -92,14 +92,14 @@ export class PollSelector implements Selector {
   readonly wait = { kind: 'thread' } as const;
   private readonly entries = new Map<number, Entry>();
   private slots: Entry[] = [];
-  private buf = Buffer.alloc(0);
+  private buf = pinnedBuffer(0);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, 0);
   private addr = 0;
   private dirty = false;       // the array must be rebuilt before the next poll
   private inflight = false;    // a poll(2) runs on a worker thread and owns the array
   private notifyR: number;
   private notifyW: number;
-  private readonly scratch = Buffer.alloc(64);
+  private readonly scratch = pinnedBuffer(64);
   private readonly pollFn = fn('poll');
   private isClosed = false;
 
@@ -119,7 +119,7 @@ export class PollSelector implements Selector {
   private rebuild(): void {
     const need = (this.slots.length + 1) * PFD_SIZE;
     if (this.buf.length < need) {
-      this.buf = Buffer.alloc(Math.max(need, this.buf.length * 2));
+      this.buf = pinnedBuffer(Math.max(need, this.buf.length * 2));
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
       this.addr = addressOf(this.buf);
     }
@@ -289,15 +289,15 @@ class PipeWaker implements SysWaker {
   }
 }
 
-const byte = Buffer.from([1]);
-const byteAddr = addressOf(byte);
+// The byte a wake writes; the object keeps the buffer alive with its address.
+const wakeByte = (() => { const buf = pinnedBuffer(1); buf[0] = 1; return { buf, addr: addressOf(buf) }; })();
 
 /** Writes one byte to a waker pipe; a full pipe already means "woken". */
 export function wakePipe(h: WakerHandle): void {
   init();
   const ok = guardedWake(h.state, () => {
     for (;;) {
-      if (Number(fn('write')(h.fd, byteAddr, 1)) === 1) return;
+      if (Number(fn('write')(h.fd, wakeByte.addr, wakeByte.buf.length)) === 1) return;
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN) return;
