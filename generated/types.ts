@@ -455,7 +455,7 @@ export interface SysCalls {
   /** `BOOL WINAPI PostQueuedCompletionStatus(HANDLE CompletionPort, DWORD dwNumberOfBytesTransferred, ULONG_PTR dwCompletionKey, OVERLAPPED *lpOverlapped)` — PostQueuedCompletionStatus (ioapiset.h) */
   PostQueuedCompletionStatus: (CompletionPort: number | bigint, dwNumberOfBytesTransferred: number, dwCompletionKey: number | bigint, lpOverlapped: Pointer) => number;
   /** `BOOL WINAPI ReadFile(HANDLE hFile, void *lpBuffer, DWORD nNumberOfBytesToRead, DWORD *lpNumberOfBytesRead, OVERLAPPED *lpOverlapped)` — ReadFile (fileapi.h) */
-  ReadFile: (hFile: number | bigint, lpBuffer: Address, nNumberOfBytesToRead: number, lpNumberOfBytesRead: Address, lpOverlapped: Address) => number;
+  ReadFile: (hFile: number | bigint, lpBuffer: Pointer, nNumberOfBytesToRead: number, lpNumberOfBytesRead: Pointer, lpOverlapped: Pointer) => number;
   /** `ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status)` — RtlNtStatusToDosError (winternl.h) */
   RtlNtStatusToDosError: (Status: number) => number;
   /** `BOOL WINAPI SetFileCompletionNotificationModes(HANDLE FileHandle, UCHAR Flags)` — SetFileCompletionNotificationModes (winbase.h) */
@@ -469,11 +469,11 @@ export interface SysCalls {
   /** `int WSAAPI WSAStartup(WORD wVersionRequested, WSADATA *lpWSAData)` — WSAStartup (winsock2.h) */
   WSAStartup: (wVersionRequested: number, lpWSAData: Pointer) => number;
   /** `BOOL WINAPI WriteFile(HANDLE hFile, const void *lpBuffer, DWORD nNumberOfBytesToWrite, DWORD *lpNumberOfBytesWritten, OVERLAPPED *lpOverlapped)` — WriteFile (fileapi.h) */
-  WriteFile: (hFile: number | bigint, lpBuffer: Address, nNumberOfBytesToWrite: number, lpNumberOfBytesWritten: Address, lpOverlapped: Address) => number;
+  WriteFile: (hFile: number | bigint, lpBuffer: Pointer, nNumberOfBytesToWrite: number, lpNumberOfBytesWritten: Pointer, lpOverlapped: Pointer) => number;
   /** `int accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen)` — accept(2) */
-  accept: (sockfd: number, addr: Address, addrlen: Address) => number;
+  accept: (sockfd: number, addr: Pointer, addrlen: Pointer) => number;
   /** `int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags)` — accept4(2) */
-  accept4: (sockfd: number, addr: Address, addrlen: Address, flags: number) => number;
+  accept4: (sockfd: number, addr: Pointer, addrlen: Pointer, flags: number) => number;
   /** `int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)` — bind(2) */
   bind: (sockfd: number, addr: Pointer, addrlen: number) => number;
   /** `int close(int fd)` — close(2) */
@@ -517,21 +517,21 @@ export interface SysCalls {
   /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` — poll(2) */
   poll: (fds: Address, nfds: number | bigint, timeout: number) => number;
   /** `ssize_t read(int fd, void *buf, size_t count)` — read(2) */
-  read: (fd: number, buf: Address, count: number | bigint) => number;
+  read: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t readv(int fd, const struct iovec *iov, int iovcnt)` — readv(2) */
-  readv: (fd: number, iov: Address, iovcnt: number) => number;
+  readv: (fd: number, iov: Pointer, iovcnt: number) => number;
   /** `ssize_t recv(int sockfd, void *buf, size_t len, int flags)` — recv(2) */
-  recv: (sockfd: number, buf: Address, len: number | bigint, flags: number) => number;
+  recv: (sockfd: number, buf: Pointer, len: number | bigint, flags: number) => number;
   /** `ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags, struct sockaddr *src_addr, socklen_t *addrlen)` — recvfrom(2) */
-  recvfrom: (sockfd: number, buf: Address, len: number | bigint, flags: number, src_addr: Address, addrlen: Address) => number;
+  recvfrom: (sockfd: number, buf: Pointer, len: number | bigint, flags: number, src_addr: Pointer, addrlen: Pointer) => number;
   /** `ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)` — recvmsg(2) */
-  recvmsg: (sockfd: number, msg: Address, flags: number) => number;
+  recvmsg: (sockfd: number, msg: Pointer, flags: number) => number;
   /** `ssize_t send(int sockfd, const void *buf, size_t len, int flags)` — send(2) */
-  send: (sockfd: number, buf: Address, len: number | bigint, flags: number) => number;
+  send: (sockfd: number, buf: Pointer, len: number | bigint, flags: number) => number;
   /** `ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)` — sendmsg(2) */
-  sendmsg: (sockfd: number, msg: Address, flags: number) => number;
+  sendmsg: (sockfd: number, msg: Pointer, flags: number) => number;
   /** `ssize_t sendto(int sockfd, const void *buf, size_t len, int flags, const struct sockaddr *dest_addr, socklen_t addrlen)` — sendto(2) */
-  sendto: (sockfd: number, buf: Address, len: number | bigint, flags: number, dest_addr: Address, addrlen: number) => number;
+  sendto: (sockfd: number, buf: Pointer, len: number | bigint, flags: number, dest_addr: Pointer, addrlen: number) => number;
   /** `int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen)` — setsockopt(2) */
   setsockopt: (sockfd: number, level: number, optname: number, optval: Pointer, optlen: number) => number;
   /** `int shutdown(int sockfd, int how)` — shutdown(2) */
@@ -541,11 +541,11 @@ export interface SysCalls {
   /** `int socketpair(int domain, int type, int protocol, int *sv)` — socketpair(2) */
   socketpair: (domain: number, type: number, protocol: number, sv: Pointer) => number;
   /** `ssize_t write(int fd, const void *buf, size_t count)` — write(2) */
-  write: (fd: number, buf: Address, count: number | bigint) => number;
+  write: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t writev(int fd, const struct iovec *iov, int iovcnt)` — writev(2) */
-  writev: (fd: number, iov: Address, iovcnt: number) => number;
+  writev: (fd: number, iov: Pointer, iovcnt: number) => number;
   /** `SOCKET WSAAPI accept(SOCKET s, struct sockaddr *addr, int *addrlen)` — accept (winsock2.h) */
-  ws_accept: (s: number | bigint, addr: Address, addrlen: Address) => number | bigint;
+  ws_accept: (s: number | bigint, addr: Pointer, addrlen: Pointer) => number | bigint;
   /** `int WSAAPI bind(SOCKET s, const struct sockaddr *name, int namelen)` — bind (winsock2.h) */
   ws_bind: (s: number | bigint, name: Pointer, namelen: number) => number;
   /** `int WSAAPI connect(SOCKET s, const struct sockaddr *name, int namelen)` — connect (winsock2.h) */
@@ -559,13 +559,13 @@ export interface SysCalls {
   /** `int WSAAPI listen(SOCKET s, int backlog)` — listen (winsock2.h) */
   ws_listen: (s: number | bigint, backlog: number) => number;
   /** `int WSAAPI recv(SOCKET s, char *buf, int len, int flags)` — recv (winsock2.h) */
-  ws_recv: (s: number | bigint, buf: Address, len: number, flags: number) => number;
+  ws_recv: (s: number | bigint, buf: Pointer, len: number, flags: number) => number;
   /** `int WSAAPI recvfrom(SOCKET s, char *buf, int len, int flags, struct sockaddr *from, int *fromlen)` — recvfrom (winsock2.h) */
-  ws_recvfrom: (s: number | bigint, buf: Address, len: number, flags: number, from: Address, fromlen: Address) => number;
+  ws_recvfrom: (s: number | bigint, buf: Pointer, len: number, flags: number, from: Pointer, fromlen: Pointer) => number;
   /** `int WSAAPI send(SOCKET s, const char *buf, int len, int flags)` — send (winsock2.h) */
-  ws_send: (s: number | bigint, buf: Address, len: number, flags: number) => number;
+  ws_send: (s: number | bigint, buf: Pointer, len: number, flags: number) => number;
   /** `int WSAAPI sendto(SOCKET s, const char *buf, int len, int flags, const struct sockaddr *to, int tolen)` — sendto (winsock2.h) */
-  ws_sendto: (s: number | bigint, buf: Address, len: number, flags: number, to: Address, tolen: number) => number;
+  ws_sendto: (s: number | bigint, buf: Pointer, len: number, flags: number, to: Pointer, tolen: number) => number;
   /** `int WSAAPI setsockopt(SOCKET s, int level, int optname, const char *optval, int optlen)` — setsockopt (winsock2.h) */
   ws_setsockopt: (s: number | bigint, level: number, optname: number, optval: Pointer, optlen: number) => number;
   /** `int WSAAPI shutdown(SOCKET s, int how)` — shutdown (winsock2.h) */

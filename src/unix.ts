@@ -3,7 +3,7 @@ import type { Token } from './token.js';
 import type { Interest } from './interest.js';
 import { Registry, selectorOf, type Source } from './poll.js';
 import { IoSource } from './io-source.js';
-import { makePipe, setNonblocking, fail, addressOf, errno } from './sys/unix/fd.js';
+import { makePipe, setNonblocking, errno } from './sys/unix/fd.js';
 import { fn, mod } from './sys/os.js';
 import { describe } from './interest.js';
 import { systemError } from './errors.js';
@@ -54,7 +54,7 @@ class PipeEnd implements Source, Disposable {
     if (buf.length === 0) return 0;
     const f = fn(syscall);
     for (;;) {
-      const n = Number(f(fd, addressOf(buf), buf.length));
+      const n = Number(f(fd, buf, buf.length));
       if (n >= 0) return n;
       const e = errno();
       if (e === mod.constants.EINTR) continue;

@@ -40,15 +40,19 @@ if (unix) {
     assert.is(errno(), C.EBADF);
   });
 
-  test('socketpair + write/read move bytes; addresses take the hot path', () => {
+  test('socketpair + write/read move bytes, subarrays at their offset', () => {
     const sv = new Int32Array(2);
     assert.is(sys.socketpair!(C.AF_UNIX!, C.SOCK_STREAM! | (C.SOCK_CLOEXEC ?? 0), 0, sv), 0);
     try {
       const out = Buffer.from('metal');
       const inb = Buffer.alloc(16);
-      assert.is(Number(sys.write!(sv[0]!, addressOf(out), out.length)), 5);
-      assert.is(Number(sys.read!(sv[1]!, addressOf(inb), inb.length)), 5);
+      assert.is(Number(sys.write!(sv[0]!, out, out.length)), 5);
+      assert.is(Number(sys.read!(sv[1]!, inb, inb.length)), 5);
       assert.is(inb.subarray(0, 5).toString(), 'metal');
+      const big = Buffer.alloc(32, 0x2e);
+      assert.is(Number(sys.write!(sv[0]!, out.subarray(1, 4), 3)), 3);
+      assert.is(Number(sys.read!(sv[1]!, big.subarray(10), 22)), 3);
+      assert.is(big.toString('latin1', 8, 15), '..eta..');
     } finally {
       sys.close!(sv[0]!); sys.close!(sv[1]!);
     }
@@ -88,12 +92,12 @@ if (process.platform === 'linux' || process.platform === 'android') {
       const events = Buffer.alloc(ev.size * 4);
       assert.is(sys.epoll_wait!(ep, addressOf(events), 4, 0), 0, 'nothing ready yet');
       const val = Buffer.alloc(8); val.writeBigUInt64LE(3n);
-      assert.is(Number(sys.write!(efd, addressOf(val), 8)), 8);
+      assert.is(Number(sys.write!(efd, val, 8)), 8);
       assert.is(sys.epoll_wait!(ep, addressOf(events), 4, 100), 1);
       assert.is(events.readUInt32LE(ev.fields.events!.offset) & C.EPOLLIN!, C.EPOLLIN);
       assert.is(events.readBigUInt64LE(ev.fields.data!.offset), 0x1234_5678_9abcn);
       const back = Buffer.alloc(8);
-      assert.is(Number(sys.read!(efd, addressOf(back), 8)), 8);
+      assert.is(Number(sys.read!(efd, back, 8)), 8);
       assert.is(back.readBigUInt64LE(0), 3n);
       assert.is(sys.epoll_ctl!(ep, C.EPOLL_CTL_ADD!, efd, one), -1);
       assert.is(errno(), C.EEXIST);

@@ -61,9 +61,8 @@ export function makePipe(): [number, number] {
 /** Reads until would-block, discarding: empties a waker pipe or eventfd. */
 export function drain(fd: number, scratch: Buffer): void {
   const read = fn('read');
-  const addr = addressOf(scratch);
   for (;;) {
-    const n = Number(read(fd, addr, scratch.length));
+    const n = Number(read(fd, scratch, scratch.length));
     if (n > 0 && n === scratch.length) continue;
     if (n >= 0) return;
     const e = errno();

@@ -183,26 +183,21 @@ class EventfdWaker implements SysWaker {
   }
 }
 
-// Shared by every wake on this thread (module instance): the value 1, and a scratch word. Held in
-// an object the wake function reads, so the buffers stay alive as long as their addresses are used.
-const wakeBufs = (() => {
-  const one = pinnedBuffer(8);
-  one.writeUInt32LE(1, 0);
-  const scratch = pinnedBuffer(8);
-  return { one, oneAddr: addressOf(one), scratch, scratchAddr: addressOf(scratch) };
-})();
+// Shared by every wake on this thread (module instance): the value 1, and a scratch word.
+const wakeOne = Buffer.alloc(8);
+wakeOne.writeUInt32LE(1, 0);
+const wakeScratch = Buffer.alloc(8);
 
 /** Adds 1 to the eventfd; on EAGAIN (the counter is full) resets it by reading, then adds again (as mio). */
 export function wakeFd(h: WakerHandle): void {
   init();
   const ok = guardedWake(h.state, () => {
     const write = fn('write');
-    const b = wakeBufs;
     for (;;) {
-      if (Number(write(h.fd, b.oneAddr, b.one.length)) === 8) return;
+      if (Number(write(h.fd, wakeOne, 8)) === 8) return;
       const e = errno();
       if (e === EINTR) continue;
-      if (e === EAGAIN) { fn('read')(h.fd, b.scratchAddr, b.scratch.length); continue; }
+      if (e === EAGAIN) { fn('read')(h.fd, wakeScratch, 8); continue; }
       throw systemError('write', e);
     }
   });

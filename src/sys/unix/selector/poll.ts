@@ -249,7 +249,7 @@ export class PollSelector implements Selector {
     if (this.isClosed) return;
     const one = this.scratch;
     one[0] = 1;
-    const r = Number(fn('write')(this.notifyW, addressOf(one), 1));
+    const r = Number(fn('write')(this.notifyW, one, 1));
     if (r === -1 && errno() !== EAGAIN) throw systemError('write', errno());
   }
 
@@ -289,15 +289,14 @@ class PipeWaker implements SysWaker {
   }
 }
 
-// The byte a wake writes; the object keeps the buffer alive with its address.
-const wakeByte = (() => { const buf = pinnedBuffer(1); buf[0] = 1; return { buf, addr: addressOf(buf) }; })();
+const wakeByte = Buffer.from([1]);
 
 /** Writes one byte to a waker pipe; a full pipe already means "woken". */
 export function wakePipe(h: WakerHandle): void {
   init();
   const ok = guardedWake(h.state, () => {
     for (;;) {
-      if (Number(fn('write')(h.fd, wakeByte.addr, wakeByte.buf.length)) === 1) return;
+      if (Number(fn('write')(h.fd, wakeByte, 1)) === 1) return;
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN) return;
