@@ -52,7 +52,8 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
       throw e;
     }
     try {
-      const f = loadLib(info.lib).func(info.koffi);
+      let f = loadLib(info.lib).func(info.koffi) as unknown;
+      if (env.METAL_IO_COUNT_CALLS === '1') f = counted(name, f as (...a: unknown[]) => unknown);
       fns.set(name, f);
       return f;
     } catch (e) {
@@ -70,6 +71,14 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
       try { bind(name); return true; } catch { return false; }
     },
   };
+}
+
+/** Calls per function, counted when METAL_IO_COUNT_CALLS=1 (a measuring switch for bench/). */
+export const callCounts = new Map<string, number>();
+function counted(name: string, f: (...a: unknown[]) => unknown): unknown {
+  callCounts.set(name, 0);
+  const wrapped = (...args: unknown[]) => { callCounts.set(name, callCounts.get(name)! + 1); return f(...args); };
+  return Object.assign(wrapped, { async: (f as unknown as { async: unknown }).async });
 }
 
 /** The errno value the last foreign call left (koffi saves it right after each call). */
