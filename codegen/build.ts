@@ -17,6 +17,7 @@ const dist = join(root, 'dist');
 /** Subpath → source entry. `default` names entries with a default export. */
 export const ENTRIES: { name: string; src: string; default?: boolean }[] = [
   { name: 'index', src: 'src/index.ts' },
+  { name: 'net', src: 'src/net.ts' },
   { name: 'unix', src: 'src/unix.ts' },
   { name: 'sys', src: 'src/sys/index.ts', default: true },
 ];

@@ -9,6 +9,7 @@ import { describe } from './interest.js';
 import { systemError } from './errors.js';
 
 export { Registry };
+export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
 
 function unixOnly(what: string): void {
   if (mod.target.os === 'win32') throw Object.assign(new Error(`${what} is Unix-only; not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });

@@ -1,0 +1,185 @@
+// Socket addresses: parse what users write ("127.0.0.1:8080", "[::1]:8080", { address, port },
+// node:net SocketAddress), encode sockaddr_in / sockaddr_in6 at the generated offsets (with the BSD
+// sin_len byte where the target has one), and decode them back into Node's AddressInfo shape.
+import { SocketAddress } from 'node:net';
+import { constant, layout } from '../sys/os.js';
+import { describe } from '../interest.js';
+import type { StructInfo } from '../../generated/types.js';
+
+/** An address as metal-io returns it: node's AddressInfo, plus flowinfo and scopeId for IPv6. */
+export interface AddressInfo { address: string; family: 'IPv4' | 'IPv6'; port: number; flowinfo?: number; scopeId?: number }
+
+/** Anything an address argument accepts. */
+export type SocketAddr = string | { address: string; port: number; family?: string; flowinfo?: number; flowlabel?: number; scopeId?: number } | SocketAddress;
+
+export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string }
+
+function bad(input: unknown, why: string): TypeError {
+  return new TypeError(`invalid socket address ${typeof input === 'string' ? `'${input}'` : describe(input)}: ${why}`);
+}
+
+export function parseIPv4(s: string): Uint8Array | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1]!;
+    if (part.length > 1 && part[0] === '0') return null; // no octal-looking parts
+    const v = Number(part);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+/** RFC 4291 text to 16 bytes, with `::` and a trailing dotted IPv4; null when malformed. */
+export function parseIPv6(s: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length < 2) return null;
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (part: string): number[] | null => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (it.includes('.')) {
+        if (i !== items.length - 1) return null;
+        const v4 = parseIPv4(it);
+        if (!v4) return null;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
+        out.push(parseInt(it, 16));
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !tail) return null;
+  if (halves.length === 1 && head.length !== 8) return null;
+  if (halves.length === 2 && head.length + tail.length > 7) return null;
+  const all = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  const bytes = new Uint8Array(16);
+  all.forEach((g, i) => { bytes[2 * i] = g >> 8; bytes[2 * i + 1] = g & 0xff; });
+  return bytes;
+}
+
+/** RFC 5952 text (as inet_ntop and Node print it): '::1', '::ffff:127.0.0.1', 'fe80::1'. */
+export function formatIPv6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  }
+  let bestStart = -1; let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+function validPort(port: unknown, input: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw bad(input, `port must be an integer from 0 to 65535, got ${String(port)}`);
+  return port;
+}
+
+function fromHostPort(host: string, port: number, input: unknown, flowinfo = 0, scopeId = 0): ParsedAddr {
+  let scope = scopeId;
+  let h = host;
+  const pct = h.indexOf('%');
+  if (pct >= 0) {
+    const zone = h.slice(pct + 1);
+    if (!/^\d+$/.test(zone)) throw bad(input, `only numeric IPv6 zone ids are supported, got '%${zone}'`);
+    scope = Number(zone); h = h.slice(0, pct);
+  }
+  const v4 = pct < 0 ? parseIPv4(h) : null;
+  if (v4) return { v6: false, bytes: v4, port, flowinfo: 0, scopeId: 0, text: `${h}:${port}` };
+  const v6 = parseIPv6(h);
+  if (v6) return { v6: true, bytes: v6, port, flowinfo, scopeId: scope, text: `[${host}]:${port}` };
+  throw bad(input, `'${host}' is not an IPv4 or IPv6 address (names are not resolved)`);
+}
+
+/** Parses any accepted address form; throws TypeError naming the input when malformed. */
+export function parseAddr(input: unknown): ParsedAddr {
+  if (typeof input === 'string') {
+    const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(input) ?? /^([^:[\]]+):(\d{1,5})$/.exec(input);
+    if (!m) throw bad(input, 'expected "host:port" or "[v6]:port"');
+    return fromHostPort(m[1]!, validPort(Number(m[2]), input), input);
+  }
+  if (input instanceof SocketAddress) return fromHostPort(input.address, input.port, input, input.flowlabel ?? 0);
+  if (input && typeof input === 'object' && typeof (input as { address?: unknown }).address === 'string') {
+    const o = input as { address: string; port: unknown; flowinfo?: number; flowlabel?: number; scopeId?: number };
+    return fromHostPort(o.address, validPort(o.port, input), input, o.flowinfo ?? o.flowlabel ?? 0, o.scopeId ?? 0);
+  }
+  throw bad(input, 'expected a string, { address, port } or a net.SocketAddress');
+}
+
+// ---- sockaddr encoding ------------------------------------------------------------------------
+
+interface Layouts { in4: StructInfo; in6: StructInfo; storage: StructInfo; AF_INET: number; AF_INET6: number }
+let L: Layouts | null = null;
+function layouts(): Layouts {
+  return L ??= { in4: layout('sockaddr_in'), in6: layout('sockaddr_in6'), storage: layout('sockaddr_storage'), AF_INET: constant('AF_INET'), AF_INET6: constant('AF_INET6') };
+}
+export function storageSize(): number { return layouts().storage.size; }
+
+function writeFamily(buf: Buffer, s: StructInfo, prefix: string, family: number): void {
+  const len = s.fields[`${prefix}_len`];
+  if (len) buf.writeUInt8(s.size, len.offset); // BSD: the length byte
+  const fam = s.fields[`${prefix}_family`]!;
+  if (fam.size === 1) buf.writeUInt8(family, fam.offset); else buf.writeUInt16LE(family, fam.offset);
+}
+
+/** Writes `a` as a sockaddr into `buf` (zeroed first); returns its length. */
+export function encodeAddr(a: ParsedAddr, buf: Buffer): number {
+  const l = layouts();
+  buf.fill(0);
+  if (!a.v6) {
+    writeFamily(buf, l.in4, 'sin', l.AF_INET);
+    buf.writeUInt16BE(a.port, l.in4.fields.sin_port!.offset);
+    buf.set(a.bytes, l.in4.fields.sin_addr!.offset);
+    return l.in4.size;
+  }
+  writeFamily(buf, l.in6, 'sin6', l.AF_INET6);
+  buf.writeUInt16BE(a.port, l.in6.fields.sin6_port!.offset);
+  buf.writeUInt32BE(a.flowinfo >>> 0, l.in6.fields.sin6_flowinfo!.offset);
+  buf.set(a.bytes, l.in6.fields.sin6_addr!.offset);
+  buf.writeUInt32LE(a.scopeId >>> 0, l.in6.fields.sin6_scope_id!.offset);
+  return l.in6.size;
+}
+
+/** The address family of a sockaddr in `buf`. */
+export function familyOf(buf: Buffer): number {
+  const l = layouts();
+  const f = l.in4.fields.sin_family!;
+  return f.size === 1 ? buf.readUInt8(f.offset) : buf.readUInt16LE(f.offset);
+}
+
+/** Reads a sockaddr_in / sockaddr_in6 back into AddressInfo. */
+export function decodeAddr(buf: Buffer): AddressInfo {
+  const l = layouts();
+  const fam = familyOf(buf);
+  if (fam === l.AF_INET) {
+    const o = l.in4.fields.sin_addr!.offset;
+    return { address: `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`, family: 'IPv4', port: buf.readUInt16BE(l.in4.fields.sin_port!.offset) };
+  }
+  if (fam === l.AF_INET6) {
+    const o = l.in6.fields.sin6_addr!.offset;
+    return {
+      address: formatIPv6(buf.subarray(o, o + 16)), family: 'IPv6', port: buf.readUInt16BE(l.in6.fields.sin6_port!.offset),
+      flowinfo: buf.readUInt32BE(l.in6.fields.sin6_flowinfo!.offset), scopeId: buf.readUInt32LE(l.in6.fields.sin6_scope_id!.offset),
+    };
+  }
+  throw new TypeError(`not an IP socket address (family ${fam})`);
+}
+
+/** `127.0.0.1:80` / `[::1]:80`, for error messages. */
+export function formatAddr(a: AddressInfo): string { return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`; }

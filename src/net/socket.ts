@@ -1,0 +1,201 @@
+// What every socket type shares: creation (non-blocking and close-on-exec from the start), the
+// Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
+import type { Token } from '../token.js';
+import type { Interest } from '../interest.js';
+import type { Registry, Source } from '../poll.js';
+import { IoSource } from '../io-source.js';
+import { constant, fn, has, mod } from '../sys/os.js';
+import { errno, addressOf } from '../sys/ffi.js';
+import { setNonblocking, setCloexec, closeFd } from '../sys/unix/fd.js';
+import { systemError, type SystemError } from '../errors.js';
+import { describe } from '../interest.js';
+
+const C = mod.constants;
+
+// Scratch memory for one call at a time (JS is single-threaded per module instance): passed to koffi
+// as buffers, used at once, never kept by the kernel.
+export const scratch = {
+  addr: Buffer.alloc(256),
+  len: new Uint32Array(1),
+  int: new Int32Array(1),
+  byte: new Uint8Array(1),
+};
+
+/** Throws TypeError unless `buf` is a Uint8Array (Buffer included). */
+export function validBuffer(buf: unknown, what = 'buf'): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array or Buffer, got ${describe(buf)}`);
+  return buf;
+}
+
+/** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
+export function newSocket(domain: number, type: number): number {
+  const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
+  const fd = fn('socket')(domain, type | flags, 0);
+  if (fd === -1) throw systemError('socket', errno());
+  try {
+    if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { setCloexec(fd); setNonblocking(fd, true); }
+    noSigpipe(fd);
+  } catch (e) { closeFd(fd); throw e; }
+  return fd;
+}
+
+/** Where MSG_NOSIGNAL is missing (macOS), SO_NOSIGPIPE keeps a write to a closed peer from raising SIGPIPE. */
+export function noSigpipe(fd: number): void {
+  if (C.MSG_NOSIGNAL === undefined && C.SO_NOSIGPIPE !== undefined) setIntOpt(fd, constant('SOL_SOCKET'), C.SO_NOSIGPIPE, 1);
+}
+
+/** accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills scratch.addr. */
+export function acceptFd(fd: number): number | null {
+  const s = scratch;
+  for (;;) {
+    s.len[0] = s.addr.length;
+    const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
+    const nfd = has('accept4') && flags ? fn('accept4')(fd, s.addr, s.len, flags) : fn('accept')(fd, s.addr, s.len);
+    if (nfd >= 0) {
+      if (!has('accept4') || !flags) {
+        try { setCloexec(nfd); setNonblocking(nfd, true); } catch (e) { closeFd(nfd); throw e; }
+      }
+      try { noSigpipe(nfd); } catch (e) { closeFd(nfd); throw e; }
+      return nfd;
+    }
+    const e = errno();
+    if (e === C.EINTR) continue;
+    if (e === C.EAGAIN) return null;
+    throw systemError('accept', e);
+  }
+}
+
+export function setIntOpt(fd: number, level: number, name: number, value: number, syscall = 'setsockopt'): void {
+  scratch.int[0] = value;
+  if (fn('setsockopt')(fd, level, name, scratch.int, 4) === -1) throw systemError(syscall, errno());
+}
+
+export function getIntOpt(fd: number, level: number, name: number, syscall = 'getsockopt'): number {
+  scratch.int[0] = 0; scratch.len[0] = 4;
+  if (fn('getsockopt')(fd, level, name, scratch.int, scratch.len) === -1) throw systemError(syscall, errno());
+  // Some options are a single byte on some systems (IP_MULTICAST_LOOP on the BSDs).
+  return scratch.len[0] === 1 ? new Uint8Array(scratch.int.buffer)[0]! : scratch.int[0]!;
+}
+
+/** Sets an option that is an int on Linux and a u_char on the BSDs: int first, byte on EINVAL. */
+export function setByteOrIntOpt(fd: number, level: number, name: number, value: number): void {
+  scratch.int[0] = value;
+  if (fn('setsockopt')(fd, level, name, scratch.int, 4) === 0) return;
+  const e = errno();
+  if (e !== C.EINVAL) throw systemError('setsockopt', e);
+  scratch.byte[0] = value;
+  if (fn('setsockopt')(fd, level, name, scratch.byte, 1) === -1) throw systemError('setsockopt', errno());
+}
+
+export type Shutdown = 'read' | 'write' | 'both';
+export function shutdownHow(how: unknown): number {
+  switch (how) {
+    case 'read': return constant('SHUT_RD');
+    case 'write': return constant('SHUT_WR');
+    case 'both': return constant('SHUT_RDWR');
+    default: throw new TypeError(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
+  }
+}
+
+/** Builds an iovec array over `bufs` for readv/writev. Returns the array and the byte total. */
+export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: number; total: number } {
+  if (!Array.isArray(bufs)) throw new TypeError(`${what} must be an array of Uint8Array, got ${describe(bufs)}`);
+  if (bufs.length > 1024) throw new RangeError(`${what}: at most 1024 buffers (IOV_MAX), got ${bufs.length}`);
+  const iov = mod.structs.iovec!;
+  const out = Buffer.alloc(Math.max(1, bufs.length) * iov.size);
+  const base = iov.fields.iov_base!; const len = iov.fields.iov_len!;
+  // Reading .buffer moves a small on-heap array's bytes off the V8 heap for good, so the addresses
+  // taken below cannot be moved by a GC that one of the later address() calls might trigger.
+  for (const b of bufs) validBuffer(b, `${what}[]`).buffer;
+  bufs.forEach((b: Uint8Array, i) => {
+    const at = i * iov.size;
+    const p = addressOf(b);
+    if (base.size === 8) out.writeBigUInt64LE(BigInt(p), at + base.offset); else out.writeUInt32LE(p, at + base.offset);
+    if (len.size === 8) out.writeBigUInt64LE(BigInt(b.length), at + len.offset); else out.writeUInt32LE(b.length, at + len.offset);
+  });
+  return { iov: out, count: bufs.length, total: (bufs as Uint8Array[]).reduce((n, b) => n + b.length, 0) };
+}
+
+/** Base of every socket type: an owned fd, its registration, and the calls they all share. */
+export class SocketBase implements Source, Disposable {
+  protected readonly io: IoSource;
+  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
+
+  /** The file descriptor (owned: closed by close()). */
+  get fd(): number { return this.io.fd; }
+
+  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
+  deregister(registry: Registry): void { this.io.deregister(registry); }
+
+  /** Deregisters if registered, then closes. Closing twice is harmless. */
+  close(): void { this.io.close(); }
+  [Symbol.dispose](): void { this.close(); }
+
+  /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
+  takeError(): SystemError | null {
+    const e = getIntOpt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_ERROR'));
+    return e === 0 ? null : this.errorFor(e);
+  }
+
+  /** How takeError() describes a pending error; streams name the connect target. */
+  protected errorFor(e: number): SystemError { return systemError('getsockopt', e); }
+
+  /**
+   * After a call returned -1: true to retry (EINTR); false on would-block, after re-arming the
+   * registration; throws the system error otherwise. Callers loop without allocating.
+   */
+  protected retry(syscall: string): boolean {
+    const e = errno();
+    if (e === C.EINTR) return true;
+    if (e === C.EAGAIN) { this.io.wouldBlock(); return false; }
+    throw systemError(syscall, e);
+  }
+
+  /** A transfer moved `n` of `want` bytes: short means drained for now, so re-arm (see README). */
+  protected done(n: number, want: number): number {
+    if (n < want) this.io.wouldBlock();
+    return n;
+  }
+
+  /** Runs `f`; when it reports would-block (returns null or throws EAGAIN), re-arms (mio's try_io). */
+  tryIo<T>(f: () => T): T {
+    this.io.checkOpen('tryIo');
+    try {
+      const r = f();
+      if (r === null) this.io.wouldBlock();
+      return r;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EAGAIN') this.io.wouldBlock();
+      throw e;
+    }
+  }
+
+  protected shutdownSocket(how: Shutdown): void {
+    const h = shutdownHow(how);
+    if (fn('shutdown')(this.io.checkOpen('shutdown'), h) === -1) throw systemError('shutdown', errno());
+  }
+
+  /** getsockname(2) / getpeername(2) into scratch.addr; returns the length. */
+  protected name(which: 'getsockname' | 'getpeername'): number {
+    const fd = this.io.checkOpen(which);
+    scratch.len[0] = scratch.addr.length;
+    scratch.addr.fill(0);
+    if (fn(which)(fd, scratch.addr, scratch.len) === -1) throw systemError(which, errno());
+    return scratch.len[0]!;
+  }
+
+  protected intOpt(level: number, name: number): number { return getIntOpt(this.io.checkOpen('getsockopt'), level, name); }
+  protected setOpt(level: number, name: number, v: number): void { setIntOpt(this.io.checkOpen('setsockopt'), level, name, v); }
+}
+
+/** For `fromFd`: validates an fd and makes it non-blocking (and close-on-exec). */
+export function adoptFd(fd: unknown): number {
+  if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${describe(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+  setNonblocking(fd, true);
+  setCloexec(fd);
+  return fd;
+}
+
+export const SEND_FLAGS = (): number => C.MSG_NOSIGNAL ?? 0;

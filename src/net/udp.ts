@@ -1,0 +1,142 @@
+// UdpSocket (mio's net::UdpSocket).
+import { constant, fn, layout } from '../sys/os.js';
+import { errno } from '../sys/ffi.js';
+import { systemError } from '../errors.js';
+import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
+import { SocketBase, scratch, validBuffer, adoptFd, setByteOrIntOpt, SEND_FLAGS } from './socket.js';
+import { boundSocket, validTtl, calls } from './tcp.js';
+import { describe } from '../interest.js';
+
+
+function v4(addr: unknown, what: string): Uint8Array {
+  const b = typeof addr === 'string' ? parseIPv4(addr) : null;
+  if (!b) throw new TypeError(`${what} must be an IPv4 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
+  return b;
+}
+function v6(addr: unknown, what: string): Uint8Array {
+  const b = typeof addr === 'string' ? parseIPv6(addr) : null;
+  if (!b) throw new TypeError(`${what} must be an IPv6 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
+  return b;
+}
+
+/** A non-blocking UDP socket. */
+export class UdpSocket extends SocketBase {
+  private constructor(fd: number) { super(fd, 'UdpSocket'); }
+
+  /** Binds to `addr` ("127.0.0.1:0" for any port). */
+  static override bind(addr: SocketAddr): UdpSocket {
+    return new UdpSocket(boundSocket(parseAddr(addr), constant('SOCK_DGRAM'), () => {}));
+  }
+
+  static fromFd(fd: number): UdpSocket { return new UdpSocket(adoptFd(fd)); }
+
+  /** Sends one datagram to `addr`: bytes sent, or null when it would block. */
+  sendTo(buf: Uint8Array, addr: SocketAddr): number | null {
+    const b = validBuffer(buf);
+    const a = parseAddr(addr);
+    const fd = this.io.checkOpen('sendto');
+    const len = encodeAddr(a, scratch.addr);
+    for (;;) {
+      const n = Number(fn('sendto')(fd, b, b.length, SEND_FLAGS(), scratch.addr, len));
+      if (n >= 0) return n;
+      if (!this.retry('sendto')) return null;
+    }
+  }
+
+  /** Receives one datagram: [bytes, sender], or null when none is queued. */
+  recvFrom(buf: Uint8Array): [number, AddressInfo] | null { return this.from(buf, 0, 'recvfrom'); }
+  /** Like recvFrom, leaving the datagram queued (MSG_PEEK). */
+  peekFrom(buf: Uint8Array): [number, AddressInfo] | null { return this.from(buf, constant('MSG_PEEK'), 'recvfrom'); }
+
+  private from(buf: Uint8Array, flags: number, syscall: string): [number, AddressInfo] | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen(syscall);
+    for (;;) {
+      scratch.len[0] = scratch.addr.length;
+      const n = Number(fn('recvfrom')(fd, b, b.length, flags, scratch.addr, scratch.len));
+      if (n >= 0) return [n, decodeAddr(scratch.addr)];
+      if (!this.retry(syscall)) return null;
+    }
+  }
+
+  /** Sets the default peer: send/recv then talk to it only. */
+  connect(addr: SocketAddr): void {
+    const a = parseAddr(addr);
+    const fd = this.io.checkOpen('connect');
+    const len = encodeAddr(a, scratch.addr);
+    if (fn('connect')(fd, scratch.addr, len) === -1) throw systemError('connect', errno(), a.text);
+  }
+
+  /** Sends to the connected peer. */
+  send(buf: Uint8Array): number | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen('send');
+    const k = calls();
+    for (;;) {
+      const n = k.send(fd, b, b.length, k.sendFlags);
+      if (n >= 0) return n;
+      if (!this.retry('send')) return null;
+    }
+  }
+
+  /** Receives from the connected peer. */
+  recv(buf: Uint8Array): number | null { return this.recvFlags(buf, 0); }
+  peek(buf: Uint8Array): number | null { return this.recvFlags(buf, constant('MSG_PEEK')); }
+
+  private recvFlags(buf: Uint8Array, flags: number): number | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen('recv');
+    const recv = calls().recv;
+    for (;;) {
+      const n = recv(fd, b, b.length, flags);
+      if (n >= 0) return n;
+      if (!this.retry('recv')) return null;
+    }
+  }
+
+  localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
+  /** The connected peer; ENOTCONN when not connected. */
+  peerAddr(): AddressInfo { this.name('getpeername'); return decodeAddr(scratch.addr); }
+
+  setBroadcast(on: boolean): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_BROADCAST'), on ? 1 : 0); }
+  broadcast(): boolean { return this.intOpt(constant('SOL_SOCKET'), constant('SO_BROADCAST')) !== 0; }
+  setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
+  /** Whether this IPv6 socket is IPv6-only (IPV6_V6ONLY). */
+  onlyV6(): boolean { return this.intOpt(constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY')) !== 0; }
+
+  setMulticastLoopV4(on: boolean): void { setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP'), on ? 1 : 0); }
+  multicastLoopV4(): boolean { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP')) !== 0; }
+  setMulticastTtlV4(ttl: number): void {
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw new RangeError(`ttl must be an integer from 0 to 255, got ${String(ttl)}`);
+    setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL'), ttl);
+  }
+  multicastTtlV4(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL')); }
+  setMulticastLoopV6(on: boolean): void { this.setOpt(constant('IPPROTO_IPV6'), constant('IPV6_MULTICAST_LOOP'), on ? 1 : 0); }
+  multicastLoopV6(): boolean { return this.intOpt(constant('IPPROTO_IPV6'), constant('IPV6_MULTICAST_LOOP')) !== 0; }
+
+  /** Joins an IPv4 group on the interface with address `iface` ('0.0.0.0': the default). */
+  joinMulticastV4(group: string, iface: string): void { this.mreq4(constant('IP_ADD_MEMBERSHIP'), group, iface); }
+  leaveMulticastV4(group: string, iface: string): void { this.mreq4(constant('IP_DROP_MEMBERSHIP'), group, iface); }
+  /** Joins an IPv6 group on interface index `iface` (0: the default). */
+  joinMulticastV6(group: string, iface: number): void { this.mreq6(constant('IPV6_JOIN_GROUP'), group, iface); }
+  leaveMulticastV6(group: string, iface: number): void { this.mreq6(constant('IPV6_LEAVE_GROUP'), group, iface); }
+
+  private mreq4(opt: number, group: string, iface: string): void {
+    const l = layout('ip_mreq');
+    const m = Buffer.alloc(l.size);
+    m.set(v4(group, 'group'), l.fields.imr_multiaddr!.offset);
+    m.set(v4(iface, 'iface'), l.fields.imr_interface!.offset);
+    if (fn('setsockopt')(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) === -1) throw systemError('setsockopt', errno());
+  }
+
+  private mreq6(opt: number, group: string, iface: number): void {
+    if (typeof iface !== 'number' || !Number.isInteger(iface) || iface < 0) throw new RangeError(`iface must be an interface index (integer >= 0), got ${String(iface)}`);
+    const l = layout('ipv6_mreq');
+    const m = Buffer.alloc(l.size);
+    m.set(v6(group, 'group'), l.fields.ipv6mr_multiaddr!.offset);
+    m.writeUInt32LE(iface, l.fields.ipv6mr_interface!.offset);
+    if (fn('setsockopt')(this.io.checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) === -1) throw systemError('setsockopt', errno());
+  }
+}
+

@@ -1,0 +1,219 @@
+// Unix-domain sockets (mio's net::UnixListener / UnixStream / UnixDatagram) and their addresses.
+import { constant, fn, layout, mod } from '../sys/os.js';
+import { errno } from '../sys/ffi.js';
+import { closeFd } from '../sys/unix/fd.js';
+import { systemError } from '../errors.js';
+import { describe } from '../interest.js';
+import { SocketBase, scratch, newSocket, acceptFd, validBuffer, adoptFd, iovecs, noSigpipe, SEND_FLAGS, type Shutdown } from './socket.js';
+import { calls } from './tcp.js';
+import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
+
+const C = mod.constants;
+
+/** A Unix socket address: a filesystem path, an abstract name (Linux), or unnamed. */
+export class UnixSocketAddress {
+  private constructor(private readonly kind: 'pathname' | 'abstract' | 'unnamed', private readonly bytes: Buffer) {}
+
+  static fromPathname(path: string): UnixSocketAddress {
+    if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${describe(path)}`);
+    const b = Buffer.from(path);
+    if (b.length === 0) throw new TypeError('path must not be empty');
+    if (b.includes(0)) throw new TypeError(`path must not contain NUL bytes: '${path}'`);
+    if (b.length >= sunPathSize()) throw new RangeError(`path is ${b.length} bytes; a Unix socket path has at most ${sunPathSize() - 1}`);
+    return new UnixSocketAddress('pathname', b);
+  }
+
+  /** An abstract-namespace name (Linux, Android): no file, gone with the socket. */
+  static fromAbstractName(name: string | Uint8Array): UnixSocketAddress {
+    if (typeof name !== 'string' && !(name instanceof Uint8Array)) throw new TypeError(`name must be a string or Uint8Array, got ${describe(name)}`);
+    const b = Buffer.from(name as string);
+    if (b.length + 1 > sunPathSize()) throw new RangeError(`abstract name is ${b.length} bytes; at most ${sunPathSize() - 1}`);
+    return new UnixSocketAddress('abstract', b);
+  }
+
+  /** @internal */ static unnamed(): UnixSocketAddress { return new UnixSocketAddress('unnamed', Buffer.alloc(0)); }
+
+  /** @internal Decodes a sockaddr_un of `len` bytes. */
+  static decode(buf: Buffer, len: number): UnixSocketAddress {
+    const off = pathOffset();
+    if (len <= off) return UnixSocketAddress.unnamed();
+    const path = buf.subarray(off, len);
+    if (path[0] === 0) return new UnixSocketAddress('abstract', Buffer.from(path.subarray(1)));
+    const nul = path.indexOf(0);
+    const p = Buffer.from(nul >= 0 ? path.subarray(0, nul) : path);
+    return p.length ? new UnixSocketAddress('pathname', p) : UnixSocketAddress.unnamed();
+  }
+
+  /** @internal Writes the sockaddr_un into scratch.addr; returns its length. */
+  encode(): number {
+    const l = layout('sockaddr_un');
+    const b = scratch.addr;
+    b.fill(0, 0, l.size);
+    if (l.fields.sun_len) b.writeUInt8(l.size, l.fields.sun_len.offset);
+    const fam = l.fields.sun_family!;
+    if (fam.size === 1) b.writeUInt8(constant('AF_UNIX'), fam.offset); else b.writeUInt16LE(constant('AF_UNIX'), fam.offset);
+    const off = pathOffset();
+    if (this.kind === 'pathname') { b.set(this.bytes, off); return off + this.bytes.length + 1; }
+    if (this.kind === 'abstract') { b[off] = 0; b.set(this.bytes, off + 1); return off + 1 + this.bytes.length; }
+    return off;
+  }
+
+  asPathname(): string | null { return this.kind === 'pathname' ? this.bytes.toString() : null; }
+  asAbstractName(): Buffer | null { return this.kind === 'abstract' ? Buffer.from(this.bytes) : null; }
+  isUnnamed(): boolean { return this.kind === 'unnamed'; }
+  toString(): string { return this.kind === 'pathname' ? this.bytes.toString() : this.kind === 'abstract' ? `@${this.bytes.toString()}` : '(unnamed)'; }
+}
+
+function pathOffset(): number { return layout('sockaddr_un').fields.sun_path!.offset; }
+function sunPathSize(): number { return layout('sockaddr_un').fields.sun_path!.size; }
+
+function toAddr(a: unknown, what: string): UnixSocketAddress {
+  if (a instanceof UnixSocketAddress) return a;
+  if (typeof a === 'string') return UnixSocketAddress.fromPathname(a);
+  throw new TypeError(`${what} must be a path string or a UnixSocketAddress, got ${describe(a)}`);
+}
+
+function unixSocket(type: number): number { return newSocket(constant('AF_UNIX'), type); }
+
+function bindUnix(type: number, a: UnixSocketAddress): number {
+  const fd = unixSocket(type);
+  const len = a.encode();
+  if (fn('bind')(fd, scratch.addr, len) === -1) { const e = errno(); closeFd(fd); throw systemError('bind', e, a.toString()); }
+  return fd;
+}
+
+/** socketpair(2), both ends non-blocking and close-on-exec. */
+function pair(type: number): [number, number] {
+  const sv = new Int32Array(2);
+  const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
+  if (fn('socketpair')(constant('AF_UNIX'), type | flags, 0, sv) === -1) throw systemError('socketpair', errno());
+  try {
+    for (const fd of sv) { if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { setCloexec(fd); setNonblocking(fd, true); } noSigpipe(fd); }
+  } catch (e) { closeFd(sv[0]!); closeFd(sv[1]!); throw e; }
+  return [sv[0]!, sv[1]!];
+}
+
+class UnixBase extends SocketBase {
+  localAddr(): UnixSocketAddress { const len = this.name('getsockname'); return UnixSocketAddress.decode(scratch.addr, len); }
+  peerAddr(): UnixSocketAddress { const len = this.name('getpeername'); return UnixSocketAddress.decode(scratch.addr, len); }
+  shutdown(how: Shutdown): void { this.shutdownSocket(how); }
+
+  protected recvInto(buf: Uint8Array, flags: number, syscall: string, stream: boolean): number | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen(syscall);
+    if (b.length === 0 && stream) return 0;
+    const recv = calls().recv;
+    for (;;) {
+      const n = recv(fd, b, b.length, flags);
+      if (n >= 0) return stream ? this.done(n, b.length) : n;
+      if (!this.retry(syscall)) return null;
+    }
+  }
+
+  protected sendFrom(buf: Uint8Array, syscall: string, stream: boolean): number | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen(syscall);
+    if (b.length === 0 && stream) return 0;
+    const k = calls();
+    for (;;) {
+      const n = k.send(fd, b, b.length, k.sendFlags);
+      if (n >= 0) return stream ? this.done(n, b.length) : n;
+      if (!this.retry(syscall)) return null;
+    }
+  }
+}
+
+/** A Unix stream socket listening for connections. */
+export class UnixListener extends UnixBase {
+  private constructor(fd: number) { super(fd, 'UnixListener'); }
+  static override bind(path: string): UnixListener { return UnixListener.bindAddr(UnixSocketAddress.fromPathname(path)); }
+  static bindAddr(addr: UnixSocketAddress): UnixListener {
+    const fd = bindUnix(constant('SOCK_STREAM'), toAddr(addr, 'addr'));
+    if (fn('listen')(fd, 1024) === -1) { const e = errno(); closeFd(fd); throw systemError('listen', e, addr.toString()); }
+    return new UnixListener(fd);
+  }
+  static fromFd(fd: number): UnixListener { return new UnixListener(adoptFd(fd)); }
+
+  accept(): [UnixStream, UnixSocketAddress] | null {
+    const fd = acceptFd(this.io.checkOpen('accept'));
+    if (fd === null) { this.io.wouldBlock(); return null; }
+    return [UnixStream.adopt(fd), UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
+  }
+}
+
+/** A connected Unix stream socket. */
+export class UnixStream extends UnixBase {
+  private constructor(fd: number) { super(fd, 'UnixStream'); }
+  /** @internal */ static adopt(fd: number): UnixStream { return new UnixStream(fd); }
+  static connect(path: string): UnixStream { return UnixStream.connectAddr(UnixSocketAddress.fromPathname(path)); }
+  static connectAddr(addr: UnixSocketAddress): UnixStream {
+    const a = toAddr(addr, 'addr');
+    const fd = unixSocket(constant('SOCK_STREAM'));
+    const len = a.encode();
+    for (;;) {
+      if (fn('connect')(fd, scratch.addr, len) === 0) break;
+      const e = errno();
+      if (e === C.EINTR) continue;
+      if (e === C.EINPROGRESS || e === C.EAGAIN) break;
+      closeFd(fd);
+      throw systemError('connect', e, a.toString());
+    }
+    return new UnixStream(fd);
+  }
+  static pair(): [UnixStream, UnixStream] { const [a, b] = pair(constant('SOCK_STREAM')); return [new UnixStream(a), new UnixStream(b)]; }
+  static fromFd(fd: number): UnixStream { return new UnixStream(adoptFd(fd)); }
+
+  read(buf: Uint8Array): number | null { return this.recvInto(buf, 0, 'read', true); }
+  write(buf: Uint8Array): number | null { return this.sendFrom(buf, 'write', true); }
+  peek(buf: Uint8Array): number | null { return this.recvInto(buf, constant('MSG_PEEK'), 'recv', false); }
+  readv(bufs: Uint8Array[]): number | null {
+    const { iov, count, total } = iovecs(bufs, 'bufs');
+    const fd = this.io.checkOpen('readv');
+    for (;;) { const n = Number(fn('readv')(fd, iov, count)); if (n >= 0) return this.done(n, total); if (!this.retry('readv')) return null; }
+  }
+  writev(bufs: Uint8Array[]): number | null {
+    const { iov, count, total } = iovecs(bufs, 'bufs');
+    const fd = this.io.checkOpen('writev');
+    for (;;) { const n = Number(fn('writev')(fd, iov, count)); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
+  }
+}
+
+/** A Unix datagram socket. */
+export class UnixDatagram extends UnixBase {
+  private constructor(fd: number) { super(fd, 'UnixDatagram'); }
+  static override bind(path: string): UnixDatagram { return UnixDatagram.bindAddr(UnixSocketAddress.fromPathname(path)); }
+  static bindAddr(addr: UnixSocketAddress): UnixDatagram { return new UnixDatagram(bindUnix(constant('SOCK_DGRAM'), toAddr(addr, 'addr'))); }
+  /** A socket bound to no address (it can send, and receive replies once connected). */
+  static unbound(): UnixDatagram { return new UnixDatagram(unixSocket(constant('SOCK_DGRAM'))); }
+  static pair(): [UnixDatagram, UnixDatagram] { const [a, b] = pair(constant('SOCK_DGRAM')); return [new UnixDatagram(a), new UnixDatagram(b)]; }
+  static fromFd(fd: number): UnixDatagram { return new UnixDatagram(adoptFd(fd)); }
+
+  connect(path: string | UnixSocketAddress): void {
+    const a = toAddr(path, 'path');
+    const len = a.encode();
+    if (fn('connect')(this.io.checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', errno(), a.toString());
+  }
+  sendTo(buf: Uint8Array, path: string | UnixSocketAddress): number | null {
+    const b = validBuffer(buf);
+    const a = toAddr(path, 'path');
+    const fd = this.io.checkOpen('sendto');
+    const len = a.encode();
+    for (;;) {
+      const n = Number(fn('sendto')(fd, b, b.length, SEND_FLAGS(), scratch.addr, len));
+      if (n >= 0) return n;
+      if (!this.retry('sendto')) return null;
+    }
+  }
+  recvFrom(buf: Uint8Array): [number, UnixSocketAddress] | null {
+    const b = validBuffer(buf);
+    const fd = this.io.checkOpen('recvfrom');
+    for (;;) {
+      scratch.len[0] = scratch.addr.length;
+      const n = Number(fn('recvfrom')(fd, b, b.length, 0, scratch.addr, scratch.len));
+      if (n >= 0) return [n, UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
+      if (!this.retry('recvfrom')) return null;
+    }
+  }
+  send(buf: Uint8Array): number | null { return this.sendFrom(buf, 'send', false); }
+  recv(buf: Uint8Array): number | null { return this.recvInto(buf, 0, 'recv', false); }
+}

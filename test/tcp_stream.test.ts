@@ -1,0 +1,177 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Poll, Events, Interest } from '../src/index.js';
+import { TcpListener, TcpStream } from '../src/net.js';
+import sys, { constants as C, structs } from '../src/sys/index.js';
+import { expectEvents, expectNoEvents, assertCode, isCloexec } from './_util/events.js';
+import { tcpPair, readExactly, haveIPv6Loopback } from './_util/net.js';
+
+test('connect, write, read, peek; addresses on both sides', () => {
+  const p = tcpPair();
+  try {
+    assert.is(p.client.peerAddr().port, p.listener.localAddr().port);
+    assert.equal(p.server.peerAddr(), p.client.localAddr());
+    assert.is(p.client.write(Buffer.from('hello world')), 11);
+    const peekBuf = Buffer.alloc(5);
+    const deadline = Date.now() + 1000;
+    let n: number | null = null;
+    while ((n = p.server.peek(peekBuf)) === null && Date.now() < deadline) { /* wait for the bytes */ }
+    assert.is(n, 5); assert.is(peekBuf.toString(), 'hello');
+    assert.is(readExactly(p.server, 11).toString(), 'hello world', 'peek left the bytes queued');
+    assert.ok(isCloexec(p.client.fd) && isCloexec(p.server.fd));
+  } finally { p.close(); }
+});
+
+test('would-block is null; readiness comes back after would-block', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    assert.is(p.server.read(Buffer.alloc(16)), null);
+    expectNoEvents(poll, events);
+    p.client.write(Buffer.from('abc'));
+    expectEvents(poll, events, [{ token: 1, readable: true }]);
+    assert.is(readExactly(p.server, 3).toString(), 'abc');
+    assert.is(p.server.read(Buffer.alloc(16)), null);
+    p.client.write(Buffer.from('d'));
+    expectEvents(poll, events, [{ token: 1, readable: true }]);
+  } finally { poll.close(); p.close(); }
+});
+
+test('writes fill the send buffer to null, then writable comes back after the peer reads', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.client, 2, Interest.WRITABLE);
+    expectEvents(poll, events, [{ token: 2, writable: true }]);
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    let total = 0; let n: number | null;
+    while ((n = p.client.write(chunk)) !== null) total += n;
+    assert.ok(total > 0);
+    const sink = Buffer.alloc(256 * 1024);
+    let read = 0;
+    const deadline = Date.now() + 5000;
+    while (read < total && Date.now() < deadline) { const r = p.server.read(sink); if (r) read += r; }
+    assert.is(read, total);
+    expectEvents(poll, events, [{ token: 2, writable: true }]);
+  } finally { poll.close(); p.close(); }
+});
+
+test('readv and writev', () => {
+  const p = tcpPair();
+  try {
+    assert.is(p.client.writev([Buffer.from('ab'), Buffer.from('cde'), new Uint8Array([0x66])]), 6);
+    const a = Buffer.alloc(2); const b = Buffer.alloc(10);
+    const deadline = Date.now() + 1000;
+    let n: number | null = null;
+    while ((n = p.server.readv([a, b])) === null && Date.now() < deadline) { /* wait */ }
+    assert.is(n, 6);
+    assert.is(a.toString() + b.subarray(0, 4).toString(), 'abcdef');
+    assert.throws(() => p.client.writev('x' as never), (e: Error) => e instanceof TypeError);
+  } finally { p.close(); }
+});
+
+test('shutdown(write): the peer reads 0 and sees read-closed', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    p.client.shutdown('write');
+    expectEvents(poll, events, [{ token: 1, readable: true, readClosed: true }]);
+    assert.is(p.server.read(Buffer.alloc(4)), 0);
+    assert.throws(() => p.client.shutdown('sideways' as never), (e: Error) => e instanceof TypeError);
+  } finally { poll.close(); p.close(); }
+});
+
+test('close by the peer: read-closed, then 0', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE | Interest.WRITABLE);
+    expectEvents(poll, events, [{ token: 1, writable: true }]);
+    p.client.close();
+    expectEvents(poll, events, [{ token: 1, readClosed: true }]);
+    assert.is(p.server.read(Buffer.alloc(4)), 0);
+  } finally { poll.close(); p.close(); }
+});
+
+test('reset by the peer: error event, read throws ECONNRESET', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    const l = structs.linger!;
+    const lin = Buffer.alloc(l.size);
+    lin.writeIntLE(1, l.fields.l_onoff!.offset, l.fields.l_onoff!.size);
+    assert.is(sys.setsockopt!(p.client.fd, C.SOL_SOCKET!, C.SO_LINGER!, lin, l.size), 0);
+    p.client.close(); // linger 0: RST
+    expectEvents(poll, events, [{ token: 1, readClosed: true }]);
+    assertCode(() => p.server.read(Buffer.alloc(4)), 'ECONNRESET', 'read');
+  } finally { poll.close(); p.close(); }
+});
+
+test('connection refused: writable/error event, takeError names the target', () => {
+  const l = TcpListener.bind('127.0.0.1:0');
+  const port = l.localAddr().port;
+  l.close(); // nothing listens there now
+  const s = TcpStream.connect(`127.0.0.1:${port}`);
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(s, 3, Interest.WRITABLE);
+    expectEvents(poll, events, [{ token: 3, writable: true }]);
+    const err = s.takeError()!;
+    assert.is(err.code, 'ECONNREFUSED');
+    assert.is(err.syscall, 'connect');
+    assert.is(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+    assert.is(s.takeError(), null, 'taking it clears it');
+    assertCode(() => s.peerAddr(), 'ENOTCONN', 'getpeername');
+  } finally { poll.close(); s.close(); }
+});
+
+test('deregister: no more events; closed stream is EBADF on use', () => {
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    poll.registry().deregister(p.server);
+    p.client.write(Buffer.from('x'));
+    expectNoEvents(poll, events);
+    p.server.close(); p.server.close();
+    for (const f of [() => p.server.read(Buffer.alloc(1)), () => p.server.write(Buffer.alloc(1)), () => p.server.peerAddr(), () => p.server.takeError(), () => p.server.setNodelay(true)]) assertCode(f, 'EBADF');
+  } finally { poll.close(); p.close(); }
+});
+
+test('options: nodelay, ttl; tryIo re-arms on would-block', () => {
+  const p = tcpPair();
+  try {
+    p.client.setNodelay(true); assert.is(p.client.nodelay(), true);
+    p.client.setNodelay(false); assert.is(p.client.nodelay(), false);
+    p.client.setTtl(12); assert.is(p.client.ttl(), 12);
+    assert.is(p.server.tryIo(() => p.server.read(Buffer.alloc(4))), null);
+    assert.is(p.client.tryIo(() => 5), 5);
+  } finally { p.close(); }
+});
+
+test('bad input: TypeErrors, nothing sent', () => {
+  const p = tcpPair();
+  try {
+    for (const bad of ['x', 5, null, [1, 2], {}]) {
+      assert.throws(() => p.client.write(bad as never), (e: Error) => e instanceof TypeError);
+      assert.throws(() => p.client.read(bad as never), (e: Error) => e instanceof TypeError);
+    }
+    assert.is(p.client.write(new Uint8Array(0)), 0);
+    assert.throws(() => TcpStream.connect('nope'), (e: Error) => e instanceof TypeError);
+  } finally { p.close(); }
+});
+
+test('IPv6 loopback round trip', () => {
+  if (!haveIPv6Loopback()) { console.log('  SKIP IPv6 stream: ::1 is not configured here'); return; }
+  const p = tcpPair('::1');
+  try {
+    assert.is(p.client.peerAddr().address, '::1');
+    p.client.write(Buffer.from('six'));
+    assert.is(readExactly(p.server, 3).toString(), 'six');
+  } finally { p.close(); }
+});
+
+test.run();
