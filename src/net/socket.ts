@@ -27,6 +27,22 @@ export function validBuffer(buf: unknown, what = 'buf'): Uint8Array {
   return buf;
 }
 
+/**
+ * The part of `buf` that read/write use: `offset` and `length` (Node's fs.read/fs.write
+ * convention). The whole buffer and a prefix of it cost no allocation; another offset takes a
+ * subarray view.
+ */
+export function span(buf: unknown, offset: unknown, length: unknown): Uint8Array {
+  const b = validBuffer(buf);
+  if (offset === undefined && length === undefined) return b;
+  const off = offset ?? 0;
+  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0 || off > b.length) throw new RangeError(`offset must be an integer from 0 to ${b.length}, got ${String(offset)}`);
+  const len = length ?? b.length - off;
+  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || off + len > b.length) throw new RangeError(`length must be an integer from 0 to ${b.length - off}, got ${String(length)}`);
+  if (off === 0 && len === b.length) return b;
+  return b.subarray(off, off + len);
+}
+
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
 export function newSocket(domain: number, type: number): number {
   const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);

@@ -4,7 +4,7 @@ import { errno } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
-import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, iovecs, validBuffer, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
+import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, iovecs, validBuffer, adoptFd, span, SEND_FLAGS, type Shutdown } from './socket.js';
 
 const C = mod.constants;
 
@@ -94,31 +94,38 @@ export class TcpStream extends SocketBase {
   protected override errorFor(e: number): SystemError { return this.target ? systemError('connect', e, this.target) : systemError('getsockopt', e); }
 
   /**
-   * Reads into `buf`: the byte count, 0 at end of stream, or null when nothing is buffered (would
-   * block). A count smaller than `buf.length` means the socket was drained for now (epoll(7)):
+   * Reads into `buf` (or its `offset`/`length` part): the byte count, 0 at end of stream, or null
+   * when nothing is buffered (would block). A count smaller than `buf.length` means the socket was drained for now (epoll(7)):
    * the next event comes when more data arrives.
    */
-  read(buf: Uint8Array): number | null {
+  read(buf: Uint8Array, offset?: number, length?: number): number | null {
     const b = validBuffer(buf);
     const fd = this.io.checkOpen('read');
-    if (b.length === 0) return 0;
+    // A prefix (offset 0) goes to recv as the whole buffer with a smaller count: no view to allocate.
+    const len = offset === 0 && typeof length === 'number' && length >= 0 && length <= b.length ? length : -1;
+    const v = len >= 0 ? b : span(b, offset, length);
+    const want = len >= 0 ? len : v.length;
+    if (want === 0) return 0;
     const recv = calls().recv;
     for (;;) {
-      const n = recv(fd, b, b.length, 0);
-      if (n >= 0) return this.done(n, b.length);
+      const n = recv(fd, v, want, 0);
+      if (n >= 0) return this.done(n, want);
       if (!this.retry('read')) return null;
     }
   }
 
-  /** Writes from `buf`: the byte count (maybe short), or null when the send buffer is full. */
-  write(buf: Uint8Array): number | null {
+  /** Writes from `buf` (or its `offset`/`length` part): the byte count (maybe short), or null when the send buffer is full. */
+  write(buf: Uint8Array, offset?: number, length?: number): number | null {
     const b = validBuffer(buf);
     const fd = this.io.checkOpen('write');
-    if (b.length === 0) return 0;
+    const len = offset === 0 && typeof length === 'number' && length >= 0 && length <= b.length ? length : -1;
+    const v = len >= 0 ? b : span(b, offset, length);
+    const want = len >= 0 ? len : v.length;
+    if (want === 0) return 0;
     const k = calls();
     for (;;) {
-      const n = k.send(fd, b, b.length, k.sendFlags);
-      if (n >= 0) return this.done(n, b.length);
+      const n = k.send(fd, v, want, k.sendFlags);
+      if (n >= 0) return this.done(n, want);
       if (!this.retry('write')) return null;
     }
   }

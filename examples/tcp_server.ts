@@ -1,0 +1,131 @@
+// The main job: a TCP echo server on metal-io (mio's examples/tcp_server.rs, echoing).
+//
+//   npm start -- --port 9000
+//
+// Prints `listening on 127.0.0.1:PORT` when ready; serves until SIGINT or SIGTERM, then closes
+// everything and exits 0. Each connection echoes what it reads; when the client does not read fast
+// enough, the unsent bytes wait in that connection's buffer and reading pauses until they are gone,
+// so no byte is lost and no client can make the server buffer without bound. A client that resets,
+// half-closes or vanishes mid-write affects only its own connection.
+import { parseArgs } from 'node:util';
+import { Poll, Events, Interest, Waker, type Event } from '../src/index.js';
+import { TcpListener, type TcpStream } from '../src/net.js';
+
+const { values } = parseArgs({ options: { port: { type: 'string', default: '9000' }, host: { type: 'string', default: '127.0.0.1' }, quiet: { type: 'boolean', default: false } } });
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`--port must be 0..65535, got ${values.port}`); process.exit(2); }
+
+const SERVER = 0;
+const WAKER = 1;
+const FIRST = 2;
+
+interface Conn {
+  stream: TcpStream;
+  pending: Buffer | null; // bytes read but not yet written back
+  pendingFrom: number;
+  pendingTo: number;
+}
+
+const poll = new Poll();
+const events = new Events(1024);
+const listener = TcpListener.bind(`${values.host}:${port}`);
+poll.registry().register(listener, SERVER, Interest.READABLE);
+const waker = new Waker(poll.registry(), WAKER);
+const conns: (Conn | undefined)[] = [];
+const free: number[] = [];
+const buf = Buffer.alloc(64 * 1024);
+let stopping = false;
+
+function close(token: number): void {
+  const c = conns[token];
+  if (!c) return;
+  c.stream.close();
+  conns[token] = undefined;
+  free.push(token);
+}
+
+/** Writes the pending bytes; true when all are gone. */
+function flush(token: number, c: Conn): boolean {
+  while (c.pendingFrom < c.pendingTo) {
+    const n = c.stream.write(c.pending!, c.pendingFrom, c.pendingTo - c.pendingFrom);
+    if (n === null) return false;
+    c.pendingFrom += n;
+  }
+  c.pendingFrom = c.pendingTo = 0;
+  poll.registry().reregister(c.stream, token, Interest.READABLE);
+  return true;
+}
+
+/**
+ * Reads until the socket is drained, echoing as it goes. Drained: would-block, or a short read,
+ * which on a stream socket means the receive queue is empty (epoll(7)); but when the event also
+ * said read-closed, the end of stream is queued behind the data without a new edge to come, so
+ * then read on until 0.
+ */
+function echo(token: number, c: Conn, readClosed: boolean): void {
+  for (;;) {
+    const n = c.stream.read(buf);
+    if (n === null) return;
+    if (n === 0) { close(token); return; }
+    const w = c.stream.write(buf, 0, n) ?? 0;
+    if (w < n) {
+      // The client is not reading: keep the rest, wait for WRITABLE, stop reading meanwhile.
+      if (!c.pending || c.pending.length < n - w) c.pending = Buffer.allocUnsafe(Math.max(n - w, 16 * 1024));
+      buf.copy(c.pending, 0, w, n);
+      c.pendingFrom = 0; c.pendingTo = n - w;
+      poll.registry().reregister(c.stream, token, Interest.WRITABLE);
+      return;
+    }
+    if (n < buf.length && !readClosed) return; // short read on a stream socket: drained for now
+  }
+}
+
+function accept(): void {
+  for (;;) {
+    const r = listener.accept();
+    if (r === null) return;
+    const [stream] = r;
+    const token = free.pop() ?? Math.max(FIRST, conns.length);
+    conns[token] = { stream, pending: null, pendingFrom: 0, pendingTo: 0 };
+    poll.registry().register(stream, token, Interest.READABLE);
+  }
+}
+
+function handle(token: number, ev: Event): void {
+  const c = conns[token];
+  if (!c) return; // closed earlier in this batch
+  try {
+    if (c.pendingTo > 0) {
+      if (ev.isWritable() || ev.isError()) { if (flush(token, c)) echo(token, c, true); }
+      return;
+    }
+    if (ev.isReadable() || ev.isError()) echo(token, c, ev.isReadClosed() || ev.isError());
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!values.quiet && code !== 'ECONNRESET' && code !== 'EPIPE') console.error(`connection ${token}: ${(e as Error).message}`);
+    close(token);
+  }
+}
+
+function shutdown(): void { stopping = true; waker.wake(); }
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+
+console.log(`listening on ${values.host}:${listener.localAddr().port}`);
+
+while (!stopping) {
+  // pollAsync: Node's loop (and so the signal handlers) keeps running while nothing is ready.
+  await poll.pollAsync(events);
+  for (const ev of events) {
+    const token = ev.token;
+    if (token === SERVER) accept();
+    else if (token !== WAKER) handle(token, ev);
+  }
+}
+
+for (let t = FIRST; t < conns.length; t++) close(t);
+listener.close();
+waker.close();
+poll.close();
+if (!values.quiet) console.log('closed');
+process.exit(0);
