@@ -85,6 +85,8 @@ export class Poll implements Disposable {
   readonly #registry: Registry;
   #busy = false;
   #watcher: ReturnType<typeof koffi.node.poll> | null = null;
+  #watching = false;
+  #onReady: (() => void) | null = null;
   #cancelWait: ((err: unknown) => void) | null = null;
 
   constructor() {
@@ -144,7 +146,10 @@ export class Poll implements Disposable {
       const settle = (err: unknown) => {
         this.#busy = false;
         this.#cancelWait = null;
-        this.#watcher?.stop();
+        // The watcher stays started (a loop calling pollAsync again soon pays no epoll_ctl), but
+        // unreferenced, so it keeps no process alive; it stops itself if it fires while idle.
+        this.#onReady = null;
+        this.#watcher?.unref();
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve(); else reject(err);
@@ -157,11 +162,29 @@ export class Poll implements Disposable {
         } catch (e) { settle(e); }
       };
       this.#cancelWait = settle;
-      if (this.#watcher) this.#watcher.start({ readable: true }, onReady);
-      else this.#watcher = koffi.node.poll(fd, { readable: true }, onReady); // kept on the Poll: GC would close it
+      this.#onReady = onReady;
+      this.#watch(fd);
       if (t >= 0) timer = setTimeout(() => { try { ev.len = this.#selector.select(ev, 0); settle(undefined); } catch (e) { settle(e); } }, t);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Starts (or re-references) libuv's watch of the selector fd. */
+  #watch(fd: number): void {
+    if (!this.#watcher) {
+      this.#watcher = koffi.node.poll(fd, { readable: true }, () => this.#fired()); // kept on the Poll: GC would close it
+    } else if (!this.#watching) {
+      this.#watcher.start({ readable: true }, () => this.#fired());
+    }
+    this.#watching = true;
+    this.#watcher.ref();
+  }
+
+  #fired(): void {
+    const f = this.#onReady;
+    if (f) { f(); return; }
+    this.#watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
+    this.#watching = false;
   }
 
   /** The blocking wait runs on a koffi worker thread; abort interrupts it. */
