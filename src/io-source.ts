@@ -6,8 +6,9 @@ import type { Selector } from './sys/selector.js';
 import type { Token } from './token.js';
 import type { Interest } from './interest.js';
 import { Registry, selectorOf, type Source } from './poll.js';
-import { errorByName } from './errors.js';
-import { closeFd } from './sys/unix/fd.js';
+import { errorByName, systemError } from './errors.js';
+import { closeFd, errno } from './sys/unix/fd.js';
+import { mod } from './sys/os.js';
 
 export class IoSource implements Source {
   #fd: number;
@@ -69,5 +70,42 @@ export class IoSource implements Source {
     this.#selector = null;
     if (sel && !sel.closed) { try { sel.deregister(fd); } catch { /* the OS dropped it already */ } }
     closeFd(fd);
+  }
+}
+
+/**
+ * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
+ * the would-block bookkeeping their I/O calls share.
+ */
+export class OwnedFd implements Source, Disposable {
+  protected readonly io: IoSource;
+  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
+
+  /** The file descriptor (owned: closed by close()). */
+  get fd(): number { return this.io.fd; }
+
+  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
+  deregister(registry: Registry): void { this.io.deregister(registry); }
+
+  /** Deregisters if registered, then closes. Closing twice is harmless. */
+  close(): void { this.io.close(); }
+  [Symbol.dispose](): void { this.close(); }
+
+  /**
+   * After a call returned -1: true to retry (EINTR); false on would-block, after re-arming the
+   * registration; throws the system error otherwise. Callers loop without allocating.
+   */
+  protected retry(syscall: string): boolean {
+    const e = errno();
+    if (e === mod.constants.EINTR) return true;
+    if (e === mod.constants.EAGAIN) { this.io.wouldBlock(); return false; }
+    throw systemError(syscall, e);
+  }
+
+  /** A transfer moved `n` of `want` bytes: short means drained for now, so re-arm (see README). */
+  protected done(n: number, want: number): number {
+    if (n < want) this.io.wouldBlock();
+    return n;
   }
 }

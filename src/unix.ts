@@ -2,11 +2,11 @@
 import type { Token } from './token.js';
 import type { Interest } from './interest.js';
 import { Registry, selectorOf, type Source } from './poll.js';
-import { IoSource } from './io-source.js';
-import { makePipe, setNonblocking, errno } from './sys/unix/fd.js';
+import { OwnedFd } from './io-source.js';
+import { validBuffer } from './net/socket.js';
+import { makePipe, setNonblocking } from './sys/unix/fd.js';
 import { fn, mod } from './sys/os.js';
 import { describe } from './interest.js';
-import { systemError } from './errors.js';
 
 export { Registry };
 export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
@@ -33,34 +33,19 @@ export class SourceFd implements Source {
   deregister(registry: Registry): void { selectorOf(registry).deregister(this.fd); }
 }
 
-function validBuffer(buf: unknown, what: string): Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array or Buffer, got ${describe(buf)}`);
-  return buf;
-}
-
-class PipeEnd implements Source, Disposable {
-  protected readonly io: IoSource;
-  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
-  get fd(): number { return this.io.fd; }
-  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
-  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
-  deregister(registry: Registry): void { this.io.deregister(registry); }
+class PipeEnd extends OwnedFd {
   setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), nonblocking); }
-  close(): void { this.io.close(); }
-  [Symbol.dispose](): void { this.close(); }
 
-  /** Runs read(2)/write(2); null on would-block (and re-arms), the byte count otherwise. */
+  /** Runs read(2)/write(2): the byte count, or null on would-block (re-armed). */
   protected transfer(syscall: 'read' | 'write', buf: Uint8Array): number | null {
+    const b = validBuffer(buf);
     const fd = this.io.checkOpen(syscall);
-    if (buf.length === 0) return 0;
+    if (b.length === 0) return 0;
     const f = fn(syscall);
     for (;;) {
-      const n = Number(f(fd, buf, buf.length));
+      const n = Number(f(fd, b, b.length));
       if (n >= 0) return n;
-      const e = errno();
-      if (e === mod.constants.EINTR) continue;
-      if (e === mod.constants.EAGAIN) { this.io.wouldBlock(); return null; }
-      throw systemError(syscall, e);
+      if (!this.retry(syscall)) return null;
     }
   }
 }
@@ -69,14 +54,14 @@ class PipeEnd implements Source, Disposable {
 export class Sender extends PipeEnd {
   constructor(fd: number) { super(fd, 'pipe sender'); }
   /** Bytes written, or null when the pipe is full (would block). */
-  write(buf: Uint8Array): number | null { return this.transfer('write', validBuffer(buf, 'buf')); }
+  write(buf: Uint8Array): number | null { return this.transfer('write', buf); }
 }
 
 /** The read end of a pipe. */
 export class Receiver extends PipeEnd {
   constructor(fd: number) { super(fd, 'pipe receiver'); }
   /** Bytes read into `buf`, 0 at end of stream, or null when nothing is buffered (would block). */
-  read(buf: Uint8Array): number | null { return this.transfer('read', validBuffer(buf, 'buf')); }
+  read(buf: Uint8Array): number | null { return this.transfer('read', buf); }
 }
 
 /** A non-blocking, close-on-exec pipe (mio's unix::pipe::new): [Sender, Receiver]. */

@@ -36,12 +36,16 @@ test('null and undefined wait until an event (a worker wakes it)', async () => {
   const poll = new Poll(); const events = new Events(4);
   const waker = new Waker(poll.registry(), 1);
   const worker = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle: waker.handle, delayMs: 30 } });
+  const messages: string[] = [];
+  const woke = new Promise<void>((r) => worker.on('message', (m: string) => { messages.push(m); if (messages.length === 2) r(); }));
   try {
-    await new Promise((r) => worker.once('message', r)); // the worker is up and about to sleep 30 ms
+    await new Promise<void>((r) => { const check = () => (messages.length ? r() : setTimeout(check, 1)); check(); }); // up, about to sleep 30 ms
     const t0 = performance.now();
     poll.poll(events, null);
     assert.ok(ms(t0) >= 20, 'blocked until the wake');
     assert.is(events.get(0)!.token, 1);
+    await woke;
+    assert.is(messages[1], 'woke');
   } finally { await worker.terminate(); waker.close(); poll.close(); }
 });
 

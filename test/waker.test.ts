@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { Poll, Events, Waker, type WakerHandle } from '../src/index.js';
 import { expectEvents, expectNoEvents, assertCode } from './_util/events.js';
+import { newGuard, closeGuard } from '../src/sys/waker-guard.js';
 
 function worker(handle: WakerHandle, delayMs: number, times = 1): { w: Worker; result: Promise<string> } {
   const w = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle, delayMs, times } });
@@ -72,6 +73,17 @@ test('fromHandle rejects anything else; a copy closes without closing the owner'
     waker.wake();
     expectEvents(poll, events, [{ token: 3 }]);
   } finally { waker.close(); poll.close(); }
+});
+
+test('close does not hang on a wake that never finished (a worker terminated mid-wake)', () => {
+  const state = newGuard();
+  new Int32Array(state)[1] = 1; // a waking thread counted itself in and died
+  const t0 = Date.now();
+  assert.is(closeGuard(state, 50), 'keep', 'the fd is kept open rather than risk a stray write');
+  assert.ok(Date.now() - t0 < 1000);
+  assert.is(closeGuard(state), 'closed');
+  const clean = newGuard();
+  assert.is(closeGuard(clean), 'close');
 });
 
 test('bad arguments', () => {

@@ -1,9 +1,6 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
-import type { Token } from '../token.js';
-import type { Interest } from '../interest.js';
-import type { Registry, Source } from '../poll.js';
-import { IoSource } from '../io-source.js';
+import { OwnedFd } from '../io-source.js';
 import { constant, fn, has, mod } from '../sys/os.js';
 import { errno, addressOf } from '../sys/ffi.js';
 import { setNonblocking, setCloexec, closeFd } from '../sys/unix/fd.js';
@@ -133,21 +130,7 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: numbe
 }
 
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
-export class SocketBase implements Source, Disposable {
-  protected readonly io: IoSource;
-  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
-
-  /** The file descriptor (owned: closed by close()). */
-  get fd(): number { return this.io.fd; }
-
-  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
-  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
-  deregister(registry: Registry): void { this.io.deregister(registry); }
-
-  /** Deregisters if registered, then closes. Closing twice is harmless. */
-  close(): void { this.io.close(); }
-  [Symbol.dispose](): void { this.close(); }
-
+export class SocketBase extends OwnedFd {
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
   takeError(): SystemError | null {
     const e = getIntOpt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_ERROR'));
@@ -157,21 +140,16 @@ export class SocketBase implements Source, Disposable {
   /** How takeError() describes a pending error; streams name the connect target. */
   protected errorFor(e: number): SystemError { return systemError('getsockopt', e); }
 
-  /**
-   * After a call returned -1: true to retry (EINTR); false on would-block, after re-arming the
-   * registration; throws the system error otherwise. Callers loop without allocating.
-   */
-  protected retry(syscall: string): boolean {
-    const e = errno();
-    if (e === C.EINTR) return true;
-    if (e === C.EAGAIN) { this.io.wouldBlock(); return false; }
-    throw systemError(syscall, e);
-  }
-
-  /** A transfer moved `n` of `want` bytes: short means drained for now, so re-arm (see README). */
-  protected done(n: number, want: number): number {
-    if (n < want) this.io.wouldBlock();
-    return n;
+  /** readv(2) / writev(2) over several buffers in order. */
+  protected vectored(which: 'readv' | 'writev', bufs: Uint8Array[]): number | null {
+    const { iov, count, total } = iovecs(bufs, 'bufs');
+    const fd = this.io.checkOpen(which);
+    const f = fn(which);
+    for (;;) {
+      const n = Number(f(fd, iov, count));
+      if (n >= 0) return this.done(n, total);
+      if (!this.retry(which)) return null;
+    }
   }
 
   /** Runs `f`; when it reports would-block (returns null or throws EAGAIN), re-arms (mio's try_io). */

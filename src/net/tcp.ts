@@ -4,7 +4,7 @@ import { errno } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
-import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, iovecs, validBuffer, adoptFd, span, SEND_FLAGS, type Shutdown } from './socket.js';
+import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, validBuffer, adoptFd, span, SEND_FLAGS, type Shutdown } from './socket.js';
 
 const C = mod.constants;
 
@@ -131,26 +131,10 @@ export class TcpStream extends SocketBase {
   }
 
   /** Reads into several buffers in order (readv(2)). */
-  readv(bufs: Uint8Array[]): number | null {
-    const { iov, count, total } = iovecs(bufs, 'bufs');
-    const fd = this.io.checkOpen('readv');
-    for (;;) {
-      const n = Number(fn('readv')(fd, iov, count));
-      if (n >= 0) return this.done(n, total);
-      if (!this.retry('readv')) return null;
-    }
-  }
+  readv(bufs: Uint8Array[]): number | null { return this.vectored('readv', bufs); }
 
   /** Writes several buffers in order (writev(2)). */
-  writev(bufs: Uint8Array[]): number | null {
-    const { iov, count, total } = iovecs(bufs, 'bufs');
-    const fd = this.io.checkOpen('writev');
-    for (;;) {
-      const n = Number(fn('writev')(fd, iov, count));
-      if (n >= 0) return this.done(n, total);
-      if (!this.retry('writev')) return null;
-    }
-  }
+  writev(bufs: Uint8Array[]): number | null { return this.vectored('writev', bufs); }
 
   /** Reads without consuming (MSG_PEEK). */
   peek(buf: Uint8Array): number | null {

@@ -4,7 +4,7 @@ import { errno } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError } from '../errors.js';
 import { describe } from '../interest.js';
-import { SocketBase, scratch, newSocket, acceptFd, validBuffer, adoptFd, iovecs, noSigpipe, SEND_FLAGS, type Shutdown } from './socket.js';
+import { SocketBase, scratch, newSocket, acceptFd, validBuffer, adoptFd, noSigpipe, SEND_FLAGS, type Shutdown } from './socket.js';
 import { calls } from './tcp.js';
 import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
 
@@ -166,16 +166,8 @@ export class UnixStream extends UnixBase {
   read(buf: Uint8Array): number | null { return this.recvInto(buf, 0, 'read', true); }
   write(buf: Uint8Array): number | null { return this.sendFrom(buf, 'write', true); }
   peek(buf: Uint8Array): number | null { return this.recvInto(buf, constant('MSG_PEEK'), 'recv', false); }
-  readv(bufs: Uint8Array[]): number | null {
-    const { iov, count, total } = iovecs(bufs, 'bufs');
-    const fd = this.io.checkOpen('readv');
-    for (;;) { const n = Number(fn('readv')(fd, iov, count)); if (n >= 0) return this.done(n, total); if (!this.retry('readv')) return null; }
-  }
-  writev(bufs: Uint8Array[]): number | null {
-    const { iov, count, total } = iovecs(bufs, 'bufs');
-    const fd = this.io.checkOpen('writev');
-    for (;;) { const n = Number(fn('writev')(fd, iov, count)); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
-  }
+  readv(bufs: Uint8Array[]): number | null { return this.vectored('readv', bufs); }
+  writev(bufs: Uint8Array[]): number | null { return this.vectored('writev', bufs); }
 }
 
 /** A Unix datagram socket. */

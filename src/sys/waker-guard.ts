@@ -19,12 +19,21 @@ export function guardedWake(state: SharedArrayBuffer, write: () => void): boolea
   }
 }
 
-/** Marks the waker closed and waits (briefly) for wakes in flight on other threads. */
-export function closeGuard(state: SharedArrayBuffer): boolean {
+/**
+ * Marks the waker closed and waits for wakes in flight on other threads. Returns 'close' when the
+ * fd may be closed, 'keep' when a wake stayed in flight past the bound (a worker terminated in the
+ * middle of wake() never counts itself out): then the fd must stay open, one fd leaked rather than
+ * a stray write into a reused one. Returns 'closed' when it was closed before.
+ */
+export function closeGuard(state: SharedArrayBuffer, boundMs = 100): 'close' | 'keep' | 'closed' {
   const s = new Int32Array(state);
-  if (Atomics.exchange(s, CLOSED, 1) !== 0) return false;
-  while (Atomics.load(s, INFLIGHT) !== 0) Atomics.wait(s, INFLIGHT, Atomics.load(s, INFLIGHT), 1);
-  return true;
+  if (Atomics.exchange(s, CLOSED, 1) !== 0) return 'closed';
+  const deadline = Date.now() + boundMs;
+  while (Atomics.load(s, INFLIGHT) !== 0) {
+    if (Date.now() >= deadline) return 'keep';
+    Atomics.wait(s, INFLIGHT, Atomics.load(s, INFLIGHT), 1);
+  }
+  return 'close';
 }
 
 export function isClosed(state: SharedArrayBuffer): boolean { return Atomics.load(new Int32Array(state), CLOSED) !== 0; }

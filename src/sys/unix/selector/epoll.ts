@@ -176,9 +176,10 @@ class EventfdWaker implements SysWaker {
   }
   wake(): void { wakeFd(this.handle); }
   close(): void {
-    if (!closeGuard(this.handle.state)) return;
+    const g = closeGuard(this.handle.state);
+    if (g === 'closed') return;
     if (!this.selector.closed) { try { this.selector.deregister(this.fd); } catch { /* already gone with the fd's last close */ } }
-    closeFd(this.fd);
+    if (g === 'close') closeFd(this.fd);
     this.fd = -1;
   }
 }

@@ -283,9 +283,11 @@ class PipeWaker implements SysWaker {
   }
   wake(): void { wakePipe(this.handle); }
   close(): void {
-    if (!closeGuard(this.handle.state)) return;
+    const g = closeGuard(this.handle.state);
+    if (g === 'closed') return;
     if (!this.selector.closed) { try { this.selector.deregister(this.r); } catch { /* already gone */ } }
-    closeFd(this.r); closeFd(this.w);
+    closeFd(this.r);
+    if (g === 'close') closeFd(this.w); // the write end is what other threads use
   }
 }
 
