@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Poll, Events, Interest } from '../src/index.js';
 import { TcpListener, TcpStream } from '../src/net.js';
 import sys, { constants as C, structs } from '../src/sys/index.js';
-import { expectEvents, expectNoEvents, assertCode, isCloexec } from './_util/events.js';
+import { expectEvents, expectNoEvents, assertCode, isCloexec, onLibkqueue } from './_util/events.js';
 import { tcpPair, readExactly, haveIPv6Loopback } from './_util/net.js';
 
 test('connect, write, read, peek; addresses on both sides', () => {
@@ -106,6 +106,7 @@ test('reset by the peer: error event, read throws ECONNRESET', () => {
     assert.is(sys.setsockopt!(p.client.fd, C.SOL_SOCKET!, C.SO_LINGER!, lin, l.size), 0);
     p.client.close(); // linger 0: RST
     expectEvents(poll, events, [{ token: 1, readClosed: true }]);
+    if (onLibkqueue) { console.log('  SKIP ECONNRESET on read: libkqueue consumes the socket error to fill the event (real kqueue does not) [linux-libkqueue-x64]'); return; }
     assertCode(() => p.server.read(Buffer.alloc(4)), 'ECONNRESET', 'read');
   } finally { poll.close(); p.close(); }
 });
@@ -119,6 +120,11 @@ test('connection refused: writable/error event, takeError names the target', () 
   try {
     poll.registry().register(s, 3, Interest.WRITABLE);
     expectEvents(poll, events, [{ token: 3, writable: true }]);
+    if (onLibkqueue) {
+      assert.ok(events.get(0)!.isError(), 'the event carries the error');
+      console.log('  SKIP takeError after a refused connect: libkqueue reads SO_ERROR (clearing it) to fill the event [linux-libkqueue-x64]');
+      return;
+    }
     const err = s.takeError()!;
     assert.is(err.code, 'ECONNREFUSED');
     assert.is(err.syscall, 'connect');

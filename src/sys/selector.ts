@@ -56,6 +56,8 @@ export interface WakerHandle {
   readonly kind: 'eventfd' | 'pipe' | 'kqueue' | 'iocp';
   readonly fd: number;
   readonly token: number;
+  /** kqueue: the EVFILT_USER ident. */
+  readonly ident?: number;
   readonly state: SharedArrayBuffer;
 }
 

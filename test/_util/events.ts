@@ -1,6 +1,6 @@
 // Shared helpers for event-queue tests (mio's expect_events / expect_no_events).
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { Poll, Events, type Event } from '../../src/index.js';
 import sys, { constants as C } from '../../src/sys/index.js';
 
@@ -56,6 +56,29 @@ export function assertCode(fn: () => unknown, code: string, syscall?: string): E
 export function openFds(): Set<number> | null {
   try { return new Set(readdirSync('/proc/self/fd').map(Number)); } catch { return null; }
 }
+
+/**
+ * The fds opened since `before` that stay open, after letting deferred cleanup finish: libkqueue
+ * (the kqueue backend on Linux) releases a closed kqueue's fds from its monitoring thread, and keeps
+ * process-wide fds of its own once started (an eventpoll and an eventfd).
+ */
+export async function leakedSince(before: Set<number>): Promise<number[]> {
+  let leaked: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    leaked = [...openFds()!].filter((fd) => !before.has(fd) && !libkqueueOwn(fd));
+    if (leaked.length <= 1) break; // one may be the /proc listing itself
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return leaked;
+}
+
+function libkqueueOwn(fd: number): boolean {
+  if (!onLibkqueue) return false;
+  try { const l = readlinkSync(`/proc/self/fd/${fd}`); return l === 'anon_inode:[eventpoll]' || l === 'anon_inode:[eventfd]'; } catch { return false; }
+}
+
+/** The kqueue backend on Linux, through libkqueue (an emulation: see README). */
+export const onLibkqueue = process.env.METAL_IO_BACKEND === 'kqueue' && process.platform === 'linux';
 
 /** Whether fd has FD_CLOEXEC. */
 export function isCloexec(fd: number): boolean {

@@ -17,7 +17,7 @@ import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, makePipe, drain, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
-import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { PipeWaker, type WakerHost } from '../waker.js';
 
 
 
@@ -87,7 +87,7 @@ interface Entry {
 
 type AsyncPoll = { async(addr: number, n: number, timeout: number, cb: (err: Error | null, res: number) => void): void };
 
-export class PollSelector implements Selector {
+export class PollSelector implements Selector, WakerHost {
   readonly backend = 'poll' as const;
   readonly wait = { kind: 'thread' } as const;
   private readonly entries = new Map<number, Entry>();
@@ -269,41 +269,4 @@ export class PollSelector implements Selector {
     this.entries.clear();
     this.slots = [];
   }
-}
-
-/** A pipe waker: wake() writes one byte; the selector drains the read end when it reports it. */
-class PipeWaker implements SysWaker {
-  readonly handle: WakerHandle;
-  private readonly r: number;
-  private readonly w: number;
-  constructor(private readonly selector: PollSelector, token: Token) {
-    [this.r, this.w] = makePipe();
-    try { selector.register(this.r, token, Interest.READABLE, true, true); } catch (e) { closeFd(this.r); closeFd(this.w); throw e; }
-    this.handle = { type: 'metal-io-waker', backend: 'poll', target: mod.target.name, kind: 'pipe', fd: this.w, token, state: newGuard() };
-  }
-  wake(): void { wakePipe(this.handle); }
-  close(): void {
-    const g = closeGuard(this.handle.state);
-    if (g === 'closed') return;
-    if (!this.selector.closed) { try { this.selector.deregister(this.r); } catch { /* already gone */ } }
-    closeFd(this.r);
-    if (g === 'close') closeFd(this.w); // the write end is what other threads use
-  }
-}
-
-const wakeByte = Buffer.from([1]);
-
-/** Writes one byte to a waker pipe; a full pipe already means "woken". */
-export function wakePipe(h: WakerHandle): void {
-  init();
-  const ok = guardedWake(h.state, () => {
-    for (;;) {
-      if (Number(fn('write')(h.fd, wakeByte, 1)) === 1) return;
-      const e = errno();
-      if (e === EINTR) continue;
-      if (e === EAGAIN) return;
-      throw systemError('write', e);
-    }
-  });
-  if (!ok) throw errorByName('write', 'EBADF', 'the Waker is closed');
 }
