@@ -104,4 +104,25 @@ test('syscalls.yaml: every target has the functions its backends need', () => {
   }
 });
 
+test('syscalls.yaml: darwin, freebsd and openbsd carry all the kqueue backend and net types use', () => {
+  const spec = loadSpec(here('../syscalls.yaml'));
+  const fns = ['kqueue', 'kevent', 'read', 'write', 'close', 'fcntl', 'pipe', 'socket', 'bind', 'listen', 'accept', 'connect', 'recv', 'send', 'recvfrom', 'sendto', 'getsockopt', 'setsockopt', 'getsockname', 'getpeername', 'shutdown', 'socketpair', 'readv', 'writev'];
+  const consts = ['EVFILT_READ', 'EVFILT_WRITE', 'EV_ADD', 'EV_DELETE', 'EV_CLEAR', 'EV_RECEIPT', 'EV_ERROR', 'EV_EOF', 'EINTR', 'ENOENT', 'EPIPE', 'EBADF', 'EAGAIN', 'EINPROGRESS',
+    'F_GETFL', 'F_SETFL', 'F_GETFD', 'F_SETFD', 'FD_CLOEXEC', 'O_NONBLOCK', 'AF_INET', 'AF_INET6', 'AF_UNIX', 'SOCK_STREAM', 'SOCK_DGRAM', 'SOL_SOCKET', 'SO_REUSEADDR', 'SO_ERROR', 'IPPROTO_TCP', 'TCP_NODELAY', 'MSG_PEEK'];
+  for (const m of spec.models.filter((x) => ['darwin', 'freebsd', 'openbsd'].includes(x.target.os))) {
+    const have = new Set(m.functions.map((f) => f.name));
+    for (const f of fns) assert.ok(have.has(f), `${m.target.name} lacks ${f}`);
+    const c = new Set(m.constants.map((x) => x.name));
+    for (const k of consts) assert.ok(c.has(k), `${m.target.name} lacks ${k}`);
+    assert.ok(m.structs.some((s) => s.name === 'kevent' && s.header.length > 0), `${m.target.name} kevent`);
+    // The waker: EVFILT_USER with NOTE_TRIGGER, or (OpenBSD here) a pipe.
+    assert.is(c.has('EVFILT_USER'), c.has('NOTE_TRIGGER'), `${m.target.name} waker constants`);
+    // macOS has neither accept4 nor SOCK_CLOEXEC nor MSG_NOSIGNAL: accept + fcntl, SO_NOSIGPIPE.
+    if (m.target.os === 'darwin') assert.ok(!have.has('accept4') && !c.has('SOCK_CLOEXEC') && c.has('SO_NOSIGPIPE'));
+    else assert.ok(have.has('accept4') && c.has('SOCK_CLOEXEC') && c.has('MSG_NOSIGNAL'));
+  }
+  const size = (t: string) => spec.models.find((m) => m.target.name === t)!.structs.find((s) => s.name === 'kevent')!.size;
+  assert.equal([size('darwin-arm64'), size('freebsd-x64'), size('freebsd-ia32'), size('openbsd-x64'), size('openbsd-ia32'), size('linux-libkqueue-x64')], [32, 64, 56, 32, 24, 32]);
+});
+
 test.run();
