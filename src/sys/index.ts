@@ -8,7 +8,7 @@
 // call path; the caller keeps the buffer alive for the call. Importing this module loads no library.
 import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
 import { runningTargetName, targetModule } from './target.js';
-import { createBinder, errno, addressOf, type Binder } from './ffi.js';
+import { createBinder, errno, addressOf, pinnedBuffer, type Binder } from './ffi.js';
 
 export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
 export { UnsupportedTargetError, runningTargetName, targetModule } from './target.js';
@@ -29,16 +29,16 @@ export const errnoNames = mod.errnoNames;
 export const fn = <K extends FunctionName>(name: K): SysCalls[K] => binder.fn(name);
 /** Whether this target has `name` (and, for optional functions, this system exports it). */
 export const has = (name: FunctionName): boolean => binder.has(name);
-export { errno, addressOf };
+export { errno, addressOf, pinnedBuffer };
 
 export type Sys = Partial<SysCalls> & {
   readonly platform: TargetInfo; readonly constants: SysModule['constants']; readonly structs: SysModule['structs'];
-  readonly errnoNames: SysModule['errnoNames']; errno(): number; addressOf(buf: ArrayBufferView | ArrayBuffer): number;
+  readonly errnoNames: SysModule['errnoNames']; errno(): number; addressOf(buf: ArrayBufferView | ArrayBuffer): number; pinnedBuffer(size: number): Buffer;
   fn: typeof fn; has: typeof has;
 };
 
 /** Everything above, plus every function of the target by its C name (bound on first access). */
-const sys = { platform, constants, structs, errnoNames, errno, addressOf, fn, has } as Sys;
+const sys = { platform, constants, structs, errnoNames, errno, addressOf, pinnedBuffer, fn, has } as Sys;
 for (const name of Object.keys(mod.functions) as FunctionName[]) {
   Object.defineProperty(sys, name, { enumerable: true, configurable: true, get: () => binder.fn(name) });
 }
