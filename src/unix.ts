@@ -8,7 +8,7 @@ import { makePipe, setNonblocking } from './sys/unix/fd.js';
 import { fn, mod } from './sys/os.js';
 import { describe } from './interest.js';
 
-export { Registry };
+
 export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
 
 function unixOnly(what: string): void {

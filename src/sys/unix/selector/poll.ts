@@ -9,13 +9,13 @@
 // Slot 0 of the pollfd array is an internal notify pipe. pollAsync runs poll(2) on a koffi worker
 // thread; while it runs the pollfd array belongs to that call: changes are recorded in JS, the
 // notify pipe interrupts the call, and the array is rebuilt before the next one.
-import type { EventSink, Selector, SysWaker, WakerHandle } from '../../selector.js';
+import type { EventSink, Selector, SysWaker } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, makePipe, drain, pinnedBuffer } from '../fd.js';
+import { addressOf, errno, closeFd, makePipe, drain, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
 
