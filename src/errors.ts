@@ -29,7 +29,7 @@ export function errorByName(syscall: string, code: string, message: string): Sys
   const n = mod.constants[code as keyof typeof mod.constants] ?? 0;
   const err = new Error(`${syscall} ${code}: ${message}`) as SystemError;
   err.code = code;
-  err.errno = -n;
+  err.errno = n ? -n : 0;
   err.syscall = syscall;
   Error.captureStackTrace?.(err, errorByName);
   return err;

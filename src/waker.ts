@@ -4,6 +4,7 @@ import type { SysWaker, WakerHandle } from './sys/selector.js';
 import { wakeFd } from './sys/unix/selector/epoll.js';
 import { wakePipe } from './sys/unix/waker.js';
 import { wakeUserEvent } from './sys/unix/selector/kqueue.js';
+import { wakeIocp } from './sys/windows/selector.js';
 import { Registry, selectorOf } from './poll.js';
 import { validToken, type Token } from './token.js';
 import { describe } from './interest.js';
@@ -13,7 +14,7 @@ import { isClosed } from './sys/waker-guard.js';
 /** Set only while fromHandle constructs an adopted Waker. */
 let adopting: WakerHandle | null = null;
 
-const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent };
+const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent, iocp: wakeIocp };
 
 export class Waker implements Disposable {
   #sys: SysWaker | null;

