@@ -446,8 +446,8 @@ export interface SysCalls {
   GetOverlappedResult: (hFile: number | bigint, lpOverlapped: Pointer, lpNumberOfBytesTransferred: Pointer, bWait: number) => number;
   /** `BOOL WINAPI GetQueuedCompletionStatusEx(HANDLE CompletionPort, OVERLAPPED_ENTRY *lpCompletionPortEntries, ULONG ulCount, ULONG *ulNumEntriesRemoved, DWORD dwMilliseconds, BOOL fAlertable)` — GetQueuedCompletionStatusEx (ioapiset.h) */
   GetQueuedCompletionStatusEx: (CompletionPort: number | bigint, lpCompletionPortEntries: Address, ulCount: number, ulNumEntriesRemoved: Address, dwMilliseconds: number, fAlertable: number) => number;
-  /** `NTSTATUS NTAPI NtCancelIoFileEx(HANDLE FileHandle, IO_STATUS_BLOCK *IoRequestToCancel, IO_STATUS_BLOCK *IoStatusBlock)` — NtCancelIoFileEx (ntifs.h) */
-  NtCancelIoFileEx: (FileHandle: number | bigint, IoRequestToCancel: Pointer, IoStatusBlock: Pointer) => number;
+  /** `NTSTATUS NTAPI NtCancelIoFileEx(HANDLE FileHandle, IO_STATUS_BLOCK *IoRequestToCancel, IO_STATUS_BLOCK *IoStatusBlock)` — NtCancelIoFileEx (ntifs.h): the request is named by its IO_STATUS_BLOCK address */
+  NtCancelIoFileEx: (FileHandle: number | bigint, IoRequestToCancel: Address, IoStatusBlock: Address) => number;
   /** `NTSTATUS NTAPI NtCreateFile(HANDLE *FileHandle, ACCESS_MASK DesiredAccess, OBJECT_ATTRIBUTES *ObjectAttributes, IO_STATUS_BLOCK *IoStatusBlock, LARGE_INTEGER *AllocationSize, ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition, ULONG CreateOptions, void *EaBuffer, ULONG EaLength)` — NtCreateFile (winternl.h) */
   NtCreateFile: (FileHandle: Pointer, DesiredAccess: number, ObjectAttributes: Pointer, IoStatusBlock: Pointer, AllocationSize: Pointer, FileAttributes: number, ShareAccess: number, CreateDisposition: number, CreateOptions: number, EaBuffer: Pointer, EaLength: number) => number;
   /** `NTSTATUS NTAPI NtDeviceIoControlFile(HANDLE FileHandle, HANDLE Event, void *ApcRoutine, void *ApcContext, IO_STATUS_BLOCK *IoStatusBlock, ULONG IoControlCode, void *InputBuffer, ULONG InputBufferLength, void *OutputBuffer, ULONG OutputBufferLength)` — NtDeviceIoControlFile (winternl.h) */

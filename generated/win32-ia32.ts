@@ -485,13 +485,13 @@ export const functions = {
   NtCancelIoFileEx: {
     lib: 'ntdll',
     symbol: 'NtCancelIoFileEx',
-    koffi: 'int32_t __stdcall NtCancelIoFileEx(uintptr_t FileHandle, void * IoRequestToCancel, void * IoStatusBlock)',
+    koffi: 'int32_t __stdcall NtCancelIoFileEx(uintptr_t FileHandle, uintptr_t IoRequestToCancel, uintptr_t IoStatusBlock)',
     errors: 'ntstatus',
     blocking: false,
-    hot: false,
+    hot: true,
     optional: false,
     variadic: false,
-    doc: 'NtCancelIoFileEx (ntifs.h)',
+    doc: 'NtCancelIoFileEx (ntifs.h): the request is named by its IO_STATUS_BLOCK address',
   },
   NtCreateFile: {
     lib: 'ntdll',

@@ -12,6 +12,7 @@
 // interrupted by a post with a key no token can be (2^53).
 import type { EventSink, Selector, SysWaker, WakerHandle } from '../selector.js';
 import type { Token } from '../../token.js';
+import { Interest, validInterest } from '../../interest.js';
 import { Ready } from '../../event.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer } from '../ffi.js';
@@ -55,15 +56,135 @@ export class IocpSelector implements Selector {
     if (this.port === 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
   }
 
-  register(): void { this.notYet(); }
-  reregister(): void { this.notYet(); }
-  deregister(): void { this.notYet(); }
-  rearm(): void { /* nothing registered yet */ }
+  // ---- sockets through AFD ------------------------------------------------------------------
 
-  private notYet(): never {
-    this.check('register');
-    throw Object.assign(new Error(`metal-io: registering sockets with the Windows (AFD) backend is not built yet (${mod.target.name}); Poll, Waker and pollAsync work`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  private afd = 0;
+  private readonly socks = new Map<number, SockState>();
+  /** Every state with a poll request in the kernel, by its IO_STATUS_BLOCK address: the kernel
+   *  writes into that state's buffers until the completion arrives, so the state (and with it the
+   *  pinned buffers) stays referenced here until then, even after deregister. */
+  private readonly byIosb = new Map<number, SockState>();
+  private readonly cancelIosb = pinnedBuffer(layout('IO_STATUS_BLOCK').size);
+  private readonly cancelIosbAddr = addressOf(this.cancelIosb);
+
+  /** \Device\Afd\Mio, opened on first use and associated with the port. */
+  private afdHandle(): number {
+    if (this.afd !== 0) return this.afd;
+    const name = pinnedBuffer(64); const text = Buffer.from('\\Device\\Afd\\Mio', 'utf16le'); text.copy(name);
+    const us = layout('UNICODE_STRING'); const oa = layout('OBJECT_ATTRIBUTES');
+    const usb = pinnedBuffer(us.size); const oab = pinnedBuffer(oa.size);
+    usb.writeUInt16LE(text.length, us.fields.Length!.offset);
+    usb.writeUInt16LE(text.length, us.fields.MaximumLength!.offset);
+    writePtr(usb, us.fields.Buffer!, addressOf(name));
+    oab.writeUInt32LE(oa.size, oa.fields.Length!.offset);
+    writePtr(oab, oa.fields.ObjectName!, addressOf(usb));
+    const handle = mod.target.pointerSize === 8 ? new BigUint64Array(1) : new Uint32Array(1);
+    const iosb = pinnedBuffer(layout('IO_STATUS_BLOCK').size);
+    const st = fn('NtCreateFile')(handle, constant('SYNCHRONIZE'), oab, iosb, null, 0, constant('FILE_SHARE_READ') | constant('FILE_SHARE_WRITE'), constant('FILE_OPEN'), 0, null, 0);
+    if (st !== constant('STATUS_SUCCESS')) throw systemError('NtCreateFile', fn('RtlNtStatusToDosError')(st));
+    const h = Number(handle[0]);
+    if (Number(fn('CreateIoCompletionPort')(h, this.port, 0, 0)) === 0) { const e = lastError('CreateIoCompletionPort'); fn('CloseHandle')(h); throw e; }
+    this.afd = h;
+    return h;
   }
+
+  register(fd: number, token: Token, interest: Interest): void {
+    this.check('register');
+    const i = validInterest(interest);
+    if (i & (Interest.AIO | Interest.LIO)) throw new TypeError(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
+    if (this.socks.has(fd)) throw errorByName('register', 'EEXIST', `socket ${fd} is already registered with this Poll`);
+    const st = new SockState(fd, baseSocket(fd), token, i);
+    this.afdHandle();
+    this.socks.set(fd, st);
+    this.submit(st);
+  }
+
+  reregister(fd: number, token: Token, interest: Interest): void {
+    this.check('reregister');
+    const i = validInterest(interest);
+    const st = this.socks.get(fd);
+    if (!st) throw errorByName('reregister', 'ENOENT', `socket ${fd} is not registered with this Poll`);
+    st.token = token; st.interest = i; st.armed = afdEvents(i);
+    this.resubmit(st);
+  }
+
+  deregister(fd: number): void {
+    this.check('deregister');
+    const st = this.socks.get(fd);
+    if (!st) throw errorByName('deregister', 'ENOENT', `socket ${fd} is not registered with this Poll`);
+    this.socks.delete(fd);
+    st.deleted = true;
+    if (st.pending) this.cancel(st); // released when the cancelled completion arrives
+  }
+
+  /** An owned socket's operation hit would-block: watch the interest's events again. */
+  rearm(fd: number, interest: Interest): void {
+    const st = this.socks.get(fd);
+    if (!st || this.port === 0) return;
+    const add = afdEvents(interest) & afdEvents(st.interest);
+    if ((st.armed & add) === add) return;
+    st.armed |= add;
+    this.resubmit(st);
+  }
+
+  /** A poll request for what is armed; a request with another mask in flight is cancelled first. */
+  private resubmit(st: SockState): void {
+    if (st.pending) { if (st.pending !== (st.armed | ALWAYS)) this.cancel(st); return; }
+    this.submit(st);
+  }
+
+  private submit(st: SockState): void {
+    if (st.armed === 0 || st.deleted) return;
+    const mask = st.armed | ALWAYS;
+    const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
+    const h0 = info.fields.Handles!.offset;
+    st.info.fill(0);
+    st.info.writeBigInt64LE(0x7fffffffffffffffn, info.fields.Timeout!.offset);
+    st.info.writeUInt32LE(1, info.fields.NumberOfHandles!.offset);
+    writePtr(st.info, hi.fields.Handle!, st.base, h0);
+    st.info.writeUInt32LE(mask, h0 + hi.fields.Events!.offset);
+    st.iosb.writeInt32LE(constant('STATUS_PENDING'), layout('IO_STATUS_BLOCK').fields.Status!.offset);
+    const status = fn('NtDeviceIoControlFile')(this.afd, 0, 0, st.iosbAddr, st.iosbAddr, constant('IOCTL_AFD_POLL'), st.infoAddr, st.info.length, st.infoAddr, st.info.length);
+    if (status !== constant('STATUS_PENDING') && status !== constant('STATUS_SUCCESS')) throw systemError('NtDeviceIoControlFile', fn('RtlNtStatusToDosError')(status));
+    st.pending = mask;
+    this.byIosb.set(st.iosbAddr, st);
+  }
+
+  private cancel(st: SockState): void {
+    if (st.cancelling) return;
+    st.cancelling = true;
+    const s = fn('NtCancelIoFileEx')(this.afd, st.iosbAddr, this.cancelIosbAddr);
+    // STATUS_NOT_FOUND: the request completed meanwhile; its completion is on its way.
+    if (s !== constant('STATUS_SUCCESS') && s !== constant('STATUS_NOT_FOUND')) throw systemError('NtCancelIoFileEx', fn('RtlNtStatusToDosError')(s));
+  }
+
+  /** A completed AFD poll: the event to report (Ready bits), or 0; re-submits what stays armed. */
+  private completed(iosbAddr: number): number {
+    const st = this.byIosb.get(iosbAddr);
+    if (!st) return 0;
+    this.byIosb.delete(iosbAddr);
+    st.pending = 0;
+    const wasCancelling = st.cancelling;
+    st.cancelling = false;
+    if (st.deleted) return 0;
+    const status = st.iosb.readInt32LE(layout('IO_STATUS_BLOCK').fields.Status!.offset);
+    let events = 0;
+    if (!wasCancelling && status === constant('STATUS_SUCCESS')) {
+      const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
+      if (st.info.readUInt32LE(info.fields.NumberOfHandles!.offset) > 0) events = st.info.readUInt32LE(info.fields.Handles!.offset + hi.fields.Events!.offset);
+    } else if (!wasCancelling) {
+      events = constant('AFD_POLL_ABORT'); // the poll itself failed: the socket is unusable
+    }
+    if (events & constant('AFD_POLL_LOCAL_CLOSE')) { this.socks.delete(st.sock); st.deleted = true; return 0; }
+    const ready = readiness(events, st.interest);
+    // Edge emulation, as mio: what was reported is not watched again until an operation reports
+    // would-block (rearm) or the socket is reregistered.
+    st.armed &= ~(events & afdEvents(st.interest));
+    this.submit(st);
+    this.readyToken = st.token;
+    return ready;
+  }
+  private readyToken = 0;
 
   private ensure(capacity: number): void {
     if (this.entries.length >= capacity * this.oe.size) return;
@@ -109,7 +230,14 @@ export class IocpSelector implements Selector {
       const b = i * oe.size;
       const k = this.entries.readUInt32LE(b + key.offset) + (key.size === 8 ? this.entries.readUInt32LE(b + key.offset + 4) * TWO32 : 0);
       const overlapped = ov.size === 8 ? this.entries.readBigUInt64LE(b + ov.offset) : BigInt(this.entries.readUInt32LE(b + ov.offset));
-      if (overlapped !== 0n) continue; // AFD completions: with socket registration (issue #5)
+      if (overlapped !== 0n) {
+        const r = this.completed(Number(overlapped));
+        if (r === 0) continue;
+        sink.tokens[count] = this.readyToken;
+        sink.flags[count] = r;
+        count++;
+        continue;
+      }
       if (k === INTERRUPT) continue;
       const w = this.wakers.get(k);
       if (w) Atomics.store(new Int32Array(w.state), PENDING, 0);
@@ -144,7 +272,10 @@ export class IocpSelector implements Selector {
 
   private portToClose = 0;
   private finishClose(): void {
+    if (this.afd !== 0) { fn('CloseHandle')(this.afd); this.afd = 0; }
     if (this.portToClose !== 0) { fn('CloseHandle')(this.portToClose); this.portToClose = 0; }
+    this.socks.clear();
+    this.byIosb.clear();
   }
 }
 
@@ -160,4 +291,72 @@ export function wakeIocp(h: WakerHandle): void {
     try { post(h.fd, h.token); } catch (e) { Atomics.store(s, PENDING, 0); throw e; }
   });
   if (!ok) throw errorByName('PostQueuedCompletionStatus', 'EBADF', 'the Waker is closed');
+}
+
+// ---- AFD helpers ----------------------------------------------------------------------------
+
+let AFD: Record<string, number> | null = null;
+function afd(): Record<string, number> {
+  return AFD ??= {
+    RECEIVE: constant('AFD_POLL_RECEIVE'), RECEIVE_EXPEDITED: constant('AFD_POLL_RECEIVE_EXPEDITED'), SEND: constant('AFD_POLL_SEND'),
+    DISCONNECT: constant('AFD_POLL_DISCONNECT'), ABORT: constant('AFD_POLL_ABORT'), LOCAL_CLOSE: constant('AFD_POLL_LOCAL_CLOSE'),
+    ACCEPT: constant('AFD_POLL_ACCEPT'), CONNECT_FAIL: constant('AFD_POLL_CONNECT_FAIL'),
+  };
+}
+/** Always asked for: conditions every registration must hear of (mio's base set). */
+let ALWAYS = 0;
+
+/** mio's interest translation: readable is receive, accept, disconnect; writable is send. */
+function afdEvents(interest: Interest): number {
+  const a = afd();
+  ALWAYS = a.ABORT! | a.LOCAL_CLOSE! | a.CONNECT_FAIL!;
+  let e = 0;
+  if (interest & Interest.READABLE) e |= a.RECEIVE! | a.ACCEPT! | a.DISCONNECT!;
+  if (interest & Interest.PRIORITY) e |= a.RECEIVE_EXPEDITED!;
+  if (interest & Interest.WRITABLE) e |= a.SEND!;
+  return e;
+}
+
+/** mio's event translation for AFD, limited to what was asked for. */
+function readiness(events: number, interest: Interest): number {
+  const a = afd();
+  let r = 0;
+  const readable = Interest.isReadable(interest); const writable = Interest.isWritable(interest);
+  if (readable && events & (a.RECEIVE! | a.ACCEPT! | a.DISCONNECT! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.READABLE;
+  if (writable && events & (a.SEND! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.WRITABLE;
+  if (events & a.CONNECT_FAIL!) r |= Ready.ERROR;
+  if (events & (a.DISCONNECT! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.READ_CLOSED;
+  if (events & (a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.WRITE_CLOSED;
+  if (Interest.isPriority(interest) && events & a.RECEIVE_EXPEDITED!) r |= Ready.PRIORITY;
+  return r;
+}
+
+function writePtr(buf: Buffer, field: { offset: number; size: number }, v: number | bigint, base = 0): void {
+  if (field.size === 8) buf.writeBigUInt64LE(BigInt(v), base + field.offset); else buf.writeUInt32LE(Number(v), base + field.offset);
+}
+
+/** The base service provider's socket (SIO_BASE_HANDLE): AFD only knows that one. */
+function baseSocket(sock: number): bigint {
+  const out = Buffer.alloc(8); const ret = new Uint32Array(1);
+  for (const code of [constant('SIO_BASE_HANDLE'), constant('SIO_BSP_HANDLE_POLL')]) {
+    if (fn('WSAIoctl')(sock, code, null, 0, out, mod.target.pointerSize, ret, null, null) === 0) {
+      return mod.target.pointerSize === 8 ? out.readBigUInt64LE(0) : BigInt(out.readUInt32LE(0));
+    }
+  }
+  throw systemError('WSAIoctl', fn('WSAGetLastError')());
+}
+
+/** One registered socket: its interests, and the AFD request buffers the kernel owns while pending. */
+class SockState {
+  armed: number;
+  pending = 0;
+  cancelling = false;
+  deleted = false;
+  readonly info = pinnedBuffer(layout('AFD_POLL_INFO').size);
+  readonly infoAddr = addressOf(this.info);
+  readonly iosb = pinnedBuffer(layout('IO_STATUS_BLOCK').size);
+  readonly iosbAddr = addressOf(this.iosb);
+  constructor(readonly sock: number, readonly base: bigint, public token: Token, public interest: Interest) {
+    this.armed = afdEvents(interest);
+  }
 }
