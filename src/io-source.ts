@@ -15,7 +15,7 @@ export class IoSource implements Source {
   #selector: Selector | null = null;
   #interest: Interest = 0;
 
-  constructor(fd: number, private readonly what: string) { this.#fd = fd; }
+  constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void = closeFd) { this.#fd = fd; }
 
   get fd(): number { return this.#fd; }
   get closed(): boolean { return this.#fd < 0; }
@@ -69,7 +69,7 @@ export class IoSource implements Source {
     const sel = this.#selector;
     this.#selector = null;
     if (sel && !sel.closed) { try { sel.deregister(fd); } catch { /* the OS dropped it already */ } }
-    closeFd(fd);
+    this.closer(fd);
   }
 }
 
@@ -77,9 +77,14 @@ export class IoSource implements Source {
  * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
  * the would-block bookkeeping their I/O calls share.
  */
+const unixErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get EAGAIN() { return mod.constants.EAGAIN ?? -1; } };
+
 export class OwnedFd implements Source, Disposable {
   protected readonly io: IoSource;
-  constructor(fd: number, what: string) { this.io = new IoSource(fd, what); }
+  constructor(fd: number, what: string, closer?: (fd: number) => void) { this.io = new IoSource(fd, what, closer); }
+
+  /** Where the last error comes from, and its would-block and interrupted codes. */
+  protected errs(): { errno(): number; EINTR: number; EAGAIN: number } { return unixErrs; }
 
   /** The file descriptor (owned: closed by close()). */
   get fd(): number { return this.io.fd; }
@@ -97,9 +102,10 @@ export class OwnedFd implements Source, Disposable {
    * registration; throws the system error otherwise. Callers loop without allocating.
    */
   protected retry(syscall: string): boolean {
-    const e = errno();
-    if (e === mod.constants.EINTR) return true;
-    if (e === mod.constants.EAGAIN) { this.io.wouldBlock(); return false; }
+    const k = this.errs();
+    const e = k.errno();
+    if (e === k.EINTR) return true;
+    if (e === k.EAGAIN) { this.io.wouldBlock(); return false; }
     throw systemError(syscall, e);
   }
 

@@ -1,9 +1,9 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
 import { OwnedFd } from '../io-source.js';
-import { constant, fn, has, mod } from '../sys/os.js';
-import { errno, addressOf } from '../sys/ffi.js';
-import { setNonblocking, setCloexec, closeFd } from '../sys/unix/fd.js';
+import { constant, fn, mod } from '../sys/os.js';
+import { addressOf } from '../sys/ffi.js';
+import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
 import { describe } from '../interest.js';
 
@@ -42,13 +42,9 @@ export function span(buf: unknown, offset: unknown, length: unknown): Uint8Array
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
 export function newSocket(domain: number, type: number): number {
-  const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
-  const fd = fn('socket')(domain, type | flags, 0);
-  if (fd === -1) throw systemError('socket', errno());
-  try {
-    if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { setCloexec(fd); setNonblocking(fd, true); }
-    noSigpipe(fd);
-  } catch (e) { closeFd(fd); throw e; }
+  const api = sock();
+  const fd = api.socket(domain, type);
+  try { noSigpipe(fd); } catch (e) { api.close(fd); throw e; }
   return fd;
 }
 
@@ -59,53 +55,50 @@ export function noSigpipe(fd: number): void {
 
 /** accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills scratch.addr. */
 export function acceptFd(fd: number): number | null {
-  const s = scratch;
+  const s = scratch; const api = sock();
   for (;;) {
     s.len[0] = s.addr.length;
-    const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
-    const nfd = has('accept4') && flags ? fn('accept4')(fd, s.addr, s.len, flags) : fn('accept')(fd, s.addr, s.len);
+    const nfd = api.accept(fd, s.addr, s.len);
     if (nfd >= 0) {
-      if (!has('accept4') || !flags) {
-        try { setCloexec(nfd); setNonblocking(nfd, true); } catch (e) { closeFd(nfd); throw e; }
-      }
-      try { noSigpipe(nfd); } catch (e) { closeFd(nfd); throw e; }
+      try { noSigpipe(nfd); } catch (e) { api.close(nfd); throw e; }
       return nfd;
     }
-    const e = errno();
-    if (e === C.EINTR) continue;
-    if (e === C.EAGAIN) return null;
+    const e = api.errno();
+    if (e === api.EINTR) continue;
+    if (e === api.EAGAIN) return null;
     throw systemError('accept', e);
   }
 }
 
 export function setIntOpt(fd: number, level: number, name: number, value: number, syscall = 'setsockopt'): void {
   scratch.int[0] = value;
-  if (fn('setsockopt')(fd, level, name, scratch.int, 4) === -1) throw systemError(syscall, errno());
+  if (sock().setsockopt(fd, level, name, scratch.int, 4) !== 0) throw systemError(syscall, sock().errno());
 }
 
 export function getIntOpt(fd: number, level: number, name: number, syscall = 'getsockopt'): number {
   scratch.int[0] = 0; scratch.len[0] = 4;
-  if (fn('getsockopt')(fd, level, name, scratch.int, scratch.len) === -1) throw systemError(syscall, errno());
+  if (sock().getsockopt(fd, level, name, scratch.int, scratch.len) !== 0) throw systemError(syscall, sock().errno());
   // Some options are a single byte on some systems (IP_MULTICAST_LOOP on the BSDs).
   return scratch.len[0] === 1 ? new Uint8Array(scratch.int.buffer)[0]! : scratch.int[0]!;
 }
 
 /** Sets an option that is an int on Linux and a u_char on the BSDs: int first, byte on EINVAL. */
 export function setByteOrIntOpt(fd: number, level: number, name: number, value: number): void {
+  const api = sock();
   scratch.int[0] = value;
-  if (fn('setsockopt')(fd, level, name, scratch.int, 4) === 0) return;
-  const e = errno();
-  if (e !== C.EINVAL) throw systemError('setsockopt', e);
+  if (api.setsockopt(fd, level, name, scratch.int, 4) === 0) return;
+  const e = api.errno();
+  if (e !== (C.EINVAL ?? C.WSAEINVAL)) throw systemError('setsockopt', e);
   scratch.byte[0] = value;
-  if (fn('setsockopt')(fd, level, name, scratch.byte, 1) === -1) throw systemError('setsockopt', errno());
+  if (api.setsockopt(fd, level, name, scratch.byte, 1) !== 0) throw systemError('setsockopt', api.errno());
 }
 
 export type Shutdown = 'read' | 'write' | 'both';
 export function shutdownHow(how: unknown): number {
   switch (how) {
-    case 'read': return constant('SHUT_RD');
-    case 'write': return constant('SHUT_WR');
-    case 'both': return constant('SHUT_RDWR');
+    case 'read': return C.SHUT_RD ?? constant('SD_RECEIVE');
+    case 'write': return C.SHUT_WR ?? constant('SD_SEND');
+    case 'both': return C.SHUT_RDWR ?? constant('SD_BOTH');
     default: throw new TypeError(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
   }
 }
@@ -131,6 +124,9 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: numbe
 
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
 export class SocketBase extends OwnedFd {
+  constructor(fd: number, what: string) { super(fd, what, (s) => sock().close(s)); }
+  protected override errs() { return sock(); }
+
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
   takeError(): SystemError | null {
     const e = getIntOpt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_ERROR'));
@@ -142,6 +138,7 @@ export class SocketBase extends OwnedFd {
 
   /** readv(2) / writev(2) over several buffers in order. */
   protected vectored(which: 'readv' | 'writev', bufs: Uint8Array[]): number | null {
+    if (sock().windows) return this.vectoredByCopy(which, bufs);
     const { iov, count, total } = iovecs(bufs, 'bufs');
     const fd = this.io.checkOpen(which);
     const f = fn(which);
@@ -149,6 +146,29 @@ export class SocketBase extends OwnedFd {
       const n = Number(f(fd, iov, count));
       if (n >= 0) return this.done(n, total);
       if (!this.retry(which)) return null;
+    }
+  }
+
+  /** Winsock has no readv/writev on a plain socket call: one recv/send through a joined buffer. */
+  private vectoredByCopy(which: 'readv' | 'writev', bufs: Uint8Array[]): number | null {
+    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array of Uint8Array, got ${describe(bufs)}`);
+    for (const b of bufs) validBuffer(b, 'bufs[]');
+    const fd = this.io.checkOpen(which);
+    const api = sock();
+    if (which === 'writev') {
+      const all = Buffer.concat(bufs);
+      for (;;) { const n = api.send(fd, all, all.length, 0); if (n >= 0) return this.done(n, all.length); if (!this.retry('writev')) return null; }
+    }
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    const tmp = Buffer.allocUnsafe(total);
+    for (;;) {
+      const n = api.recv(fd, tmp, total, 0);
+      if (n >= 0) {
+        let off = 0;
+        for (const b of bufs) { if (off >= n) break; const k = Math.min(b.length, n - off); b.set(tmp.subarray(off, off + k)); off += k; }
+        return this.done(n, total);
+      }
+      if (!this.retry('readv')) return null;
     }
   }
 
@@ -167,7 +187,7 @@ export class SocketBase extends OwnedFd {
 
   protected shutdownSocket(how: Shutdown): void {
     const h = shutdownHow(how);
-    if (fn('shutdown')(this.io.checkOpen('shutdown'), h) === -1) throw systemError('shutdown', errno());
+    if (sock().shutdown(this.io.checkOpen('shutdown'), h) !== 0) throw systemError('shutdown', sock().errno());
   }
 
   /** getsockname(2) / getpeername(2) into scratch.addr; returns the length. */
@@ -175,7 +195,7 @@ export class SocketBase extends OwnedFd {
     const fd = this.io.checkOpen(which);
     scratch.len[0] = scratch.addr.length;
     scratch.addr.fill(0);
-    if (fn(which)(fd, scratch.addr, scratch.len) === -1) throw systemError(which, errno());
+    if (sock()[which](fd, scratch.addr, scratch.len) !== 0) throw systemError(which, sock().errno());
     return scratch.len[0]!;
   }
 
@@ -187,8 +207,7 @@ export class SocketBase extends OwnedFd {
 export function adoptFd(fd: unknown): number {
   if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${describe(fd)}`);
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
-  setNonblocking(fd, true);
-  setCloexec(fd);
+  sock().setNonblocking(fd);
   return fd;
 }
 

@@ -1,17 +1,15 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
-import { constant, fn, mod } from '../sys/os.js';
-import { errno } from '../sys/ffi.js';
-import { closeFd } from '../sys/unix/fd.js';
+import { constant } from '../sys/os.js';
+import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, validBuffer, adoptFd, span, SEND_FLAGS, type Shutdown } from './socket.js';
 
-const C = mod.constants;
 
 // The hot calls, bound once (lazily: importing this module binds nothing).
 let hot: { recv: (fd: number, b: Uint8Array, n: number, f: number) => number; send: (fd: number, b: Uint8Array, n: number, f: number) => number; sendFlags: number } | null = null;
 export function calls() {
-  return hot ??= { recv: fn('recv') as never, send: fn('send') as never, sendFlags: SEND_FLAGS() };
+  return hot ??= { recv: sock().recv, send: sock().send, sendFlags: SEND_FLAGS() };
 }
 
 function family(a: ParsedAddr): number { return a.v6 ? constant('AF_INET6') : constant('AF_INET'); }
@@ -22,9 +20,9 @@ export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) =
   try {
     prepare(fd);
     const len = encodeAddr(a, scratch.addr);
-    if (fn('bind')(fd, scratch.addr, len) === -1) throw systemError('bind', errno(), a.text);
+    if (sock().bind(fd, scratch.addr, len) !== 0) throw systemError('bind', sock().errno(), a.text);
     return fd;
-  } catch (e) { closeFd(fd); throw e; }
+  } catch (e) { sock().close(fd); throw e; }
 }
 
 /** A TCP socket listening for connections. */
@@ -34,8 +32,10 @@ export class TcpListener extends SocketBase {
   /** Binds and listens (SO_REUSEADDR, backlog 1024), non-blocking. `bind EADDRINUSE 127.0.0.1:80` on failure. */
   static override bind(addr: SocketAddr): TcpListener {
     const a = parseAddr(addr);
-    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1));
-    if (fn('listen')(fd, 1024) === -1) { const e = errno(); closeFd(fd); throw systemError('listen', e, a.text); }
+    // SO_REUSEADDR on Unix (rebind while old connections linger); not on Windows, where it would let
+    // another socket steal the port (mio does the same).
+    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (!sock().windows) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); });
+    if (sock().listen(fd, 1024) !== 0) { const e = sock().errno(); sock().close(fd); throw systemError('listen', e, a.text); }
     return new TcpListener(fd);
   }
 
@@ -75,12 +75,13 @@ export class TcpStream extends SocketBase {
     const a = parseAddr(addr);
     const fd = newSocket(family(a), constant('SOCK_STREAM'));
     const len = encodeAddr(a, scratch.addr);
+    const api = sock();
     for (;;) {
-      if (fn('connect')(fd, scratch.addr, len) === 0) break;
-      const e = errno();
-      if (e === C.EINTR) continue;
-      if (e === C.EINPROGRESS) break;
-      closeFd(fd);
+      if (api.connect(fd, scratch.addr, len) === 0) break;
+      const e = api.errno();
+      if (e === api.EINTR) continue;
+      if (e === api.EINPROGRESS) break;
+      api.close(fd);
       throw systemError('connect', e, a.text);
     }
     const s = new TcpStream(fd);

@@ -1,10 +1,10 @@
 // UdpSocket (mio's net::UdpSocket).
-import { constant, fn, layout } from '../sys/os.js';
-import { errno } from '../sys/ffi.js';
+import { constant, layout } from '../sys/os.js';
 import { systemError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, validBuffer, adoptFd, setByteOrIntOpt, SEND_FLAGS } from './socket.js';
 import { boundSocket, validTtl, calls } from './tcp.js';
+import { sock } from './sockapi.js';
 import { describe } from '../interest.js';
 
 
@@ -37,7 +37,7 @@ export class UdpSocket extends SocketBase {
     const fd = this.io.checkOpen('sendto');
     const len = encodeAddr(a, scratch.addr);
     for (;;) {
-      const n = Number(fn('sendto')(fd, b, b.length, SEND_FLAGS(), scratch.addr, len));
+      const n = sock().sendto(fd, b, b.length, SEND_FLAGS(), scratch.addr, len);
       if (n >= 0) return n;
       if (!this.retry('sendto')) return null;
     }
@@ -53,7 +53,7 @@ export class UdpSocket extends SocketBase {
     const fd = this.io.checkOpen(syscall);
     for (;;) {
       scratch.len[0] = scratch.addr.length;
-      const n = Number(fn('recvfrom')(fd, b, b.length, flags, scratch.addr, scratch.len));
+      const n = sock().recvfrom(fd, b, b.length, flags, scratch.addr, scratch.len);
       if (n >= 0) return [n, decodeAddr(scratch.addr)];
       if (!this.retry(syscall)) return null;
     }
@@ -64,7 +64,7 @@ export class UdpSocket extends SocketBase {
     const a = parseAddr(addr);
     const fd = this.io.checkOpen('connect');
     const len = encodeAddr(a, scratch.addr);
-    if (fn('connect')(fd, scratch.addr, len) === -1) throw systemError('connect', errno(), a.text);
+    if (sock().connect(fd, scratch.addr, len) !== 0) throw systemError('connect', sock().errno(), a.text);
   }
 
   /** Sends to the connected peer. */
@@ -127,7 +127,7 @@ export class UdpSocket extends SocketBase {
     const m = Buffer.alloc(l.size);
     m.set(v4(group, 'group'), l.fields.imr_multiaddr!.offset);
     m.set(v4(iface, 'iface'), l.fields.imr_interface!.offset);
-    if (fn('setsockopt')(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) === -1) throw systemError('setsockopt', errno());
+    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 
   private mreq6(opt: number, group: string, iface: number): void {
@@ -136,7 +136,7 @@ export class UdpSocket extends SocketBase {
     const m = Buffer.alloc(l.size);
     m.set(v6(group, 'group'), l.fields.ipv6mr_multiaddr!.offset);
     m.writeUInt32LE(iface, l.fields.ipv6mr_interface!.offset);
-    if (fn('setsockopt')(this.io.checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) === -1) throw systemError('setsockopt', errno());
+    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 }
 

@@ -11,4 +11,4 @@ if [ -z "$lib" ] || [ ! -f "$lib" ]; then
   exit 0
 fi
 export METAL_IO_BACKEND=kqueue METAL_IO_LIBKQUEUE="$lib"
-exec node --import tsx node_modules/uvu/bin.js test '^(?!(codegen|layouts|package)\.)[\w-]+\.test\.ts$'
+exec node --import tsx node_modules/uvu/bin.js test '^(?!(codegen|layouts|package|wine_echo)\.)[\w-]+\.test\.ts$'

@@ -1,0 +1,108 @@
+// The socket calls the net types make, one shape for both families: BSD sockets through libc on
+// Unix, Winsock (ws2_32) on Windows. Which one is the only thing that differs between them; the
+// net types above it have no platform code.
+import { constant, fn, mod } from '../sys/os.js';
+import { errno as unixErrno } from '../sys/ffi.js';
+import { setNonblocking, setCloexec, closeFd } from '../sys/unix/fd.js';
+import { systemError } from '../errors.js';
+
+type Buf = ArrayBufferView | null;
+export interface SockApi {
+  readonly windows: boolean;
+  /** errno(3), or WSAGetLastError() */
+  errno(): number;
+  readonly EINTR: number; readonly EAGAIN: number; readonly EINPROGRESS: number;
+  /** A non-blocking socket that child processes do not inherit. */
+  socket(domain: number, type: number): number;
+  close(s: number): void;
+  setNonblocking(s: number): void;
+  accept(s: number, addr: Buffer, len: Uint32Array): number;
+  bind(s: number, addr: Buffer, len: number): number;
+  listen(s: number, backlog: number): number;
+  connect(s: number, addr: Buffer, len: number): number;
+  recv(s: number, b: Uint8Array, n: number, flags: number): number;
+  send(s: number, b: Uint8Array, n: number, flags: number): number;
+  recvfrom(s: number, b: Uint8Array, n: number, flags: number, addr: Buffer, len: Uint32Array): number;
+  sendto(s: number, b: Uint8Array, n: number, flags: number, addr: Buffer, len: number): number;
+  getsockopt(s: number, level: number, name: number, v: Buf, len: Uint32Array): number;
+  setsockopt(s: number, level: number, name: number, v: Buf, len: number): number;
+  getsockname(s: number, addr: Buffer, len: Uint32Array): number;
+  getpeername(s: number, addr: Buffer, len: Uint32Array): number;
+  shutdown(s: number, how: number): number;
+}
+
+let api: SockApi | null = null;
+export function sock(): SockApi { return api ??= mod.target.os === 'win32' ? winsock() : bsd(); }
+
+function bsd(): SockApi {
+  const C = mod.constants;
+  const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
+  return {
+    windows: false, errno: unixErrno, EINTR: constant('EINTR'), EAGAIN: constant('EAGAIN'), EINPROGRESS: constant('EINPROGRESS'),
+    socket(domain, type) {
+      const fd = fn('socket')(domain, type | flags, 0);
+      if (fd === -1) throw systemError('socket', unixErrno());
+      if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { try { setCloexec(fd); setNonblocking(fd, true); } catch (e) { closeFd(fd); throw e; } }
+      return fd;
+    },
+    close: closeFd,
+    setNonblocking(s) { setNonblocking(s, true); setCloexec(s); },
+    accept(s, addr, len) {
+      if (flags && mod.functions.accept4) return fn('accept4')(s, addr, len, flags);
+      const fd = fn('accept')(s, addr, len);
+      if (fd >= 0) { try { setCloexec(fd); setNonblocking(fd, true); } catch (e) { closeFd(fd); throw e; } }
+      return fd;
+    },
+    bind: (s, a, l) => fn('bind')(s, a, l),
+    listen: (s, b) => fn('listen')(s, b),
+    connect: (s, a, l) => fn('connect')(s, a, l),
+    recv: fn('recv') as never,
+    send: fn('send') as never,
+    recvfrom: (s, b, n, f, a, l) => Number(fn('recvfrom')(s, b, n, f, a, l)),
+    sendto: (s, b, n, f, a, l) => Number(fn('sendto')(s, b, n, f, a, l)),
+    getsockopt: (s, lv, nm, v, l) => fn('getsockopt')(s, lv, nm, v, l),
+    setsockopt: (s, lv, nm, v, l) => fn('setsockopt')(s, lv, nm, v, l),
+    getsockname: (s, a, l) => fn('getsockname')(s, a, l),
+    getpeername: (s, a, l) => fn('getpeername')(s, a, l),
+    shutdown: (s, h) => fn('shutdown')(s, h),
+  };
+}
+
+function winsock(): SockApi {
+  const data = Buffer.alloc(mod.structs.WSADATA!.size);
+  const rc = fn('WSAStartup')(0x202, data);
+  if (rc !== 0) throw systemError('WSAStartup', rc);
+  const err = () => fn('WSAGetLastError')();
+  const one = new Uint32Array([1]);
+  const nonblocking = (s: number) => { if (fn('ioctlsocket')(s, constant('FIONBIO') | 0, one) !== 0) throw systemError('ioctlsocket', err()); };
+  const invalid = (s: number | bigint) => typeof s === 'bigint' || s === -1 || s > 0xffffffff;
+  return {
+    windows: true, errno: err, EINTR: constant('WSAEINTR'), EAGAIN: constant('WSAEWOULDBLOCK'), EINPROGRESS: constant('WSAEWOULDBLOCK'),
+    socket(domain, type) {
+      const s = fn('WSASocketW')(domain, type, 0, null, 0, constant('WSA_FLAG_OVERLAPPED') | constant('WSA_FLAG_NO_HANDLE_INHERIT'));
+      if (invalid(s)) throw systemError('socket', err());
+      try { nonblocking(Number(s)); } catch (e) { fn('closesocket')(s); throw e; }
+      return Number(s);
+    },
+    close(s) { if (fn('closesocket')(s) !== 0) throw systemError('closesocket', err()); },
+    setNonblocking: nonblocking,
+    accept(s, addr, len) {
+      const a = fn('ws_accept')(s, addr, len);
+      if (invalid(a)) return -1;
+      try { nonblocking(Number(a)); } catch (e) { fn('closesocket')(a); throw e; }
+      return Number(a);
+    },
+    bind: (s, a, l) => fn('ws_bind')(s, a, l),
+    listen: (s, b) => fn('ws_listen')(s, b),
+    connect: (s, a, l) => fn('ws_connect')(s, a, l),
+    recv: fn('ws_recv') as never,
+    send: fn('ws_send') as never,
+    recvfrom: (s, b, n, f, a, l) => fn('ws_recvfrom')(s, b, n, f, a, l),
+    sendto: (s, b, n, f, a, l) => fn('ws_sendto')(s, b, n, f, a, l),
+    getsockopt: (s, lv, nm, v, l) => fn('ws_getsockopt')(s, lv, nm, v, l),
+    setsockopt: (s, lv, nm, v, l) => fn('ws_setsockopt')(s, lv, nm, v, l),
+    getsockname: (s, a, l) => fn('ws_getsockname')(s, a, l),
+    getpeername: (s, a, l) => fn('ws_getpeername')(s, a, l),
+    shutdown: (s, h) => fn('ws_shutdown')(s, h),
+  };
+}
