@@ -297,8 +297,10 @@ export type FunctionName =
   | 'CreateIoCompletionPort'
   | 'CreateNamedPipeW'
   | 'DisconnectNamedPipe'
+  | 'GetCurrentProcess'
   | 'GetLastError'
   | 'GetOverlappedResult'
+  | 'GetProcessHandleCount'
   | 'GetQueuedCompletionStatusEx'
   | 'NtCancelIoFileEx'
   | 'NtCreateFile'
@@ -440,10 +442,14 @@ export interface SysCalls {
   CreateNamedPipeW: (lpName: Pointer, dwOpenMode: number, dwPipeMode: number, nMaxInstances: number, nOutBufferSize: number, nInBufferSize: number, nDefaultTimeOut: number, lpSecurityAttributes: Pointer) => number | bigint;
   /** `BOOL WINAPI DisconnectNamedPipe(HANDLE hNamedPipe)` — DisconnectNamedPipe (namedpipeapi.h) */
   DisconnectNamedPipe: (hNamedPipe: number | bigint) => number;
+  /** `HANDLE WINAPI GetCurrentProcess(void)` — GetCurrentProcess (processthreadsapi.h) */
+  GetCurrentProcess: () => number | bigint;
   /** `DWORD WINAPI GetLastError(void)` — GetLastError (errhandlingapi.h) */
   GetLastError: () => number;
   /** `BOOL WINAPI GetOverlappedResult(HANDLE hFile, OVERLAPPED *lpOverlapped, DWORD *lpNumberOfBytesTransferred, BOOL bWait)` — GetOverlappedResult (ioapiset.h) */
   GetOverlappedResult: (hFile: number | bigint, lpOverlapped: Pointer, lpNumberOfBytesTransferred: Pointer, bWait: number) => number;
+  /** `BOOL WINAPI GetProcessHandleCount(HANDLE hProcess, DWORD *pdwHandleCount)` — GetProcessHandleCount (processthreadsapi.h): leak checks */
+  GetProcessHandleCount: (hProcess: number | bigint, pdwHandleCount: Pointer) => number;
   /** `BOOL WINAPI GetQueuedCompletionStatusEx(HANDLE CompletionPort, OVERLAPPED_ENTRY *lpCompletionPortEntries, ULONG ulCount, ULONG *ulNumEntriesRemoved, DWORD dwMilliseconds, BOOL fAlertable)` — GetQueuedCompletionStatusEx (ioapiset.h) */
   GetQueuedCompletionStatusEx: (CompletionPort: number | bigint, lpCompletionPortEntries: Address, ulCount: number, ulNumEntriesRemoved: Address, dwMilliseconds: number, fAlertable: number) => number;
   /** `NTSTATUS NTAPI NtCancelIoFileEx(HANDLE FileHandle, IO_STATUS_BLOCK *IoRequestToCancel, IO_STATUS_BLOCK *IoStatusBlock)` — NtCancelIoFileEx (ntifs.h): the request is named by its IO_STATUS_BLOCK address */
