@@ -20,6 +20,7 @@ export const ENTRIES: { name: string; src: string; default?: boolean }[] = [
   { name: 'net', src: 'src/net.ts' },
   { name: 'unix', src: 'src/unix.ts' },
   { name: 'sys', src: 'src/sys/index.ts', default: true },
+  { name: 'windows', src: 'src/windows.ts' },
 ];
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@
 # .ci/run installs all three. Missing: skip, or fail under METAL_IO_STRICT=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-files=${1:-'^(sys|koffi_layout|afd|interest|windows_poll|windows_afd|windows_net)\.test\.ts$'}
+files=${1:-'^(sys|koffi_layout|afd|interest|windows_poll|windows_afd|windows_net|windows_named_pipe)\.test\.ts$'}
 wine=/usr/lib/wine/wine64
 node_exe=${METAL_IO_WIN_NODE:-}
 missing=

@@ -56,6 +56,21 @@ export class IocpSelector implements Selector {
     if (this.port === 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
   }
 
+  // ---- other overlapped I/O (named pipes) -----------------------------------------------------
+
+  /** Overlapped operations in flight, by OVERLAPPED address: the kernel writes into their buffers
+   *  until the completion, so whoever started one keeps its buffers referenced till complete(). */
+  private readonly ops = new Map<number, OverlappedOp>();
+
+  /** @internal Routes `handle`'s completions to this port. */
+  associate(handle: number): void {
+    this.check('CreateIoCompletionPort');
+    if (Number(fn('CreateIoCompletionPort')(handle, this.port, 0, 0)) === 0) throw lastError('CreateIoCompletionPort');
+  }
+
+  /** @internal An overlapped operation was started with the OVERLAPPED at `ovAddr`. */
+  expect(ovAddr: number, op: OverlappedOp): void { this.ops.set(ovAddr, op); }
+
   // ---- sockets through AFD ------------------------------------------------------------------
 
   private afd = 0;
@@ -230,6 +245,16 @@ export class IocpSelector implements Selector {
       const b = i * oe.size;
       const k = this.entries.readUInt32LE(b + key.offset) + (key.size === 8 ? this.entries.readUInt32LE(b + key.offset + 4) * TWO32 : 0);
       const overlapped = ov.size === 8 ? this.entries.readBigUInt64LE(b + ov.offset) : BigInt(this.entries.readUInt32LE(b + ov.offset));
+      if (overlapped !== 0n && this.ops.size && this.ops.has(Number(overlapped))) {
+        const op = this.ops.get(Number(overlapped))!;
+        this.ops.delete(Number(overlapped));
+        const r = op.complete();
+        if (r === 0 || op.token === undefined) continue;
+        sink.tokens[count] = op.token;
+        sink.flags[count] = r;
+        count++;
+        continue;
+      }
       if (overlapped !== 0n) {
         const r = this.completed(Number(overlapped));
         if (r === 0) continue;
@@ -345,6 +370,9 @@ function baseSocket(sock: number): bigint {
   }
   throw systemError('WSAIoctl', fn('WSAGetLastError')());
 }
+
+/** An overlapped operation's completion: returns the Ready bits to report for `token` (0: none). */
+export interface OverlappedOp { token: number | undefined; complete(): number }
 
 /** One registered socket: its interests, and the AFD request buffers the kernel owns while pending. */
 class SockState {
