@@ -141,6 +141,7 @@ export type ConstantName =
   | 'F_SETFL'
   | 'GENERIC_READ'
   | 'GENERIC_WRITE'
+  | 'HANDLE_FLAG_INHERIT'
   | 'INFINITE'
   | 'IOCTL_AFD_POLL'
   | 'IPPROTO_IP'
@@ -298,6 +299,7 @@ export type FunctionName =
   | 'CreateNamedPipeW'
   | 'DisconnectNamedPipe'
   | 'GetCurrentProcess'
+  | 'GetHandleInformation'
   | 'GetLastError'
   | 'GetOverlappedResult'
   | 'GetProcessHandleCount'
@@ -309,6 +311,7 @@ export type FunctionName =
   | 'ReadFile'
   | 'RtlNtStatusToDosError'
   | 'SetFileCompletionNotificationModes'
+  | 'SetHandleInformation'
   | 'WSAGetLastError'
   | 'WSAIoctl'
   | 'WSASocketW'
@@ -444,6 +447,8 @@ export interface SysCalls {
   DisconnectNamedPipe: (hNamedPipe: number | bigint) => number;
   /** `HANDLE WINAPI GetCurrentProcess(void)` — GetCurrentProcess (processthreadsapi.h) */
   GetCurrentProcess: () => number | bigint;
+  /** `BOOL WINAPI GetHandleInformation(HANDLE hObject, DWORD *lpdwFlags)` — GetHandleInformation (handleapi.h): HANDLE_FLAG_INHERIT checks */
+  GetHandleInformation: (hObject: number | bigint, lpdwFlags: Pointer) => number;
   /** `DWORD WINAPI GetLastError(void)` — GetLastError (errhandlingapi.h) */
   GetLastError: () => number;
   /** `BOOL WINAPI GetOverlappedResult(HANDLE hFile, OVERLAPPED *lpOverlapped, DWORD *lpNumberOfBytesTransferred, BOOL bWait)` — GetOverlappedResult (ioapiset.h) */
@@ -466,6 +471,8 @@ export interface SysCalls {
   RtlNtStatusToDosError: (Status: number) => number;
   /** `BOOL WINAPI SetFileCompletionNotificationModes(HANDLE FileHandle, UCHAR Flags)` — SetFileCompletionNotificationModes (winbase.h) */
   SetFileCompletionNotificationModes: (FileHandle: number | bigint, Flags: number) => number;
+  /** `BOOL WINAPI SetHandleInformation(HANDLE hObject, DWORD dwMask, DWORD dwFlags)` — SetHandleInformation (handleapi.h): accepted sockets made non-inheritable */
+  SetHandleInformation: (hObject: number | bigint, dwMask: number, dwFlags: number) => number;
   /** `int WSAAPI WSAGetLastError(void)` — WSAGetLastError (winsock2.h) */
   WSAGetLastError: () => number;
   /** `int WSAAPI WSAIoctl(SOCKET s, DWORD dwIoControlCode, void *lpvInBuffer, DWORD cbInBuffer, void *lpvOutBuffer, DWORD cbOutBuffer, DWORD *lpcbBytesReturned, OVERLAPPED *lpOverlapped, void *lpCompletionRoutine)` — WSAIoctl (winsock2.h) */

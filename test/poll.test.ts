@@ -2,8 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { Poll, Events, Interest, Waker } from '../src/index.js';
-import { pipe } from '../src/unix.js';
-import { expectEvents, expectNoEvents, assertCode, openFds, isCloexec, backend, leakedSince } from './_util/events.js';
+import { expectEvents, expectNoEvents, assertCode, openFds, isCloexec, backend, leakedSince, channel, unixOnly } from './_util/events.js';
 
 const ms = (t0: number) => performance.now() - t0;
 
@@ -50,7 +49,7 @@ test('null and undefined wait until an event (a worker wakes it)', async () => {
 });
 
 test('a signal interrupting the wait returns normally with no events', async () => {
-  if (process.platform === 'win32') return;
+  if (!unixOnly('a signal interrupting the wait (no POSIX signals)')) return;
   const poll = new Poll(); const events = new Events(4);
   let got = 0;
   const onSig = () => { got++; };
@@ -83,7 +82,7 @@ test('closed: EBADF on use, closing twice is harmless, dispose closes', () => {
   poll.close(); poll.close();
   const err = assertCode(() => poll.poll(events, 0), 'EBADF');
   assert.match(err.message, /closed/);
-  const [tx, rx] = pipe();
+  const [tx, rx] = channel();
   try {
     assertCode(() => reg.register(rx, 1, Interest.READABLE), 'EBADF');
     assertCode(() => new Waker(reg, 1), 'EBADF');
@@ -99,7 +98,7 @@ test('every fd the event queue creates is close-on-exec', async () => {
   if (!before) { console.log('  SKIP close-on-exec check: no /proc/self/fd here'); return; }
   const poll = new Poll();
   const waker = new Waker(poll.registry(), 1);
-  const [tx, rx] = pipe();
+  const [tx, rx] = channel();
   try {
     const created = [...openFds()!].filter((fd) => !before.has(fd));
     assert.ok(created.length >= 3, `created ${created.length} fds`);
@@ -111,7 +110,7 @@ test('every fd the event queue creates is close-on-exec', async () => {
 
 test('pollAsync: resolves with events while Node keeps running timers', async () => {
   const poll = new Poll(); const events = new Events(4);
-  const [tx, rx] = pipe();
+  const [tx, rx] = channel();
   let ticks = 0;
   const iv = setInterval(() => { ticks++; }, 5);
   try {
@@ -141,7 +140,7 @@ test('pollAsync: a timeout resolves with no events; 0 returns at once', async ()
 
 test('pollAsync: abort settles promptly and leaves the Poll usable', async () => {
   const poll = new Poll(); const events = new Events(4);
-  const [tx, rx] = pipe();
+  const [tx, rx] = channel();
   try {
     poll.registry().register(rx, 2, Interest.READABLE);
     const ac = new AbortController();
@@ -167,7 +166,7 @@ test('pollAsync: one at a time; poll() meanwhile is EBUSY; close rejects it with
 
 test('pollAsync: a source registered during the wait is seen', async () => {
   const poll = new Poll(); const events = new Events(4);
-  const [tx, rx] = pipe();
+  const [tx, rx] = channel();
   try {
     const pending = poll.pollAsync(events, 3000);
     await new Promise((r) => setTimeout(r, 20));

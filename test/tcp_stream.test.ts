@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Poll, Events, Interest } from '../src/index.js';
 import { TcpListener, TcpStream } from '../src/net.js';
-import sys, { constants as C, structs } from '../src/sys/index.js';
-import { expectEvents, expectNoEvents, assertCode, isCloexec, onLibkqueue } from './_util/events.js';
+import { constants as C, structs } from '../src/sys/index.js';
+import { expectEvents, expectNoEvents, assertCode, isCloexec, onLibkqueue, onWine, setsockopt } from './_util/events.js';
 import { tcpPair, readExactly, haveIPv6Loopback } from './_util/net.js';
 
 test('connect, write, read, peek; addresses on both sides', () => {
@@ -103,10 +103,11 @@ test('reset by the peer: error event, read throws ECONNRESET', () => {
     const l = structs.linger!;
     const lin = Buffer.alloc(l.size);
     lin.writeIntLE(1, l.fields.l_onoff!.offset, l.fields.l_onoff!.size);
-    assert.is(sys.setsockopt!(p.client.fd, C.SOL_SOCKET!, C.SO_LINGER!, lin, l.size), 0);
+    assert.is(setsockopt(p.client.fd, C.SOL_SOCKET!, C.SO_LINGER!, lin, l.size), 0);
     p.client.close(); // linger 0: RST
     expectEvents(poll, events, [{ token: 1, readClosed: true }]);
     if (onLibkqueue) { console.log('  SKIP ECONNRESET on read: libkqueue consumes the socket error to fill the event (real kqueue does not) [linux-libkqueue-x64]'); return; }
+    if (onWine) { console.log('  SKIP ECONNRESET on read: Wine\'s AFD emulation consumes the socket error (Windows does not) [win32-x64 under Wine]'); return; }
     assertCode(() => p.server.read(Buffer.alloc(4)), 'ECONNRESET', 'read');
   } finally { poll.close(); p.close(); }
 });
@@ -129,7 +130,8 @@ test('connection refused: writable/error event, takeError names the target', () 
     assert.is(err.code, 'ECONNREFUSED');
     assert.is(err.syscall, 'connect');
     assert.is(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
-    assert.is(s.takeError(), null, 'taking it clears it');
+    if (onWine) console.log('  SKIP takeError clearing the error: Wine keeps SO_ERROR set [win32-x64 under Wine]');
+    else assert.is(s.takeError(), null, 'taking it clears it');
     assertCode(() => s.peerAddr(), 'ENOTCONN', 'getpeername');
   } finally { poll.close(); s.close(); }
 });

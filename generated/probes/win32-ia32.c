@@ -203,6 +203,7 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(FIONREAD), /* FIONREAD */
   (unsigned long long)(long long)(GENERIC_READ), /* GENERIC_READ */
   (unsigned long long)(long long)(GENERIC_WRITE), /* GENERIC_WRITE */
+  (unsigned long long)(long long)(HANDLE_FLAG_INHERIT), /* HANDLE_FLAG_INHERIT */
   (unsigned long long)(long long)(INFINITE), /* INFINITE */
   (unsigned long long)(long long)(IOCTL_AFD_POLL), /* IOCTL_AFD_POLL */
   (unsigned long long)(long long)(IP_ADD_MEMBERSHIP), /* IP_ADD_MEMBERSHIP */

@@ -89,7 +89,11 @@ function winsock(): SockApi {
     accept(s, addr, len) {
       const a = fn('ws_accept')(s, addr, len);
       if (invalid(a)) return -1;
-      try { nonblocking(Number(a)); } catch (e) { fn('closesocket')(a); throw e; }
+      try {
+        nonblocking(Number(a));
+        // Accepted sockets are inheritable; child processes must not get them (as std does).
+        if (!fn('SetHandleInformation')(Number(a), constant('HANDLE_FLAG_INHERIT'), 0)) throw systemError('SetHandleInformation', fn('GetLastError')());
+      } catch (e) { fn('closesocket')(a); throw e; }
       return Number(a);
     },
     bind: (s, a, l) => fn('ws_bind')(s, a, l),

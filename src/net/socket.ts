@@ -129,8 +129,12 @@ export class SocketBase extends OwnedFd {
 
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
   takeError(): SystemError | null {
-    const e = getIntOpt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_ERROR'));
-    return e === 0 ? null : this.errorFor(e);
+    const fd = this.io.checkOpen('getsockopt');
+    const e = getIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'));
+    if (e === 0) return null;
+    // Reading SO_ERROR clears it on Unix; Winsock keeps it, so clear it to keep "take" semantics.
+    if (sock().windows) setIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'), 0);
+    return this.errorFor(e);
   }
 
   /** How takeError() describes a pending error; streams name the connect target. */

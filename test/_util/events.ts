@@ -1,7 +1,9 @@
 // Shared helpers for event-queue tests (mio's expect_events / expect_no_events).
 import * as assert from 'uvu/assert';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { Poll, Events, type Event } from '../../src/index.js';
+import { Poll, Events, type Event, type Source } from '../../src/index.js';
+import { pipe } from '../../src/unix.js';
+import { TcpListener, TcpStream } from '../../src/net.js';
 import sys, { constants as C } from '../../src/sys/index.js';
 
 export interface Expected { token: number; readable?: boolean; writable?: boolean; readClosed?: boolean; writeClosed?: boolean; error?: boolean }
@@ -54,6 +56,7 @@ export function assertCode(fn: () => unknown, code: string, syscall?: string): E
 
 /** File descriptors this process has open (Linux /proc), or null where that cannot be read. */
 export function openFds(): Set<number> | null {
+  if (process.platform === 'win32') return null; // (under Wine, /proc would be the Linux process's)
   try { return new Set(readdirSync('/proc/self/fd').map(Number)); } catch { return null; }
 }
 
@@ -77,12 +80,49 @@ function libkqueueOwn(fd: number): boolean {
   try { const l = readlinkSync(`/proc/self/fd/${fd}`); return l === 'anon_inode:[eventpoll]' || l === 'anon_inode:[eventfd]'; } catch { return false; }
 }
 
+/** The Windows Node under Wine, whose AFD and Winsock are emulations over Linux sockets. */
+export const onWine = process.platform === 'win32' && !!process.env.WINEPREFIX;
+
 /** The kqueue backend on Linux, through libkqueue (an emulation: see README). */
 export const onLibkqueue = process.env.METAL_IO_BACKEND === 'kqueue' && process.platform === 'linux';
 
-/** Whether fd has FD_CLOEXEC. */
+/** Whether a child process would not inherit fd: FD_CLOEXEC on Unix, no HANDLE_FLAG_INHERIT on Windows. */
 export function isCloexec(fd: number): boolean {
+  if (process.platform === 'win32') {
+    const flags = new Uint32Array(1);
+    if (!sys.GetHandleInformation!(fd, flags)) throw new Error(`GetHandleInformation failed: ${sys.GetLastError!()}`);
+    return (flags[0]! & C.HANDLE_FLAG_INHERIT!) === 0;
+  }
   return (sys.fcntl!(fd, C.F_GETFD!, 'int', 0) & C.FD_CLOEXEC!) !== 0;
+}
+
+/** setsockopt(2) or Winsock's, for tests that set options the library does not wrap. */
+export function setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number {
+  return process.platform === 'win32' ? sys.ws_setsockopt!(fd, level, name, value, len) : sys.setsockopt!(fd, level, name, value, len);
+}
+
+/** Unix-only test bodies: on Windows they say so and return. */
+export function unixOnly(what: string): boolean {
+  if (process.platform !== 'win32') return true;
+  console.log(`  SKIP ${what}: Unix-only (pipes, fds, SourceFd) [win32-${process.arch}]`);
+  return false;
+}
+
+/**
+ * A one-way byte channel with both ends owned by the library: a pipe on Unix, a loopback TCP
+ * connection on Windows (where pipe() does not exist). [tx, rx].
+ */
+export function channel(): [{ write(b: Uint8Array): number | null; close(): void } & Source, { read(b: Uint8Array): number | null; close(): void } & Source] {
+  if (process.platform !== 'win32') return pipe();
+  const l = TcpListener.bind('127.0.0.1:0');
+  try {
+    const tx = TcpStream.connect(l.localAddr());
+    const deadline = Date.now() + 5000;
+    let a: ReturnType<typeof l.accept> = null;
+    while (!(a = l.accept()) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    if (!a) throw new Error('loopback connection not accepted');
+    return [tx, a[0]];
+  } finally { l.close(); }
 }
 
 export const backend = process.env.METAL_IO_BACKEND ?? (process.platform === 'win32' ? 'iocp' : process.platform === 'linux' || process.platform === 'android' ? 'epoll' : 'kqueue');
