@@ -1,15 +1,27 @@
-// Bindings to I/O completion ports (Windows): CreateIoCompletionPort, GetQueuedCompletionStatusEx,
-// PostQueuedCompletionStatus.
+// Bindings to AFD and I/O completion ports (Windows): the wepoll strategy, as mio uses it.
 //
-// Design (mio's and wepoll's): sockets will be polled through the AFD driver, each poll request an
-// IOCTL_AFD_POLL whose completion arrives on this port; the AFD request, with the buffers the kernel
-// owns until it completes (AFD_POLL_INFO, IO_STATUS_BLOCK), is issue #5's next step, and
-// test/afd.test.ts already drives one through the generated layer under Wine. What is here: the
-// port, the wait (GetQueuedCompletionStatusEx: the completion list is a pinned buffer the selector
-// owns and keeps referenced, so no garbage collection can move or free it while a worker thread's
-// wait writes into it), the Waker (PostQueuedCompletionStatus with the token as completion key and
-// no OVERLAPPED, coalesced through a flag in shared memory), and pollAsync on a worker thread,
-// interrupted by a post with a key no token can be (2^53).
+// Sockets have no readiness API on Windows, but the AFD driver under Winsock answers a poll
+// request: IOCTL_AFD_POLL, issued with NtDeviceIoControlFile on a handle to \Device\Afd, names a
+// socket (its base handle, SIO_BASE_HANDLE, below any layered provider) and the events wanted, and
+// completes, through the I/O completion port the AFD handle is associated with, when one of them
+// happens. So: one port per Poll; one AFD handle per Poll, associated with the port; one poll
+// request in flight per registered socket; GetQueuedCompletionStatusEx collects completions (and
+// the waker's and pollAsync's interrupt posts, which carry no OVERLAPPED).
+//
+// Who owns the kernel's memory: each registered socket has a SockState with a pinned AFD_POLL_INFO
+// (the request and the answer) and a pinned IO_STATUS_BLOCK (whose address is the request's
+// identity: it comes back as the completion's lpOverlapped). Both are ArrayBuffer-backed, so V8
+// never moves them, and while a request is in flight the selector holds its SockState in `byIosb`,
+// so they cannot be collected, whatever the user does: deregister and close only cancel
+// (NtCancelIoFileEx) and mark the state deleted; it leaves `byIosb`, and becomes collectable, when
+// the cancelled completion is dequeued. Named pipes' OVERLAPPEDs and buffers are held the same way
+// (`ops`, by OVERLAPPED address).
+//
+// Edges: AFD reports levels, so as mio does, the events reported are disarmed until the socket's
+// operation reports would-block (rearm) or it is reregistered; a changed interest cancels the
+// request in flight and submits a new one when the cancellation completes. pollAsync waits on a
+// koffi worker thread (a port cannot be watched by libuv) and is interrupted by a post with a
+// completion key no token can be (2^53); registrations during the wait need no interrupt.
 import type { EventSink, Selector, SysWaker, WakerHandle } from '../selector.js';
 import type { Token } from '../../token.js';
 import { Interest, validInterest } from '../../interest.js';
