@@ -1,5 +1,5 @@
 // Windows only (run under Wine by test/platform/wine.sh): Poll, Waker and pollAsync on the IOCP
-// backend. Socket registration through AFD is issue #5's next step.
+// backend: timeouts, the waker, pollAsync.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
