@@ -13,10 +13,15 @@ export interface SystemError extends Error { code: string; errno: number; syscal
 /** The errno name for a positive OS error number (EAGAIN, WSAECONNREFUSED → ECONNREFUSED), or `Unknown system error N`. */
 export function errnoName(n: number): string { return names.get(n) ?? `Unknown system error ${n}`; }
 
+/** Whether `n` has a name here (every errno the target's headers define does: syscalls.yaml). */
+export function hasErrnoName(n: number): boolean { return names.has(n); }
+
 /** A Node-style system error for OS error number `n` (positive, as errno(3) gives it). */
 export function systemError(syscall: string, n: number, detail?: string): SystemError {
-  const code = names.get(n) ?? `E${n}`;
-  const err = new Error(`${syscall} ${code}${detail ? ` ${detail}` : ''}`) as SystemError;
+  // A number the target's headers do not define gets libuv's code for it, UNKNOWN.
+  const name = names.get(n);
+  const code = name ?? 'UNKNOWN';
+  const err = new Error(`${syscall} ${name ?? `Unknown system error ${n}`}${detail ? ` ${detail}` : ''}`) as SystemError;
   err.code = code;
   err.errno = -n;
   err.syscall = syscall;

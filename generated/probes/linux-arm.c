@@ -126,47 +126,113 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(AF_INET6), /* AF_INET6 */
   (unsigned long long)(long long)(AF_UNIX), /* AF_UNIX */
   (unsigned long long)(long long)(AF_UNSPEC), /* AF_UNSPEC */
+  (unsigned long long)(long long)(E2BIG), /* E2BIG */
   (unsigned long long)(long long)(EACCES), /* EACCES */
   (unsigned long long)(long long)(EADDRINUSE), /* EADDRINUSE */
   (unsigned long long)(long long)(EADDRNOTAVAIL), /* EADDRNOTAVAIL */
+  (unsigned long long)(long long)(EADV), /* EADV */
   (unsigned long long)(long long)(EAFNOSUPPORT), /* EAFNOSUPPORT */
   (unsigned long long)(long long)(EAGAIN), /* EAGAIN */
   (unsigned long long)(long long)(EALREADY), /* EALREADY */
+  (unsigned long long)(long long)(EBADE), /* EBADE */
   (unsigned long long)(long long)(EBADF), /* EBADF */
+  (unsigned long long)(long long)(EBADFD), /* EBADFD */
+  (unsigned long long)(long long)(EBADMSG), /* EBADMSG */
+  (unsigned long long)(long long)(EBADR), /* EBADR */
+  (unsigned long long)(long long)(EBADRQC), /* EBADRQC */
+  (unsigned long long)(long long)(EBADSLT), /* EBADSLT */
+  (unsigned long long)(long long)(EBFONT), /* EBFONT */
   (unsigned long long)(long long)(EBUSY), /* EBUSY */
   (unsigned long long)(long long)(ECANCELED), /* ECANCELED */
+  (unsigned long long)(long long)(ECHILD), /* ECHILD */
+  (unsigned long long)(long long)(ECHRNG), /* ECHRNG */
+  (unsigned long long)(long long)(ECOMM), /* ECOMM */
   (unsigned long long)(long long)(ECONNABORTED), /* ECONNABORTED */
   (unsigned long long)(long long)(ECONNREFUSED), /* ECONNREFUSED */
   (unsigned long long)(long long)(ECONNRESET), /* ECONNRESET */
+  (unsigned long long)(long long)(EDEADLK), /* EDEADLK */
   (unsigned long long)(long long)(EDESTADDRREQ), /* EDESTADDRREQ */
+  (unsigned long long)(long long)(EDOM), /* EDOM */
+  (unsigned long long)(long long)(EDOTDOT), /* EDOTDOT */
+  (unsigned long long)(long long)(EDQUOT), /* EDQUOT */
   (unsigned long long)(long long)(EEXIST), /* EEXIST */
   (unsigned long long)(long long)(EFAULT), /* EFAULT */
+  (unsigned long long)(long long)(EFBIG), /* EFBIG */
   (unsigned long long)(long long)(EFD_CLOEXEC), /* EFD_CLOEXEC */
   (unsigned long long)(long long)(EFD_NONBLOCK), /* EFD_NONBLOCK */
   (unsigned long long)(long long)(EFD_SEMAPHORE), /* EFD_SEMAPHORE */
+  (unsigned long long)(long long)(EHOSTDOWN), /* EHOSTDOWN */
   (unsigned long long)(long long)(EHOSTUNREACH), /* EHOSTUNREACH */
+  (unsigned long long)(long long)(EHWPOISON), /* EHWPOISON */
+  (unsigned long long)(long long)(EIDRM), /* EIDRM */
+  (unsigned long long)(long long)(EILSEQ), /* EILSEQ */
   (unsigned long long)(long long)(EINPROGRESS), /* EINPROGRESS */
   (unsigned long long)(long long)(EINTR), /* EINTR */
   (unsigned long long)(long long)(EINVAL), /* EINVAL */
   (unsigned long long)(long long)(EIO), /* EIO */
   (unsigned long long)(long long)(EISCONN), /* EISCONN */
+  (unsigned long long)(long long)(EISDIR), /* EISDIR */
+  (unsigned long long)(long long)(EISNAM), /* EISNAM */
+  (unsigned long long)(long long)(EKEYEXPIRED), /* EKEYEXPIRED */
+  (unsigned long long)(long long)(EKEYREJECTED), /* EKEYREJECTED */
+  (unsigned long long)(long long)(EKEYREVOKED), /* EKEYREVOKED */
+  (unsigned long long)(long long)(EL2HLT), /* EL2HLT */
+  (unsigned long long)(long long)(EL2NSYNC), /* EL2NSYNC */
+  (unsigned long long)(long long)(EL3HLT), /* EL3HLT */
+  (unsigned long long)(long long)(EL3RST), /* EL3RST */
+  (unsigned long long)(long long)(ELIBACC), /* ELIBACC */
+  (unsigned long long)(long long)(ELIBBAD), /* ELIBBAD */
+  (unsigned long long)(long long)(ELIBEXEC), /* ELIBEXEC */
+  (unsigned long long)(long long)(ELIBMAX), /* ELIBMAX */
+  (unsigned long long)(long long)(ELIBSCN), /* ELIBSCN */
+  (unsigned long long)(long long)(ELNRNG), /* ELNRNG */
+  (unsigned long long)(long long)(ELOOP), /* ELOOP */
+  (unsigned long long)(long long)(EMEDIUMTYPE), /* EMEDIUMTYPE */
   (unsigned long long)(long long)(EMFILE), /* EMFILE */
+  (unsigned long long)(long long)(EMLINK), /* EMLINK */
   (unsigned long long)(long long)(EMSGSIZE), /* EMSGSIZE */
+  (unsigned long long)(long long)(EMULTIHOP), /* EMULTIHOP */
   (unsigned long long)(long long)(ENAMETOOLONG), /* ENAMETOOLONG */
+  (unsigned long long)(long long)(ENAVAIL), /* ENAVAIL */
   (unsigned long long)(long long)(ENETDOWN), /* ENETDOWN */
+  (unsigned long long)(long long)(ENETRESET), /* ENETRESET */
   (unsigned long long)(long long)(ENETUNREACH), /* ENETUNREACH */
   (unsigned long long)(long long)(ENFILE), /* ENFILE */
+  (unsigned long long)(long long)(ENOANO), /* ENOANO */
   (unsigned long long)(long long)(ENOBUFS), /* ENOBUFS */
+  (unsigned long long)(long long)(ENOCSI), /* ENOCSI */
+  (unsigned long long)(long long)(ENODATA), /* ENODATA */
+  (unsigned long long)(long long)(ENODEV), /* ENODEV */
   (unsigned long long)(long long)(ENOENT), /* ENOENT */
+  (unsigned long long)(long long)(ENOEXEC), /* ENOEXEC */
+  (unsigned long long)(long long)(ENOKEY), /* ENOKEY */
+  (unsigned long long)(long long)(ENOLCK), /* ENOLCK */
+  (unsigned long long)(long long)(ENOLINK), /* ENOLINK */
+  (unsigned long long)(long long)(ENOMEDIUM), /* ENOMEDIUM */
   (unsigned long long)(long long)(ENOMEM), /* ENOMEM */
+  (unsigned long long)(long long)(ENOMSG), /* ENOMSG */
+  (unsigned long long)(long long)(ENONET), /* ENONET */
+  (unsigned long long)(long long)(ENOPKG), /* ENOPKG */
   (unsigned long long)(long long)(ENOPROTOOPT), /* ENOPROTOOPT */
+  (unsigned long long)(long long)(ENOSPC), /* ENOSPC */
+  (unsigned long long)(long long)(ENOSR), /* ENOSR */
+  (unsigned long long)(long long)(ENOSTR), /* ENOSTR */
   (unsigned long long)(long long)(ENOSYS), /* ENOSYS */
+  (unsigned long long)(long long)(ENOTBLK), /* ENOTBLK */
   (unsigned long long)(long long)(ENOTCONN), /* ENOTCONN */
   (unsigned long long)(long long)(ENOTDIR), /* ENOTDIR */
   (unsigned long long)(long long)(ENOTEMPTY), /* ENOTEMPTY */
+  (unsigned long long)(long long)(ENOTNAM), /* ENOTNAM */
+  (unsigned long long)(long long)(ENOTRECOVERABLE), /* ENOTRECOVERABLE */
   (unsigned long long)(long long)(ENOTSOCK), /* ENOTSOCK */
+  (unsigned long long)(long long)(ENOTTY), /* ENOTTY */
+  (unsigned long long)(long long)(ENOTUNIQ), /* ENOTUNIQ */
+  (unsigned long long)(long long)(ENXIO), /* ENXIO */
   (unsigned long long)(long long)(EOPNOTSUPP), /* EOPNOTSUPP */
+  (unsigned long long)(long long)(EOVERFLOW), /* EOVERFLOW */
+  (unsigned long long)(long long)(EOWNERDEAD), /* EOWNERDEAD */
   (unsigned long long)(long long)(EPERM), /* EPERM */
+  (unsigned long long)(long long)(EPFNOSUPPORT), /* EPFNOSUPPORT */
   (unsigned long long)(long long)(EPIPE), /* EPIPE */
   (unsigned long long)(long long)(EPOLL_CLOEXEC), /* EPOLL_CLOEXEC */
   (unsigned long long)(long long)(EPOLL_CTL_ADD), /* EPOLL_CTL_ADD */
@@ -185,11 +251,32 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(EPOLLRDNORM), /* EPOLLRDNORM */
   (unsigned long long)(long long)(EPOLLWRBAND), /* EPOLLWRBAND */
   (unsigned long long)(long long)(EPOLLWRNORM), /* EPOLLWRNORM */
+  (unsigned long long)(long long)(EPROTO), /* EPROTO */
   (unsigned long long)(long long)(EPROTONOSUPPORT), /* EPROTONOSUPPORT */
   (unsigned long long)(long long)(EPROTOTYPE), /* EPROTOTYPE */
   (unsigned long long)(long long)(ERANGE), /* ERANGE */
+  (unsigned long long)(long long)(EREMCHG), /* EREMCHG */
+  (unsigned long long)(long long)(EREMOTE), /* EREMOTE */
+  (unsigned long long)(long long)(EREMOTEIO), /* EREMOTEIO */
+  (unsigned long long)(long long)(ERESTART), /* ERESTART */
+  (unsigned long long)(long long)(ERFKILL), /* ERFKILL */
+  (unsigned long long)(long long)(EROFS), /* EROFS */
+  (unsigned long long)(long long)(ESHUTDOWN), /* ESHUTDOWN */
+  (unsigned long long)(long long)(ESOCKTNOSUPPORT), /* ESOCKTNOSUPPORT */
   (unsigned long long)(long long)(ESPIPE), /* ESPIPE */
+  (unsigned long long)(long long)(ESRCH), /* ESRCH */
+  (unsigned long long)(long long)(ESRMNT), /* ESRMNT */
+  (unsigned long long)(long long)(ESTALE), /* ESTALE */
+  (unsigned long long)(long long)(ESTRPIPE), /* ESTRPIPE */
+  (unsigned long long)(long long)(ETIME), /* ETIME */
   (unsigned long long)(long long)(ETIMEDOUT), /* ETIMEDOUT */
+  (unsigned long long)(long long)(ETOOMANYREFS), /* ETOOMANYREFS */
+  (unsigned long long)(long long)(ETXTBSY), /* ETXTBSY */
+  (unsigned long long)(long long)(EUCLEAN), /* EUCLEAN */
+  (unsigned long long)(long long)(EUNATCH), /* EUNATCH */
+  (unsigned long long)(long long)(EUSERS), /* EUSERS */
+  (unsigned long long)(long long)(EXDEV), /* EXDEV */
+  (unsigned long long)(long long)(EXFULL), /* EXFULL */
   (unsigned long long)(long long)(F_DUPFD_CLOEXEC), /* F_DUPFD_CLOEXEC */
   (unsigned long long)(long long)(F_GETFD), /* F_GETFD */
   (unsigned long long)(long long)(F_GETFL), /* F_GETFL */

@@ -267,6 +267,8 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(SYNCHRONIZE), /* SYNCHRONIZE */
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
   (unsigned long long)(long long)(WAIT_TIMEOUT), /* WAIT_TIMEOUT */
+  (unsigned long long)(long long)(WSA_E_CANCELLED), /* WSA_E_CANCELLED */
+  (unsigned long long)(long long)(WSA_E_NO_MORE), /* WSA_E_NO_MORE */
   (unsigned long long)(long long)(WSA_FLAG_NO_HANDLE_INHERIT), /* WSA_FLAG_NO_HANDLE_INHERIT */
   (unsigned long long)(long long)(WSA_FLAG_OVERLAPPED), /* WSA_FLAG_OVERLAPPED */
   (unsigned long long)(long long)(WSAEACCES), /* WSAEACCES */
@@ -275,30 +277,60 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(WSAEAFNOSUPPORT), /* WSAEAFNOSUPPORT */
   (unsigned long long)(long long)(WSAEALREADY), /* WSAEALREADY */
   (unsigned long long)(long long)(WSAEBADF), /* WSAEBADF */
+  (unsigned long long)(long long)(WSAECANCELLED), /* WSAECANCELLED */
   (unsigned long long)(long long)(WSAECONNABORTED), /* WSAECONNABORTED */
   (unsigned long long)(long long)(WSAECONNREFUSED), /* WSAECONNREFUSED */
   (unsigned long long)(long long)(WSAECONNRESET), /* WSAECONNRESET */
   (unsigned long long)(long long)(WSAEDESTADDRREQ), /* WSAEDESTADDRREQ */
+  (unsigned long long)(long long)(WSAEDISCON), /* WSAEDISCON */
+  (unsigned long long)(long long)(WSAEDQUOT), /* WSAEDQUOT */
   (unsigned long long)(long long)(WSAEFAULT), /* WSAEFAULT */
+  (unsigned long long)(long long)(WSAEHOSTDOWN), /* WSAEHOSTDOWN */
   (unsigned long long)(long long)(WSAEHOSTUNREACH), /* WSAEHOSTUNREACH */
   (unsigned long long)(long long)(WSAEINPROGRESS), /* WSAEINPROGRESS */
   (unsigned long long)(long long)(WSAEINTR), /* WSAEINTR */
   (unsigned long long)(long long)(WSAEINVAL), /* WSAEINVAL */
+  (unsigned long long)(long long)(WSAEINVALIDPROCTABLE), /* WSAEINVALIDPROCTABLE */
+  (unsigned long long)(long long)(WSAEINVALIDPROVIDER), /* WSAEINVALIDPROVIDER */
   (unsigned long long)(long long)(WSAEISCONN), /* WSAEISCONN */
+  (unsigned long long)(long long)(WSAELOOP), /* WSAELOOP */
   (unsigned long long)(long long)(WSAEMFILE), /* WSAEMFILE */
   (unsigned long long)(long long)(WSAEMSGSIZE), /* WSAEMSGSIZE */
+  (unsigned long long)(long long)(WSAENAMETOOLONG), /* WSAENAMETOOLONG */
   (unsigned long long)(long long)(WSAENETDOWN), /* WSAENETDOWN */
+  (unsigned long long)(long long)(WSAENETRESET), /* WSAENETRESET */
   (unsigned long long)(long long)(WSAENETUNREACH), /* WSAENETUNREACH */
   (unsigned long long)(long long)(WSAENOBUFS), /* WSAENOBUFS */
+  (unsigned long long)(long long)(WSAENOMORE), /* WSAENOMORE */
   (unsigned long long)(long long)(WSAENOPROTOOPT), /* WSAENOPROTOOPT */
   (unsigned long long)(long long)(WSAENOTCONN), /* WSAENOTCONN */
+  (unsigned long long)(long long)(WSAENOTEMPTY), /* WSAENOTEMPTY */
   (unsigned long long)(long long)(WSAENOTSOCK), /* WSAENOTSOCK */
   (unsigned long long)(long long)(WSAEOPNOTSUPP), /* WSAEOPNOTSUPP */
+  (unsigned long long)(long long)(WSAEPFNOSUPPORT), /* WSAEPFNOSUPPORT */
+  (unsigned long long)(long long)(WSAEPROCLIM), /* WSAEPROCLIM */
   (unsigned long long)(long long)(WSAEPROTONOSUPPORT), /* WSAEPROTONOSUPPORT */
   (unsigned long long)(long long)(WSAEPROTOTYPE), /* WSAEPROTOTYPE */
+  (unsigned long long)(long long)(WSAEPROVIDERFAILEDINIT), /* WSAEPROVIDERFAILEDINIT */
+  (unsigned long long)(long long)(WSAEREFUSED), /* WSAEREFUSED */
+  (unsigned long long)(long long)(WSAEREMOTE), /* WSAEREMOTE */
+  (unsigned long long)(long long)(WSAESHUTDOWN), /* WSAESHUTDOWN */
+  (unsigned long long)(long long)(WSAESOCKTNOSUPPORT), /* WSAESOCKTNOSUPPORT */
+  (unsigned long long)(long long)(WSAESTALE), /* WSAESTALE */
   (unsigned long long)(long long)(WSAETIMEDOUT), /* WSAETIMEDOUT */
+  (unsigned long long)(long long)(WSAETOOMANYREFS), /* WSAETOOMANYREFS */
+  (unsigned long long)(long long)(WSAEUSERS), /* WSAEUSERS */
   (unsigned long long)(long long)(WSAEWOULDBLOCK), /* WSAEWOULDBLOCK */
+  (unsigned long long)(long long)(WSAHOST_NOT_FOUND), /* WSAHOST_NOT_FOUND */
+  (unsigned long long)(long long)(WSANO_DATA), /* WSANO_DATA */
+  (unsigned long long)(long long)(WSANO_RECOVERY), /* WSANO_RECOVERY */
   (unsigned long long)(long long)(WSANOTINITIALISED), /* WSANOTINITIALISED */
+  (unsigned long long)(long long)(WSASERVICE_NOT_FOUND), /* WSASERVICE_NOT_FOUND */
+  (unsigned long long)(long long)(WSASYSCALLFAILURE), /* WSASYSCALLFAILURE */
+  (unsigned long long)(long long)(WSASYSNOTREADY), /* WSASYSNOTREADY */
+  (unsigned long long)(long long)(WSATRY_AGAIN), /* WSATRY_AGAIN */
+  (unsigned long long)(long long)(WSATYPE_NOT_FOUND), /* WSATYPE_NOT_FOUND */
+  (unsigned long long)(long long)(WSAVERNOTSUPPORTED), /* WSAVERNOTSUPPORTED */
 };
 
 #ifdef METAL_PROBE_MAIN
