@@ -7,6 +7,10 @@
 // enough, the unsent bytes wait in that connection's buffer and reading pauses until they are gone,
 // so no byte is lost and no client can make the server buffer without bound. A client that resets,
 // half-closes or vanishes mid-write affects only its own connection.
+//
+// When the process runs out of fds (EMFILE), the listener pauses instead of throwing (see the
+// README, "Running out of fds"): existing clients keep being served, and accepting resumes when a
+// connection closes or after the listener's back-off, whichever comes first.
 import { parseArgs } from 'node:util';
 import { Poll, Events, Interest, Waker, type Event } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
@@ -42,7 +46,9 @@ function close(token: number): void {
   c.stream.close();
   conns[token] = undefined;
   free.push(token);
+  fdFreed = true;
 }
+let fdFreed = false;
 
 /** Writes the pending bytes; true when all are gone. */
 function flush(token: number, c: Conn): boolean {
@@ -80,6 +86,7 @@ function echo(token: number, c: Conn, readClosed: boolean): void {
   }
 }
 
+/** Accepts until would-block, or until the listener pauses for lack of fds (then null too). */
 function accept(): void {
   for (;;) {
     const r = listener.accept();
@@ -126,9 +133,11 @@ while (!stopping) {
   // Busy: a synchronous poll of at most 1 ms allocates nothing. Idle: pollAsync, so Node's loop
   // (and the signal handlers) runs while nothing is ready. Busy for long: let Node's loop run
   // every 50 ms anyway.
-  poll.poll(events, 1);
+  // While the listener is paused (out of fds), wait no longer than its back-off.
+  const retryIn = listener.acceptRetryIn();
+  poll.poll(events, retryIn === null ? 1 : Math.min(1, retryIn));
   if (events.isEmpty()) {
-    await poll.pollAsync(events);
+    await poll.pollAsync(events, listener.acceptRetryIn());
     lastYield = performance.now();
   } else if (performance.now() - lastYield > 50) {
     await yieldToNode();
@@ -139,6 +148,9 @@ while (!stopping) {
     if (token === SERVER) accept();
     else if (token !== WAKER) handle(token, ev);
   }
+  // Paused and a connection closed (an fd is free), or the back-off ran out: try again.
+  if (listener.acceptPaused && (fdFreed || listener.acceptRetryIn() === 0)) accept();
+  fdFreed = false;
 }
 
 for (let t = FIRST; t < conns.length; t++) close(t);

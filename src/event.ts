@@ -4,6 +4,8 @@
 // describe the latest poll (like mio's `&Event`, valid until the next poll on the same Events).
 import { inspect } from 'node:util';
 import type { Token } from './token.js';
+import type { EventSink } from './sys/selector.js';
+import { validInteger } from './validators.js';
 
 /** Normalized readiness bits every backend writes (src/sys/selector.ts). */
 export const Ready = Object.freeze({
@@ -12,66 +14,96 @@ export const Ready = Object.freeze({
 
 /** One readiness event. Valid until the Events it came from is polled or cleared again. */
 export class Event {
-  /** @internal */ constructor(private readonly events: Events, private readonly slot: number) {}
+  readonly #sink: Sink;
+  readonly #slot: number;
+  /** @internal */ constructor(sink: Sink, slot: number) { this.#sink = sink; this.#slot = slot; }
   /** The token the source was registered with. */
-  get token(): Token { return this.events.tokens[this.slot]!; }
+  get token(): Token { return this.#sink.tokens[this.#slot]!; }
   /** Readable, or a read-side condition to notice (data, EOF, error). */
-  isReadable(): boolean { return (this.events.flags[this.slot]! & Ready.READABLE) !== 0; }
-  isWritable(): boolean { return (this.events.flags[this.slot]! & Ready.WRITABLE) !== 0; }
+  isReadable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.READABLE) !== 0; }
+  isWritable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.WRITABLE) !== 0; }
   /** An error condition (EPOLLERR, EV_ERROR, POLLERR, AFD_POLL_CONNECT_FAIL); read it with takeError(). */
-  isError(): boolean { return (this.events.flags[this.slot]! & Ready.ERROR) !== 0; }
+  isError(): boolean { return (this.#sink.flags[this.#slot]! & Ready.ERROR) !== 0; }
   /** The read half is closed: the peer shut down writing or hung up. */
-  isReadClosed(): boolean { return (this.events.flags[this.slot]! & Ready.READ_CLOSED) !== 0; }
+  isReadClosed(): boolean { return (this.#sink.flags[this.#slot]! & Ready.READ_CLOSED) !== 0; }
   /** The write half is closed: writes will fail (peer hung up or reset). Not reported on every OS. */
-  isWriteClosed(): boolean { return (this.events.flags[this.slot]! & Ready.WRITE_CLOSED) !== 0; }
+  isWriteClosed(): boolean { return (this.#sink.flags[this.#slot]! & Ready.WRITE_CLOSED) !== 0; }
   /** Priority (out-of-band) data is ready: EPOLLPRI / POLLPRI. */
-  isPriority(): boolean { return (this.events.flags[this.slot]! & Ready.PRIORITY) !== 0; }
+  isPriority(): boolean { return (this.#sink.flags[this.#slot]! & Ready.PRIORITY) !== 0; }
   /** An AIO completion (kqueue EVFILT_AIO: FreeBSD, macOS); false elsewhere. */
-  isAio(): boolean { return (this.events.flags[this.slot]! & Ready.AIO) !== 0; }
+  isAio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.AIO) !== 0; }
   /** A LIO completion (kqueue EVFILT_LIO: FreeBSD); false elsewhere. */
-  isLio(): boolean { return (this.events.flags[this.slot]! & Ready.LIO) !== 0; }
+  isLio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.LIO) !== 0; }
   [inspect.custom](): string {
-    const f = this.events.flags[this.slot]!;
+    const f = this.#sink.flags[this.#slot]!;
     const on = Object.entries(Ready).filter(([, bit]) => (f & bit) !== 0).map(([n]) => n.toLowerCase());
     return `Event { token: ${this.token}, ${on.join(', ') || 'none'} }`;
   }
 }
 
+/** What a backend fills (src/sys/selector.ts EventSink), plus the count; never visible to callers. */
+export interface Sink extends EventSink { len: number; readonly slots: readonly Event[] }
+
+/**
+ * An iterator over one Events. Each iteration has its own position and result object, so nested
+ * and interleaved loops are complete and independent. The Events keeps one for plain for...of
+ * loops (no allocation); a second iteration started while that one runs gets a new one.
+ */
+class EventsIterator implements IterableIterator<Event> {
+  #i = 0;
+  #active = false;
+  readonly #result = { done: false, value: undefined as Event | undefined };
+  constructor(private readonly sink: Sink) {}
+  /** @internal */ get active(): boolean { return this.#active; }
+  /** @internal */ start(): this { this.#i = 0; this.#active = true; return this; }
+  next(): IteratorResult<Event> {
+    const r = this.#result;
+    const s = this.sink;
+    if (this.#active && this.#i < s.len) { r.done = false; r.value = s.slots[this.#i++]; } else { this.#active = false; r.done = true; r.value = undefined; }
+    return r as IteratorResult<Event>;
+  }
+  /** Called by for...of on break or throw: the iteration is over. */
+  return(): IteratorResult<Event> { this.#active = false; const r = this.#result; r.done = true; r.value = undefined; return r as IteratorResult<Event>; }
+  [Symbol.iterator](): this { return this; }
+}
+
+let sinkOf: (events: unknown) => Sink | undefined;
+
 /** A reusable buffer of events, filled by Poll.poll(). */
 export class Events implements Iterable<Event> {
-  /** @internal */ readonly tokens: Float64Array;
-  /** @internal */ readonly flags: Uint32Array;
-  /** @internal */ len = 0;
-  private readonly slots: Event[];
-  private iterIndex = 0;
-  private readonly result: IteratorResult<Event, undefined> = { done: false, value: undefined as unknown as Event };
-  private readonly iterator: Iterator<Event, undefined>;
+  readonly #sink: Sink;
+  readonly #iterator: EventsIterator;
 
   static withCapacity(capacity: number): Events { return new Events(capacity); }
 
-  constructor(readonly capacity: number) {
-    if (typeof capacity !== 'number') throw new TypeError(`capacity must be a number, got ${typeof capacity}`);
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) throw new RangeError(`capacity must be an integer from 1 to 1048576, got ${capacity}`);
-    this.tokens = new Float64Array(capacity);
-    this.flags = new Uint32Array(capacity);
-    this.slots = Array.from({ length: capacity }, (_, i) => new Event(this, i));
-    // One iterator object and one result object, reused: `for (const ev of events)` allocates nothing.
-    const self = this;
-    this.iterator = {
-      next(): IteratorResult<Event, undefined> {
-        const r = self.result as { done: boolean; value: Event | undefined };
-        if (self.iterIndex < self.len) { r.done = false; r.value = self.slots[self.iterIndex++]!; } else { r.done = true; r.value = undefined; }
-        return r as IteratorResult<Event, undefined>;
-      },
-    };
+  constructor(capacity: number) {
+    validInteger(capacity, 'capacity', 1, 1 << 20);
+    const slots: Event[] = [];
+    const sink: Sink = { capacity, tokens: new Float64Array(capacity), flags: new Uint32Array(capacity), len: 0, slots };
+    for (let i = 0; i < capacity; i++) slots.push(new Event(sink, i));
+    Object.freeze(slots);
+    this.#sink = Object.seal(sink);
+    this.#iterator = new EventsIterator(sink);
   }
 
+  static {
+    sinkOf = (events) => (typeof events === 'object' && events !== null && #sink in events ? (events as Events).#sink : undefined);
+  }
+
+  /** How many events one poll can return (fixed at construction). */
+  get capacity(): number { return this.#sink.capacity; }
   /** Number of events from the last poll. */
-  get length(): number { return this.len; }
-  isEmpty(): boolean { return this.len === 0; }
-  clear(): void { this.len = 0; }
+  get length(): number { return this.#sink.len; }
+  isEmpty(): boolean { return this.#sink.len === 0; }
+  clear(): void { this.#sink.len = 0; }
   /** The i-th event of the last poll, or undefined past the end. */
-  get(i: number): Event | undefined { return i >= 0 && i < this.len ? this.slots[i] : undefined; }
-  [Symbol.iterator](): Iterator<Event, undefined> { this.iterIndex = 0; return this.iterator; }
-  [inspect.custom](): string { return `Events(${this.len}/${this.capacity}) [${this.slots.slice(0, this.len).map((e) => e[inspect.custom]()).join(', ')}]`; }
+  get(i: number): Event | undefined { const s = this.#sink; return Number.isInteger(i) && i >= 0 && i < s.len ? s.slots[i] : undefined; }
+  [Symbol.iterator](): IterableIterator<Event> {
+    const it = this.#iterator;
+    return it.active ? new EventsIterator(this.#sink).start() : it.start();
+  }
+  [inspect.custom](): string { const s = this.#sink; return `Events(${s.len}/${s.capacity}) [${s.slots.slice(0, s.len).map((e) => e[inspect.custom]()).join(', ')}]`; }
 }
+
+/** @internal The backend-facing sink of `events`, or undefined when `events` is not an Events. */
+export function eventSink(events: unknown): Sink | undefined { return sinkOf(events); }

@@ -1,4 +1,5 @@
 // Interest: what readiness a registration asks for. Numeric bit flags (mio's values), combined with `|`.
+import { argTypeError, argValueError, describe } from './validators.js';
 
 /** A non-empty combination of Interest flags. */
 export type Interest = number;
@@ -15,30 +16,28 @@ const NAMES: [number, string][] = [[READABLE, 'READABLE'], [WRITABLE, 'WRITABLE'
 export const Interest = Object.freeze({
   READABLE, WRITABLE, AIO, LIO, PRIORITY,
   /** `a | b`. */
-  add(a: Interest, b: Interest): Interest { return validInterest(a) | validInterest(b); },
+  add(a: Interest, b: Interest): Interest { return validInterest(a, 'a') | validInterest(b, 'b'); },
   /** `a` without `b`, or null when nothing is left (mio returns None). */
-  remove(a: Interest, b: Interest): Interest | null { const r = validInterest(a) & ~validInterest(b); return r === 0 ? null : r; },
-  isReadable: (i: Interest): boolean => (i & READABLE) !== 0,
-  isWritable: (i: Interest): boolean => (i & WRITABLE) !== 0,
-  isAio: (i: Interest): boolean => (i & AIO) !== 0,
-  isLio: (i: Interest): boolean => (i & LIO) !== 0,
-  isPriority: (i: Interest): boolean => (i & PRIORITY) !== 0,
+  remove(a: Interest, b: Interest): Interest | null { const r = validInterest(a, 'a') & ~validInterest(b, 'b'); return r === 0 ? null : r; },
+  isReadable: (i: Interest): boolean => (validInterest(i) & READABLE) !== 0,
+  isWritable: (i: Interest): boolean => (validInterest(i) & WRITABLE) !== 0,
+  isAio: (i: Interest): boolean => (validInterest(i) & AIO) !== 0,
+  isLio: (i: Interest): boolean => (validInterest(i) & LIO) !== 0,
+  isPriority: (i: Interest): boolean => (validInterest(i) & PRIORITY) !== 0,
   /** "READABLE | WRITABLE". */
-  format(i: Interest): string { return NAMES.filter(([bit]) => (validInterest(i) & bit) !== 0).map(([, n]) => n).join(' | '); },
+  format(i: Interest): string { const v = validInterest(i); return NAMES.filter(([bit]) => (v & bit) !== 0).map(([, n]) => n).join(' | '); },
 });
 
-/** Throws TypeError unless `i` is a non-empty combination of known Interest bits. */
-export function validInterest(i: unknown): Interest {
-  if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`interest must be Interest flags (a number), got ${describe(i)}`);
-  if (i === 0) throw new TypeError('interest must not be empty');
-  if ((i & ~ALL) !== 0 || i < 0) throw new TypeError(`interest has unknown bits: 0x${(i >>> 0).toString(16)}`);
+/**
+ * `i` if it is a non-empty combination of known Interest bits: an integer from 1 to 31. A
+ * non-number is ERR_INVALID_ARG_TYPE; anything else (0, fractions, other bits, values past 2^32
+ * that would wrap to known bits) ERR_INVALID_ARG_VALUE. Both are TypeErrors.
+ */
+export function validInterest(i: unknown, name = 'interest'): Interest {
+  if (typeof i !== 'number') throw argTypeError(name, 'Interest flags (of type number)', i);
+  if (i === 0) throw argValueError(name, 'must not be empty', i);
+  if (!Number.isInteger(i) || i < 0 || i > ALL || (i & ~ALL) !== 0) throw argValueError(name, `has unknown bits (known: ${NAMES.map(([, n]) => n).join(', ')})`, i);
   return i;
 }
 
-export function describe(v: unknown): string {
-  if (typeof v === 'string') return `string '${v}'`;
-  if (typeof v === 'number') return `number ${v}`;
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
+export { describe };

@@ -9,8 +9,10 @@ import { Registry, selectorOf, type Source } from './poll.js';
 import { errorByName, systemError } from './errors.js';
 import { closeFd, errno } from './sys/unix/fd.js';
 import { mod } from './sys/os.js';
+import { closeOnCollect, forget, type Reapable } from './finalizer.js';
+import { span } from './validators.js';
 
-export class IoSource implements Source {
+export class IoSource implements Source, Reapable {
   #fd: number;
   #selector: Selector | null = null;
   #interest: Interest = 0;
@@ -63,14 +65,23 @@ export class IoSource implements Source {
 
   /** Deregisters (if registered) and closes the fd. Closing twice is harmless. */
   close(): void {
+    const fd = this.release();
+    if (fd >= 0) this.closer(fd);
+  }
+
+  /** Deregisters (if registered) and gives up the fd without closing it: -1 when already closed. */
+  release(): number {
     const fd = this.#fd;
-    if (fd < 0) return;
+    if (fd < 0) return -1;
     this.#fd = -1;
+    forget(this);
     const sel = this.#selector;
     this.#selector = null;
     if (sel && !sel.closed) { try { sel.deregister(fd); } catch { /* the OS dropped it already */ } }
-    this.closer(fd);
+    return fd;
   }
+
+  describe(): string { return `${this.what} fd ${this.#fd}`; }
 }
 
 /**
@@ -81,7 +92,10 @@ const unixErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get
 
 export class OwnedFd implements Source, Disposable {
   protected readonly io: IoSource;
-  constructor(fd: number, what: string, closer?: (fd: number) => void) { this.io = new IoSource(fd, what, closer); }
+  constructor(fd: number, what: string, closer?: (fd: number) => void) {
+    this.io = new IoSource(fd, what, closer);
+    closeOnCollect(this, this.io);
+  }
 
   /** Where the last error comes from, and its would-block and interrupted codes. */
   protected errs(): { errno(): number; EINTR: number; EAGAIN: number } { return unixErrs; }
@@ -95,6 +109,15 @@ export class OwnedFd implements Source, Disposable {
 
   /** Deregisters if registered, then closes. Closing twice is harmless. */
   close(): void { this.io.close(); }
+
+  /**
+   * Hands the fd to the caller (mio's IntoRawFd): deregisters it, leaves this object closed and
+   * returns the fd open, which the caller now owns (and must close). EBADF when already closed.
+   */
+  intoRawFd(): number {
+    this.io.checkOpen('intoRawFd');
+    return this.io.release();
+  }
   [Symbol.dispose](): void { this.close(); }
 
   /**
@@ -114,4 +137,40 @@ export class OwnedFd implements Source, Disposable {
     if (n < want) this.io.wouldBlock();
     return n;
   }
+
+  /**
+   * The one read/write loop every type shares: validates `buf`/`offset`/`length` (the byte count
+   * comes from the engine's view of the buffer, never from a property), then calls
+   * `f(fd, view, count, flags)` until it is not interrupted. Returns the byte count, or null on
+   * would-block (re-armed). `kind` (TransferKind): a stream read needs room (0 means end of
+   * stream) and a short count re-arms; a stream write re-arms on a short count; a datagram call
+   * moves one datagram, empty or not; a peek needs room and consumes nothing. Allocates nothing for
+   * the whole buffer or a prefix of it.
+   */
+  protected transfer(syscall: string, f: TransferFn, buf: unknown, offset: unknown, length: unknown, flags: number, kind: TransferKind): number | null {
+    const s = span(buf, offset, length, (kind & NEEDS_ROOM) !== 0);
+    const view = s.view;
+    const want = s.count < MAX_IO ? s.count : MAX_IO;
+    const fd = this.io.checkOpen(syscall);
+    if (want === 0 && (kind & EMPTY_IS_NOOP) !== 0) return 0;
+    for (;;) {
+      const n = f(fd, view, want, flags);
+      if (n >= 0) return (kind & SHORT_REARMS) !== 0 ? this.done(n, want) : n;
+      if (!this.retry(syscall)) return null;
+    }
+  }
 }
+
+/** A transfer call: recv/send, read/write (flags ignored), ... returning the count or -1. */
+export type TransferFn = (fd: number, view: ArrayBufferView, count: number, flags: number) => number;
+const NEEDS_ROOM = 1, SHORT_REARMS = 2, EMPTY_IS_NOOP = 4;
+export const STREAM_READ = NEEDS_ROOM | SHORT_REARMS | EMPTY_IS_NOOP;
+export const STREAM_WRITE = SHORT_REARMS | EMPTY_IS_NOOP;
+export const PEEK = NEEDS_ROOM | EMPTY_IS_NOOP;
+export const DATAGRAM = 0;
+export type TransferKind = typeof STREAM_READ | typeof STREAM_WRITE | typeof PEEK | typeof DATAGRAM;
+/**
+ * The most one call moves (Linux's MAX_RW_COUNT, below Winsock's int lengths): a larger buffer
+ * gets a short count, as read(2) gives anyway.
+ */
+export const MAX_IO = 0x7ffff000;

@@ -3,10 +3,13 @@
 import koffi from 'koffi';
 import type { Selector } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';
-import { Events } from './event.js';
+import { eventSink, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
-import { validInterest, describe, type Interest } from './interest.js';
+import { validInterest, type Interest } from './interest.js';
+import { argTypeError, describe } from './validators.js';
+import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
+import { outOfRangeError } from './validators.js';
 
 /** A source of readiness events: anything that can register itself (mio's `event::Source`). */
 export interface Source {
@@ -16,18 +19,21 @@ export interface Source {
 }
 
 const selectors = new WeakMap<Registry, Selector>();
+// A Registry keeps its Poll alive: the Poll's finalizer closes the selector only when neither the
+// Poll nor any Registry of it is reachable.
+const owners = new WeakMap<Registry, Poll>();
 
 /** @internal The selector behind a registry, for Source implementations inside the library. */
 export function selectorOf(registry: Registry): Selector {
-  const s = registry instanceof Registry ? selectors.get(registry) : undefined;
-  if (!s) throw new TypeError(`expected a Registry, got ${describe(registry)}`);
+  const s = typeof registry === 'object' && registry !== null ? selectors.get(registry) : undefined;
+  if (!s) throw argTypeError('registry', 'a Registry', registry);
   return s;
 }
 
 function validSource(source: unknown): Source {
   const s = source as Source | null;
   if (!s || typeof s !== 'object' || typeof s.register !== 'function' || typeof s.reregister !== 'function' || typeof s.deregister !== 'function') {
-    throw new TypeError(`source must implement Source (register, reregister, deregister), got ${describe(source)}`);
+    throw argTypeError('source', 'a Source (register, reregister, deregister)', source);
   }
   return s;
 }
@@ -35,7 +41,7 @@ function validSource(source: unknown): Source {
 /** Registers sources with a Poll. Cheap to clone; every clone drives the same Poll. */
 export class Registry {
   /** @internal */
-  constructor(selector: Selector) { selectors.set(this, selector); }
+  constructor(selector: Selector, poll: Poll) { selectors.set(this, selector); owners.set(this, poll); }
 
   /** Starts delivering `interest` readiness of `source` as events carrying `token`. Twice: EEXIST. */
   register(source: Source, token: Token, interest: Interest): void {
@@ -58,21 +64,41 @@ export class Registry {
   tryClone(): Registry {
     const s = selectorOf(this);
     if (s.closed) throw errorByName('dup', 'EBADF', 'the Poll is closed');
-    return new Registry(s);
+    return new Registry(s, owners.get(this)!);
   }
 }
 
-/** Milliseconds for the selector: -1 forever, else >= 0 (fractions kept). */
+/**
+ * The longest finite wait every backend's call takes (epoll_wait and poll(2): an int of
+ * milliseconds; GetQueuedCompletionStatusEx: a DWORD; Node's timers: 2^31-1). Longer waits
+ * saturate to "until an event": never a wrapped or truncated timeout that returns at once.
+ */
+export const MAX_TIMEOUT_MS = 0x7fffffff;
+
+/** Milliseconds for the selector: -1 forever, else 0 to MAX_TIMEOUT_MS (fractions kept). */
 function validTimeout(timeoutMs: unknown): number {
-  if (timeoutMs === null || timeoutMs === undefined || timeoutMs === Infinity) return -1;
-  if (typeof timeoutMs !== 'number') throw new TypeError(`timeout must be milliseconds (a number), null or undefined, got ${describe(timeoutMs)}`);
-  if (Number.isNaN(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeoutMs}`);
-  return timeoutMs;
+  if (timeoutMs === null || timeoutMs === undefined) return -1;
+  if (typeof timeoutMs !== 'number') throw argTypeError('timeout', 'milliseconds (of type number), null or undefined', timeoutMs);
+  if (Number.isNaN(timeoutMs) || timeoutMs < 0) throw outOfRangeError('timeout', '>= 0 milliseconds', timeoutMs);
+  return timeoutMs > MAX_TIMEOUT_MS ? -1 : timeoutMs;
 }
 
-function validEvents(events: unknown): Events {
-  if (!(events instanceof Events)) throw new TypeError(`events must be an Events, got ${describe(events)}`);
-  return events;
+function validEvents(events: unknown): Sink {
+  const sink = eventSink(events);
+  if (!sink) throw argTypeError('events', 'an Events', events);
+  return sink;
+}
+
+/** The OS side of a Poll, closed by the finalizer when the Poll and its Registries are dropped. */
+class PollCore implements Reapable {
+  watcher: ReturnType<typeof koffi.node.poll> | null = null;
+  constructor(readonly selector: Selector) {}
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    this.selector.close();
+  }
+  describe(): string { return `Poll (${this.selector.backend})`; }
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -82,16 +108,19 @@ function abortError(signal: AbortSignal): unknown {
 /** The event queue. */
 export class Poll implements Disposable {
   readonly #selector: Selector;
+  readonly #core: PollCore;
   readonly #registry: Registry;
   #busy = false;
-  #watcher: ReturnType<typeof koffi.node.poll> | null = null;
   #watching = false;
+  #fire: (() => void) | null = null;
   #onReady: (() => void) | null = null;
   #cancelWait: ((err: unknown) => void) | null = null;
 
   constructor() {
     this.#selector = createSelector();
-    this.#registry = new Registry(this.#selector);
+    this.#core = new PollCore(this.#selector);
+    this.#registry = new Registry(this.#selector, this);
+    closeOnCollect(this, this.#core);
   }
 
   /** The backend in use: 'epoll', 'kqueue', 'poll' or 'iocp'. */
@@ -122,7 +151,7 @@ export class Poll implements Disposable {
     try {
       const ev = validEvents(events);
       const t = validTimeout(timeoutMs);
-      if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('signal', 'an instance of AbortSignal', signal);
       if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
       if (signal?.aborted) return Promise.reject(abortError(signal));
       ev.len = 0;
@@ -139,7 +168,7 @@ export class Poll implements Disposable {
   }
 
   /** libuv watches the selector's fd; when it turns readable, collect with a zero timeout. */
-  #waitOnFd(fd: number, ev: Events, t: number, signal?: AbortSignal): Promise<void> {
+  #waitOnFd(fd: number, ev: Sink, t: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#busy = true;
       let timer: NodeJS.Timeout | undefined;
@@ -149,7 +178,7 @@ export class Poll implements Disposable {
         // The watcher stays started (a loop calling pollAsync again soon pays no epoll_ctl), but
         // unreferenced, so it keeps no process alive; it stops itself if it fires while idle.
         this.#onReady = null;
-        this.#watcher?.unref();
+        this.#core.watcher?.unref();
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve(); else reject(err);
@@ -169,26 +198,29 @@ export class Poll implements Disposable {
     });
   }
 
-  /** Starts (or re-references) libuv's watch of the selector fd. */
+  /**
+   * Starts (or re-references) libuv's watch of the selector fd. The watcher lives in the PollCore
+   * (GC would close it) and its callback reaches the Poll through a WeakRef, so a started watcher
+   * does not keep a dropped Poll alive.
+   */
   #watch(fd: number): void {
-    if (!this.#watcher) {
-      this.#watcher = koffi.node.poll(fd, { readable: true }, () => this.#fired()); // kept on the Poll: GC would close it
-    } else if (!this.#watching) {
-      this.#watcher.start({ readable: true }, () => this.#fired());
-    }
+    const core = this.#core;
+    if (!this.#fire) { const self = new WeakRef(this); this.#fire = () => { const p = self.deref(); if (p) p.#fired(); }; }
+    if (!core.watcher) core.watcher = koffi.node.poll(fd, { readable: true }, this.#fire);
+    else if (!this.#watching) core.watcher.start({ readable: true }, this.#fire);
     this.#watching = true;
-    this.#watcher.ref();
+    core.watcher.ref();
   }
 
   #fired(): void {
     const f = this.#onReady;
     if (f) { f(); return; }
-    this.#watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
+    this.#core.watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
     this.#watching = false;
   }
 
   /** The blocking wait runs on a koffi worker thread; abort interrupts it. */
-  #waitOnThread(ev: Events, t: number, signal?: AbortSignal): Promise<void> {
+  #waitOnThread(ev: Sink, t: number, signal?: AbortSignal): Promise<void> {
     const sel = this.#selector;
     const deadline = t < 0 ? Infinity : performance.now() + t;
     return new Promise<void>((resolve, reject) => {
@@ -221,9 +253,8 @@ export class Poll implements Disposable {
   close(): void {
     if (this.#selector.closed) return;
     this.#cancelWait?.(errorByName('poll', 'EBADF', 'the Poll was closed'));
-    this.#watcher?.close();
-    this.#watcher = null;
-    this.#selector.close();
+    forget(this.#core);
+    this.#core.close();
   }
 
   [Symbol.dispose](): void { this.close(); }

@@ -2,11 +2,10 @@
 import type { Token } from './token.js';
 import type { Interest } from './interest.js';
 import { Registry, selectorOf, type Source } from './poll.js';
-import { OwnedFd } from './io-source.js';
-import { validBuffer } from './net/socket.js';
+import { OwnedFd, STREAM_READ, STREAM_WRITE, type TransferFn } from './io-source.js';
 import { makePipe, setNonblocking } from './sys/unix/fd.js';
 import { fn, mod } from './sys/os.js';
-import { describe } from './interest.js';
+import { validFd, validBoolean } from './validators.js';
 
 
 export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
@@ -24,9 +23,7 @@ export class SourceFd implements Source {
   readonly fd: number;
   constructor(fd: number) {
     unixOnly('SourceFd');
-    if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${describe(fd)}`);
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
-    this.fd = fd;
+    this.fd = validFd(fd);
   }
   register(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).register(this.fd, token, interest, false); }
   reregister(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).reregister(this.fd, token, interest); }
@@ -34,34 +31,29 @@ export class SourceFd implements Source {
 }
 
 class PipeEnd extends OwnedFd {
-  setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), nonblocking); }
+  setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), validBoolean(nonblocking, 'nonblocking')); }
+}
 
-  /** Runs read(2)/write(2): the byte count, or null on would-block (re-armed). */
-  protected transfer(syscall: 'read' | 'write', buf: Uint8Array): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen(syscall);
-    if (b.length === 0) return 0;
-    const f = fn(syscall);
-    for (;;) {
-      const n = Number(f(fd, b, b.length));
-      if (n >= 0) return n;
-      if (!this.retry(syscall)) return null;
-    }
-  }
+// read(2) and write(2) as transfer calls, bound on first use.
+let rw: { read: TransferFn; write: TransferFn } | null = null;
+function pipeCalls() {
+  if (rw) return rw;
+  const read = fn('read'); const write = fn('write');
+  return rw = { read: (fd, b, n) => Number(read(fd, b, n)), write: (fd, b, n) => Number(write(fd, b, n)) };
 }
 
 /** The write end of a pipe. */
 export class Sender extends PipeEnd {
-  constructor(fd: number) { super(fd, 'pipe sender'); }
-  /** Bytes written, or null when the pipe is full (would block). */
-  write(buf: Uint8Array): number | null { return this.transfer('write', buf); }
+  constructor(fd: number) { super(validFd(fd), 'pipe sender'); }
+  /** Bytes written from `buf` (or its `offset`/`length` part), or null when the pipe is full (would block). */
+  write(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('write', pipeCalls().write, buf, offset, length, 0, STREAM_WRITE); }
 }
 
 /** The read end of a pipe. */
 export class Receiver extends PipeEnd {
-  constructor(fd: number) { super(fd, 'pipe receiver'); }
-  /** Bytes read into `buf`, 0 at end of stream, or null when nothing is buffered (would block). */
-  read(buf: Uint8Array): number | null { return this.transfer('read', buf); }
+  constructor(fd: number) { super(validFd(fd), 'pipe receiver'); }
+  /** Bytes read into `buf` (or its `offset`/`length` part), 0 at end of stream, or null when nothing is buffered (would block). */
+  read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', pipeCalls().read, buf, offset, length, 0, STREAM_READ); }
 }
 
 /** A non-blocking, close-on-exec pipe (mio's unix::pipe::new): [Sender, Receiver]. */

@@ -1,13 +1,16 @@
 // Waker: wakes a Poll from any thread. Wakes coalesce: several before a poll give at least one
 // readable event with the waker's token.
-import type { SysWaker, WakerHandle } from './sys/selector.js';
+import type { BackendName, SysWaker, WakerHandle } from './sys/selector.js';
+import { types } from 'node:util';
 import { wakeFd } from './sys/unix/selector/epoll.js';
 import { wakePipe } from './sys/unix/waker.js';
 import { wakeUserEvent } from './sys/unix/selector/kqueue.js';
 import { wakeIocp } from './sys/windows/selector.js';
-import { Registry, selectorOf } from './poll.js';
+import { selectorOf, type Registry } from './poll.js';
 import { validToken, type Token } from './token.js';
-import { describe } from './interest.js';
+import { argTypeError, argValueError, validInteger } from './validators.js';
+import { closeOnCollect, forget, type Reapable } from './finalizer.js';
+import { mod } from './sys/os.js';
 import { errorByName } from './errors.js';
 import { isClosed } from './sys/waker-guard.js';
 
@@ -19,14 +22,19 @@ const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { e
 export class Waker implements Disposable {
   #sys: SysWaker | null;
   #handle: WakerHandle;
+  #held: Reapable | null = null;
 
   constructor(registry: Registry, token: Token) {
     if (adopting) { this.#sys = null; this.#handle = adopting; return; }
-    if (!(registry instanceof Registry)) throw new TypeError(`registry must be a Registry, got ${describe(registry)}`);
     const sel = selectorOf(registry);
+    const t = validToken(token);
     if (sel.closed) throw errorByName('waker', 'EBADF', 'the Poll is closed');
-    this.#sys = sel.createWaker(validToken(token));
-    this.#handle = this.#sys.handle;
+    const sys = sel.createWaker(t);
+    this.#sys = sys;
+    this.#handle = sys.handle;
+    // The finalizer holds the OS side only (never this Waker): a dropped Waker's fd is closed.
+    this.#held = { close: () => sys.close(), describe: () => `Waker (${sys.handle.kind} fd ${sys.handle.fd})` };
+    closeOnCollect(this, this.#held);
   }
 
   /**
@@ -34,11 +42,7 @@ export class Waker implements Disposable {
    * wake() wakes that thread's Poll. close() here only stops this copy; the owner closes the Waker.
    */
   static fromHandle(handle: WakerHandle): Waker {
-    const h = handle as Partial<WakerHandle> | null;
-    if (!h || typeof h !== 'object' || h.type !== 'metal-io-waker' || !(h.state instanceof SharedArrayBuffer) || typeof h.fd !== 'number' || !WAKE_BY_KIND[h.kind ?? '']) {
-      throw new TypeError(`expected a Waker handle (waker.handle), got ${describe(handle)}`);
-    }
-    adopting = handle;
+    adopting = validHandle(handle);
     try { return new Waker(undefined as never, 0); } finally { adopting = null; }
   }
 
@@ -54,6 +58,7 @@ export class Waker implements Disposable {
   get closed(): boolean { return isClosed(this.#handle.state); }
 
   close(): void {
+    if (this.#held) { forget(this.#held); this.#held = null; }
     if (this.#sys) this.#sys.close();
     // A copy made with fromHandle owns nothing; it just stops being usable.
     else this.#handle = { ...this.#handle, state: closedState };
@@ -62,5 +67,39 @@ export class Waker implements Disposable {
   [Symbol.dispose](): void { this.close(); }
 }
 
-const closedState = new SharedArrayBuffer(8);
+/** Which waker kinds each backend makes, and how large their shared guard is (waker-guard.ts). */
+const KINDS: Record<WakerHandle['kind'], { backends: readonly BackendName[]; guard: number; fdMax: number }> = {
+  eventfd: { backends: ['epoll'], guard: 8, fdMax: 0x7fffffff },
+  pipe: { backends: ['poll', 'kqueue'], guard: 8, fdMax: 0x7fffffff },
+  kqueue: { backends: ['kqueue'], guard: 8, fdMax: 0x7fffffff },
+  iocp: { backends: ['iocp'], guard: 12, fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
+};
+
+/**
+ * Checks every field of a posted handle before anything is written anywhere, reading only its own
+ * data properties (a getter or a Proxy is never called), and returns a frozen copy.
+ */
+function validHandle(handle: unknown): WakerHandle {
+  if (typeof handle !== 'object' || handle === null || types.isProxy(handle)) throw argTypeError('handle', 'a Waker handle (waker.handle)', handle);
+  const field = (k: string): unknown => { const d = Object.getOwnPropertyDescriptor(handle, k); return d && 'value' in d ? d.value : undefined; };
+  const bad = (k: string, why: string) => argValueError(`handle.${k}`, why, field(k));
+  if (field('type') !== 'metal-io-waker') throw bad('type', "must be 'metal-io-waker'");
+  const kind = field('kind');
+  const spec = typeof kind === 'string' && Object.hasOwn(KINDS, kind) ? KINDS[kind as WakerHandle['kind']] : undefined;
+  if (!spec) throw bad('kind', `must be one of ${Object.keys(KINDS).join(', ')}`);
+  const backend = field('backend') as BackendName;
+  if (!spec.backends.includes(backend)) throw bad('backend', `must be ${spec.backends.join(' or ')} for a ${String(kind)} waker`);
+  if (field('target') !== mod.target.name) throw bad('target', `must be this process's target, ${mod.target.name}`);
+  const fd = validInteger(field('fd'), 'handle.fd', kind === 'iocp' ? 1 : 0, spec.fdMax);
+  const token = validToken(field('token'));
+  const identRaw = field('ident');
+  const ident = identRaw === undefined ? undefined : validInteger(identRaw, 'handle.ident', 0, Number.MAX_SAFE_INTEGER);
+  if (kind === 'kqueue' && ident === undefined) throw bad('ident', 'is required for a kqueue waker');
+  const state = field('state');
+  if (!types.isSharedArrayBuffer(state)) throw argTypeError('handle.state', 'a SharedArrayBuffer', state);
+  if ((state as SharedArrayBuffer).byteLength < spec.guard) throw bad('state', `must be at least ${spec.guard} bytes`);
+  return Object.freeze({ type: 'metal-io-waker', backend, target: mod.target.name, kind: kind as WakerHandle['kind'], fd, token, ...(ident === undefined ? {} : { ident }), state: state as SharedArrayBuffer });
+}
+
+const closedState = new SharedArrayBuffer(12);
 new Int32Array(closedState)[0] = 1;

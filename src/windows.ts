@@ -14,6 +14,7 @@ import { constant, fn, layout, mod } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
 import type { IocpSelector } from './sys/windows/selector.js';
+import { invalidArg, span, bytesOf, validInteger } from './validators.js';
 
 const BUF = 64 * 1024;
 
@@ -21,7 +22,7 @@ function windowsOnly(what: string): void {
   if (mod.target.os !== 'win32') throw Object.assign(new Error(`${what} is Windows-only; not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
 }
 function wide(name: unknown): Buffer {
-  if (typeof name !== 'string' || !name.startsWith('\\\\.\\pipe\\')) throw new TypeError(`name must be a pipe name like '\\\\\\\\.\\\\pipe\\\\name', got ${typeof name === 'string' ? `'${name}'` : describe(name)}`);
+  if (typeof name !== 'string' || !name.startsWith('\\\\.\\pipe\\')) throw invalidArg(`name must be a pipe name like '\\\\\\\\.\\\\pipe\\\\name', got ${typeof name === 'string' ? `'${name}'` : describe(name)}`);
   return Buffer.from(`${name}\0`, 'utf16le');
 }
 const lastError = () => fn('GetLastError')();
@@ -73,8 +74,7 @@ export class NamedPipe implements Source, Disposable {
   /** Adopts a pipe handle opened with FILE_FLAG_OVERLAPPED (a client end, connected). */
   static fromHandle(handle: number): NamedPipe {
     windowsOnly('NamedPipe');
-    if (typeof handle !== 'number' || !Number.isInteger(handle) || handle <= 0) throw new TypeError(`handle must be a positive integer, got ${describe(handle)}`);
-    return new NamedPipe(handle, true);
+    return new NamedPipe(validInteger(handle, 'handle', 1, Number.MAX_SAFE_INTEGER), true);
   }
 
   get handle(): number { return this.#h; }
@@ -114,12 +114,18 @@ export class NamedPipe implements Source, Disposable {
   }
 
   /** Bytes read, 0 at end of stream (the other end closed), or null while nothing has arrived. */
-  read(buf: Uint8Array): number | null {
+  read(buf: ArrayBufferView, offset?: number, length?: number): number | null {
+    const s = span(buf, offset, length, true);
+    const into = bytesOf(s.view); const want = s.count;
     this.#check('ReadFile');
-    if (!(buf instanceof Uint8Array)) throw new TypeError(`buf must be a Uint8Array or Buffer, got ${describe(buf)}`);
+    if (want === 0) return 0;
+    return this.#read(into, want);
+  }
+
+  #read(into: Uint8Array, want: number): number | null {
     if (this.#readState === 'ready') {
-      const n = Math.min(buf.length, this.#readTo - this.#readFrom);
-      buf.set(this.#readBuf.subarray(this.#readFrom, this.#readFrom + n));
+      const n = Math.min(want, this.#readTo - this.#readFrom);
+      into.set(this.#readBuf.subarray(this.#readFrom, this.#readFrom + n));
       this.#readFrom += n;
       if (this.#readFrom === this.#readTo) { this.#readState = 'idle'; this.#startRead(); }
       return n;
@@ -128,18 +134,19 @@ export class NamedPipe implements Source, Disposable {
     if (this.#readError) { const e = this.#readError; this.#readError = 0; throw systemError('ReadFile', e); }
     if (this.#readState === 'idle') this.#startRead();
     const now = this.#readState as string; // #startRead may have finished at once
-    return now === 'ready' ? this.read(buf) : now === 'eof' ? 0 : null;
+    return now === 'ready' ? this.#read(into, want) : now === 'eof' ? 0 : null;
   }
 
   /** Bytes taken (buffered and being written), or null while the previous write is in flight. */
-  write(buf: Uint8Array): number | null {
+  write(buf: ArrayBufferView, offset?: number, length?: number): number | null {
+    const s = span(buf, offset, length);
+    const from = bytesOf(s.view); const want = s.count;
     const h = this.#check('WriteFile');
-    if (!(buf instanceof Uint8Array)) throw new TypeError(`buf must be a Uint8Array or Buffer, got ${describe(buf)}`);
     if (this.#writeError) { const e = this.#writeError; this.#writeError = 0; throw systemError('WriteFile', e); }
     if (this.#writePending) return null;
-    if (buf.length === 0) return 0;
-    const n = Math.min(buf.length, BUF);
-    this.#writeBuf.set(buf.subarray(0, n));
+    if (want === 0) return 0;
+    const n = Math.min(want, BUF);
+    this.#writeBuf.set(from.subarray(0, n));
     this.#writeOv.fill(0);
     if (!fn('WriteFile')(h, this.#writeBuf, n, null, this.#writeOv)) {
       const e = lastError();

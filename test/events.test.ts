@@ -11,6 +11,52 @@ test('capacity is validated', () => {
   assert.is(Events.withCapacity(16).capacity, 16);
 });
 
+test('capacity cannot be changed; internals are not reachable', () => {
+  const events = new Events(2);
+  assert.throws(() => { (events as { capacity: number }).capacity = 64; }, (e: Error) => e instanceof TypeError);
+  assert.is(events.capacity, 2);
+  assert.equal(Object.keys(events), [], 'no own enumerable state to tamper with');
+  assert.is((events as unknown as { len?: number }).len, undefined);
+});
+
+test('an Events look-alike (subclass getter, Proxy) cannot change what the kernel is given', () => {
+  {
+    const poll = new Poll();
+    const [tx, rx] = channel();
+    try {
+      poll.registry().register(rx, 1, Interest.READABLE);
+      tx.write(Buffer.from('x'));
+      class Big extends Events { override get capacity() { return 1 << 20; } }
+      const big = new Big(1);
+      poll.poll(big, 1000);
+      assert.is(big.length, 1);
+      assert.throws(() => poll.poll(new Proxy(new Events(1), {}), 0), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE');
+      assert.throws(() => poll.poll(Object.create(Events.prototype), 0), (e: Error) => e instanceof TypeError);
+    } finally { tx.close(); rx.close(); poll.close(); }
+  }
+});
+
+test('nested and interleaved iterations are each complete and independent', () => {
+  const poll = new Poll(); const events = new Events(8);
+  const chans = Array.from({ length: 4 }, () => channel());
+  try {
+    chans.forEach(([tx, rx], i) => { poll.registry().register(rx, 10 + i, Interest.READABLE); tx.write(Buffer.from('x')); });
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // all four ready before the one poll
+    poll.poll(events, 1000);
+    assert.is(events.length, 4);
+    const outer: number[] = []; const inner: number[][] = [];
+    for (const e of events) { outer.push(e.token); inner.push([...events].map((x) => x.token)); }
+    assert.equal(outer.sort(), [10, 11, 12, 13], 'the outer loop saw every event');
+    for (const i of inner) assert.equal(i.sort(), [10, 11, 12, 13], 'each inner loop saw every event');
+    // Two iterators stepped alternately.
+    const a = events[Symbol.iterator](); const b = events[Symbol.iterator]();
+    assert.is.not(a, b);
+    let n = 0;
+    while (!a.next().done) { n++; assert.not.ok(b.next().done); }
+    assert.is(n, 4); assert.ok(b.next().done);
+  } finally { for (const [tx, rx] of chans) { tx.close(); rx.close(); } poll.close(); }
+});
+
 test('length, isEmpty, get, iteration, clear', () => {
   const poll = new Poll(); const events = new Events(8);
   const [tx, rx] = channel();
@@ -77,9 +123,15 @@ test('write-closed and error on a pipe whose reader is gone', () => {
   } finally { poll.close(); tx.close(); }
 });
 
-test('iterating allocates one iterator for the Events, reused', () => {
+test('iterating allocates one iterator for the Events, reused once the loop is over', () => {
   const events = new Events(2);
-  assert.is(events[Symbol.iterator](), events[Symbol.iterator]());
+  const first = events[Symbol.iterator]();
+  for (const _ of first) { /* empty */ }
+  const again = events[Symbol.iterator]();
+  assert.is(again, first, 'a finished iteration hands its iterator to the next loop');
+  again.return!(); // what for...of calls on break: the iteration is over
+  for (const _ of events) { /* empty */ }
+  assert.is(events[Symbol.iterator](), first);
 });
 
 test.run();

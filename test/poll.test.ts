@@ -48,6 +48,41 @@ test('null and undefined wait until an event (a worker wakes it)', async () => {
   } finally { await worker.terminate(); waker.close(); poll.close(); }
 });
 
+test('timeouts past what the OS call takes wait until an event, never return at once', async () => {
+  for (const t of [2 ** 31, 2 ** 32, 2 ** 32 + 5, Number.MAX_VALUE]) {
+    const poll = new Poll(); const events = new Events(4);
+    const waker = new Waker(poll.registry(), 7);
+    const worker = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle: waker.handle, delayMs: 60 } });
+    try {
+      await new Promise<void>((r) => worker.once('message', () => r())); // up, about to sleep 60 ms
+      const t0 = performance.now();
+      poll.poll(events, t);
+      assert.ok(ms(t0) >= 40, `poll(events, ${t}) waited for the wake (${ms(t0).toFixed(1)} ms)`);
+      assert.is(events.get(0)?.token, 7);
+    } finally { await worker.terminate(); waker.close(); poll.close(); }
+  }
+});
+
+test('pollAsync with a huge timeout hands Node no timer it cannot hold', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  const poll = new Poll(); const events = new Events(4);
+  const waker = new Waker(poll.registry(), 3);
+  try {
+    for (const t of [2 ** 31, 2 ** 32, 1e300]) {
+      const timer = setTimeout(() => waker.wake(), 60);
+      const t0 = performance.now();
+      await poll.pollAsync(events, t);
+      clearTimeout(timer);
+      assert.ok(ms(t0) >= 40, `pollAsync(events, ${t}) waited for the wake (${ms(t0).toFixed(1)} ms)`);
+      assert.is(events.get(0)?.token, 3);
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings.filter((w) => w === 'TimeoutOverflowWarning'), []);
+  } finally { process.off('warning', onWarning); waker.close(); poll.close(); }
+});
+
 test('a signal interrupting the wait returns normally with no events', async () => {
   if (!unixOnly('a signal interrupting the wait (no POSIX signals)')) return;
   const poll = new Poll(); const events = new Events(4);

@@ -36,6 +36,7 @@ test('bad interest or source: TypeError', () => {
     const reg = s.poll.registry();
     assert.throws(() => reg.register(s.rx, 1, 0), (e: Error) => e instanceof TypeError && /empty/.test(e.message));
     assert.throws(() => reg.register(s.rx, 1, 1 << 9), (e: Error) => e instanceof TypeError && /unknown bits/.test(e.message));
+    for (const wraps of [2 ** 32, 2 ** 32 + 1, 2 ** 53, 1e300]) assert.throws(() => reg.register(s.rx, 1, wraps), (e: Error) => e instanceof TypeError, `interest ${wraps}`);
     assert.throws(() => reg.register({} as Source, 1, Interest.READABLE), (e: Error) => e instanceof TypeError);
     assert.throws(() => reg.register(null as unknown as Source, 1, Interest.READABLE), (e: Error) => e instanceof TypeError);
     if (s.poll.backend !== 'kqueue') assert.throws(() => reg.register(s.rx, 1, Interest.AIO), (e: Error) => e instanceof TypeError && /not supported/.test(e.message));

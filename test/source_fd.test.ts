@@ -63,7 +63,8 @@ test('pipe ends: read 0 at end of stream, null on would-block, close-on-exec, se
   assert.is(tx.write(Buffer.from('hey')), 3);
   assert.is(rx.read(buf), 3);
   assert.is(buf.subarray(0, 3).toString(), 'hey');
-  assert.is(rx.read(new Uint8Array(0)), 0);
+  assert.is(rx.read(buf, 0, 0), 0, 'asking for 0 bytes reads 0');
+  assert.throws(() => rx.read(new Uint8Array(0)), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE', 'no room: 0 would read as end of stream');
   if (before) { assert.ok(isCloexec(tx.fd) && isCloexec(rx.fd)); }
   const nonblocking = () => (sys.fcntl!(rx.fd, C.F_GETFL!, 'int', 0) & C.O_NONBLOCK!) !== 0;
   assert.ok(nonblocking());

@@ -172,6 +172,79 @@ test('bad input: TypeErrors, nothing sent', () => {
   } finally { p.close(); }
 });
 
+/** A 16-byte view into a larger arena whose bytes after the view are a canary. */
+function guarded(size = 16): { view: Uint8Array; intact(): boolean } {
+  const arena = new Uint8Array(size + 4096).fill(0xa5);
+  const view = arena.subarray(0, size);
+  return { view, intact: () => arena.subarray(size).every((b) => b === 0xa5) };
+}
+
+test('a lying length (own property, subclass getter) cannot overflow a read or disclose memory on a write', () => {
+  const p = tcpPair();
+  try {
+    // Read: the peer has 4 KiB queued; the buffer is 16 bytes that claim to be 16 MiB.
+    p.client.write(Buffer.alloc(4096, 7));
+    const g = guarded();
+    Object.defineProperty(g.view, 'length', { value: 16 << 20 });
+    Object.defineProperty(g.view, 'byteLength', { value: 16 << 20 });
+    let n: number | null = null;
+    const deadline = Date.now() + 2000;
+    while ((n = p.server.read(g.view)) === null && Date.now() < deadline) { /* wait for the bytes */ }
+    assert.is(n, 16, 'read at most the 16 bytes the buffer really has');
+    assert.ok(g.intact(), 'nothing written past the buffer');
+    class Liar extends Uint8Array { override get length() { return 1 << 20; } override get byteLength() { return 1 << 20; } }
+    assert.is(p.server.read(new Liar(8)), 8);
+    // Write: 16 real bytes that claim to be 256 KiB: 16 bytes leave, nothing of the heap.
+    const w = new Uint8Array(16).fill(1);
+    Object.defineProperty(w, 'length', { value: 256 * 1024 });
+    assert.is(p.client.write(w), 16);
+    assert.is(p.client.write(new Liar(4)), 4);
+    readExactly(p.server, 4096 - 24);
+    const got = readExactly(p.server, 20, 500);
+    assert.is(got.length, 20, 'exactly 16 + 4 bytes arrived');
+    assert.is(p.server.read(Buffer.alloc(64)), null, 'and no more');
+  } finally { p.close(); }
+});
+
+test('offset and length: integers in range, checked the same way on read and write', () => {
+  const p = tcpPair();
+  try {
+    const buf = Buffer.alloc(8);
+    for (const [off, len] of [[0, 1.5], [1, 1.5], [0.5, 1], [-1, 1], [0, 9], [9, 0], [4, 5], [NaN, 1], [0, Infinity], [2 ** 53, 1]] as const) {
+      for (const op of ['read', 'write'] as const) {
+        assert.throws(() => p.client[op](buf, off, len), (e: { code?: string }) => e instanceof RangeError && e.code === 'ERR_OUT_OF_RANGE', `${op}(buf, ${off}, ${len})`);
+      }
+    }
+    for (const op of ['read', 'write'] as const) {
+      assert.throws(() => p.client[op](buf, '1' as never, 1), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE');
+      assert.throws(() => p.client[op](buf, null as never), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_TYPE');
+    }
+    assert.is(p.client.write(Buffer.from('abcdefgh'), 2, 3), 3);
+    const into = Buffer.alloc(8, 0x2e);
+    assert.is(readExactly({ read: (b) => p.server.read(into, 4, Math.min(3, b.length)) }, 3).length, 3);
+    assert.is(into.toString(), '....cde.', 'read wrote at offset 4, 3 bytes');
+  } finally { p.close(); }
+});
+
+test('detached and empty buffers: TypeError where bytes are needed; DataView and other typed arrays count bytes', () => {
+  const p = tcpPair();
+  try {
+    const ab = new ArrayBuffer(16);
+    const view = new Uint8Array(ab);
+    structuredClone(ab, { transfer: [ab] });
+    for (const op of ['read', 'write', 'peek'] as const) assert.throws(() => p.client[op](view), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE', `${op} of a detached buffer`);
+    assert.throws(() => p.server.read(Buffer.alloc(0)), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE', 'no room to read');
+    assert.is(p.client.write(Buffer.alloc(0)), 0, 'writing nothing is fine');
+    assert.is(p.client.write(new Uint32Array([0x64636261])), 4);
+    assert.is(p.client.write(new DataView(new TextEncoder().encode('xyz').buffer)), 3);
+    assert.is(readExactly(p.server, 7).toString(), 'abcdxyz');
+    const shared = new Uint8Array(new SharedArrayBuffer(3));
+    p.client.write(Buffer.from('sab'));
+    assert.is(readExactly({ read: () => p.server.read(shared) }, 3).length, 3);
+    assert.is(Buffer.from(shared).toString(), 'sab');
+  } finally { p.close(); }
+});
+
 test('IPv6 loopback round trip', () => {
   if (!haveIPv6Loopback()) { console.log('  SKIP IPv6 stream: ::1 is not configured here'); return; }
   const p = tcpPair('::1');

@@ -94,4 +94,25 @@ test('bad arguments', () => {
   } finally { poll.close(); }
 });
 
+test('fromHandle checks every field before anything is written', () => {
+  const poll = new Poll();
+  const waker = new Waker(poll.registry(), 5);
+  const h = waker.handle;
+  try {
+    const bad: [string, unknown][] = [
+      ['fd NaN', { ...h, fd: NaN }], ['fd 0.5', { ...h, fd: 0.5 }], ['fd 2^40', { ...h, fd: 2 ** 40 }], ['fd -1', { ...h, fd: -1 }], ['fd string', { ...h, fd: '3' }],
+      ['type', { ...h, type: 'other' }], ['kind', { ...h, kind: 'bogus' }], ['backend', { ...h, backend: 'select' }],
+      ['target', { ...h, target: 'plan9-x64' }], ['token', { ...h, token: -1 }], ['state', { ...h, state: new ArrayBuffer(8) }],
+      ['small state', { ...h, state: new SharedArrayBuffer(4) }], ['null', null], ['string', 'handle'],
+      ['Proxy', new Proxy({ ...h }, {})], ['getter', Object.defineProperty({ ...h }, 'fd', { get() { throw new Error('boom'); } })],
+    ];
+    for (const [what, v] of bad) {
+      assert.throws(() => Waker.fromHandle(v as never), (e: { code?: string }) => (e instanceof TypeError || e instanceof RangeError) && /^ERR_/.test(e.code ?? ''), what);
+    }
+    const copy = Waker.fromHandle(structuredClone(h));
+    copy.wake();
+    expectEvents(poll, new Events(2), [{ token: 5, readable: true }]);
+  } finally { waker.close(); poll.close(); }
+});
+
 test.run();

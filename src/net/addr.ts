@@ -5,6 +5,7 @@ import { SocketAddress } from 'node:net';
 import { constant, layout } from '../sys/os.js';
 import { describe } from '../interest.js';
 import type { StructInfo } from '../../generated/types.js';
+import { invalidArg } from '../validators.js';
 
 /** An address as metal-io returns it: node's AddressInfo, plus flowinfo and scopeId for IPv6. */
 export interface AddressInfo { address: string; family: 'IPv4' | 'IPv6'; port: number; flowinfo?: number; scopeId?: number }
@@ -15,7 +16,7 @@ export type SocketAddr = string | { address: string; port: number; family?: stri
 export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string }
 
 function bad(input: unknown, why: string): TypeError {
-  return new TypeError(`invalid socket address ${typeof input === 'string' ? `'${input}'` : describe(input)}: ${why}`);
+  return invalidArg(`invalid socket address ${typeof input === 'string' ? `'${input}'` : describe(input)}: ${why}`);
 }
 
 export function parseIPv4(s: string): Uint8Array | null {
@@ -178,7 +179,7 @@ export function decodeAddr(buf: Buffer): AddressInfo {
       flowinfo: buf.readUInt32BE(l.in6.fields.sin6_flowinfo!.offset), scopeId: buf.readUInt32LE(l.in6.fields.sin6_scope_id!.offset),
     };
   }
-  throw new TypeError(`not an IP socket address (family ${fam})`);
+  throw invalidArg(`not an IP socket address (family ${fam})`);
 }
 
 /** `127.0.0.1:80` / `[::1]:80`, for error messages. */

@@ -20,10 +20,10 @@ export interface SockApi {
   bind(s: number, addr: Buffer, len: number): number;
   listen(s: number, backlog: number): number;
   connect(s: number, addr: Buffer, len: number): number;
-  recv(s: number, b: Uint8Array, n: number, flags: number): number;
-  send(s: number, b: Uint8Array, n: number, flags: number): number;
-  recvfrom(s: number, b: Uint8Array, n: number, flags: number, addr: Buffer, len: Uint32Array): number;
-  sendto(s: number, b: Uint8Array, n: number, flags: number, addr: Buffer, len: number): number;
+  recv(s: number, b: ArrayBufferView, n: number, flags: number): number;
+  send(s: number, b: ArrayBufferView, n: number, flags: number): number;
+  recvfrom(s: number, b: ArrayBufferView, n: number, flags: number, addr: Buffer, len: Uint32Array): number;
+  sendto(s: number, b: ArrayBufferView, n: number, flags: number, addr: Buffer, len: number): number;
   getsockopt(s: number, level: number, name: number, v: Buf, len: Uint32Array): number;
   setsockopt(s: number, level: number, name: number, v: Buf, len: number): number;
   getsockname(s: number, addr: Buffer, len: Uint32Array): number;

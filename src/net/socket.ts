@@ -1,11 +1,12 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
-import { OwnedFd } from '../io-source.js';
+import { OwnedFd, type TransferFn } from '../io-source.js';
 import { constant, fn, mod } from '../sys/os.js';
 import { addressOf } from '../sys/ffi.js';
 import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
-import { describe } from '../interest.js';
+import { describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
+import { debug } from '../debug.js';
 
 const C = mod.constants;
 
@@ -18,27 +19,18 @@ export const scratch = {
   byte: new Uint8Array(1),
 };
 
-/** Throws TypeError unless `buf` is a Uint8Array (Buffer included). */
-export function validBuffer(buf: unknown, what = 'buf'): Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array or Buffer, got ${describe(buf)}`);
-  return buf;
-}
-
 /**
- * The part of `buf` that read/write use: `offset` and `length` (Node's fs.read/fs.write
- * convention). The whole buffer and a prefix of it cost no allocation; another offset takes a
- * subarray view.
+ * sendto(2) and recvfrom(2) as transfer calls (OwnedFd.transfer) over scratch.addr: set
+ * `sendToScratch.len` to the encoded address's length first; recvfrom leaves the sender there.
  */
-export function span(buf: unknown, offset: unknown, length: unknown): Uint8Array {
-  const b = validBuffer(buf);
-  if (offset === undefined && length === undefined) return b;
-  const off = offset ?? 0;
-  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0 || off > b.length) throw new RangeError(`offset must be an integer from 0 to ${b.length}, got ${String(offset)}`);
-  const len = length ?? b.length - off;
-  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || off + len > b.length) throw new RangeError(`length must be an integer from 0 to ${b.length - off}, got ${String(length)}`);
-  if (off === 0 && len === b.length) return b;
-  return b.subarray(off, off + len);
-}
+export const sendToScratch = {
+  len: 0,
+  call: ((fd, view, n, flags) => sock().sendto(fd, view, n, flags, scratch.addr, sendToScratch.len)) as TransferFn,
+};
+export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
+  scratch.len[0] = scratch.addr.length;
+  return sock().recvfrom(fd, view, n, flags, scratch.addr, scratch.len);
+};
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
 export function newSocket(domain: number, type: number): number {
@@ -53,7 +45,11 @@ export function noSigpipe(fd: number): void {
   if (C.MSG_NOSIGNAL === undefined && C.SO_NOSIGPIPE !== undefined) setIntOpt(fd, constant('SOL_SOCKET'), C.SO_NOSIGPIPE, 1);
 }
 
-/** accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills scratch.addr. */
+/**
+ * accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills
+ * scratch.addr. A connection the peer aborted before it was accepted (ECONNABORTED, EPROTO) is
+ * skipped, as libuv does. Other errors throw, EMFILE and friends included (ListenerBase handles those).
+ */
 export function acceptFd(fd: number): number | null {
   const s = scratch; const api = sock();
   for (;;) {
@@ -64,7 +60,7 @@ export function acceptFd(fd: number): number | null {
       return nfd;
     }
     const e = api.errno();
-    if (e === api.EINTR) continue;
+    if (e === api.EINTR || e === C.ECONNABORTED || e === C.WSAECONNABORTED || e === C.EPROTO) continue;
     if (e === api.EAGAIN) return null;
     throw systemError('accept', e);
   }
@@ -99,27 +95,32 @@ export function shutdownHow(how: unknown): number {
     case 'read': return C.SHUT_RD ?? constant('SD_RECEIVE');
     case 'write': return C.SHUT_WR ?? constant('SD_SEND');
     case 'both': return C.SHUT_RDWR ?? constant('SD_BOTH');
-    default: throw new TypeError(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
+    default: throw invalidArg(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
   }
 }
 
-/** Builds an iovec array over `bufs` for readv/writev. Returns the array and the byte total. */
+/** The most buffers one readv/writev takes (IOV_MAX on Linux and the BSDs). */
+const IOV_MAX = 1024;
+
+/**
+ * Builds an iovec array over `bufs` for readv/writev: addresses and lengths from the engine's view
+ * of each buffer (validators.viewList). Returns the array, the count and the byte total.
+ */
 export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: number; total: number } {
-  if (!Array.isArray(bufs)) throw new TypeError(`${what} must be an array of Uint8Array, got ${describe(bufs)}`);
-  if (bufs.length > 1024) throw new RangeError(`${what}: at most 1024 buffers (IOV_MAX), got ${bufs.length}`);
+  const { views, lengths, total } = viewList(bufs, what, IOV_MAX);
   const iov = mod.structs.iovec!;
-  const out = Buffer.alloc(Math.max(1, bufs.length) * iov.size);
+  const out = Buffer.alloc(Math.max(1, views.length) * iov.size);
   const base = iov.fields.iov_base!; const len = iov.fields.iov_len!;
-  // Reading .buffer moves a small on-heap array's bytes off the V8 heap for good, so the addresses
-  // taken below cannot be moved by a GC that one of the later address() calls might trigger.
-  for (const b of bufs) validBuffer(b, `${what}[]`).buffer;
-  bufs.forEach((b: Uint8Array, i) => {
+  // Taking the ArrayBuffer moves a small on-heap array's bytes off the V8 heap for good, so the
+  // addresses taken below cannot be moved by a GC that one of the later address() calls might trigger.
+  for (const v of views) bufferOf(v);
+  for (let i = 0; i < views.length; i++) {
     const at = i * iov.size;
-    const p = addressOf(b);
+    const p = addressOf(views[i]!);
     if (base.size === 8) out.writeBigUInt64LE(BigInt(p), at + base.offset); else out.writeUInt32LE(p, at + base.offset);
-    if (len.size === 8) out.writeBigUInt64LE(BigInt(b.length), at + len.offset); else out.writeUInt32LE(b.length, at + len.offset);
-  });
-  return { iov: out, count: bufs.length, total: (bufs as Uint8Array[]).reduce((n, b) => n + b.length, 0) };
+    if (len.size === 8) out.writeBigUInt64LE(BigInt(lengths[i]!), at + len.offset); else out.writeUInt32LE(lengths[i]!, at + len.offset);
+  }
+  return { iov: out, count: views.length, total };
 }
 
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
@@ -141,7 +142,7 @@ export class SocketBase extends OwnedFd {
   protected errorFor(e: number): SystemError { return systemError('getsockopt', e); }
 
   /** readv(2) / writev(2) over several buffers in order. */
-  protected vectored(which: 'readv' | 'writev', bufs: Uint8Array[]): number | null {
+  protected vectored(which: 'readv' | 'writev', bufs: unknown): number | null {
     if (sock().windows) return this.vectoredByCopy(which, bufs);
     const { iov, count, total } = iovecs(bufs, 'bufs');
     const fd = this.io.checkOpen(which);
@@ -154,22 +155,21 @@ export class SocketBase extends OwnedFd {
   }
 
   /** Winsock has no readv/writev on a plain socket call: one recv/send through a joined buffer. */
-  private vectoredByCopy(which: 'readv' | 'writev', bufs: Uint8Array[]): number | null {
-    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array of Uint8Array, got ${describe(bufs)}`);
-    for (const b of bufs) validBuffer(b, 'bufs[]');
+  private vectoredByCopy(which: 'readv' | 'writev', bufs: unknown): number | null {
+    const { views, total } = viewList(bufs, 'bufs', IOV_MAX);
+    const parts = views.map((v, i) => bytesOf(v, `bufs[${i}]`));
     const fd = this.io.checkOpen(which);
     const api = sock();
     if (which === 'writev') {
-      const all = Buffer.concat(bufs);
+      const all = Buffer.concat(parts, total);
       for (;;) { const n = api.send(fd, all, all.length, 0); if (n >= 0) return this.done(n, all.length); if (!this.retry('writev')) return null; }
     }
-    const total = bufs.reduce((n, b) => n + b.length, 0);
     const tmp = Buffer.allocUnsafe(total);
     for (;;) {
       const n = api.recv(fd, tmp, total, 0);
       if (n >= 0) {
         let off = 0;
-        for (const b of bufs) { if (off >= n) break; const k = Math.min(b.length, n - off); b.set(tmp.subarray(off, off + k)); off += k; }
+        for (const b of parts) { if (off >= n) break; const k = Math.min(b.byteLength, n - off); b.set(tmp.subarray(off, off + k)); off += k; }
         return this.done(n, total);
       }
       if (!this.retry('readv')) return null;
@@ -207,12 +207,117 @@ export class SocketBase extends OwnedFd {
   protected setOpt(level: number, name: number, v: number): void { setIntOpt(this.io.checkOpen('setsockopt'), level, name, v); }
 }
 
+// ---- running out of fds at accept ----------------------------------------------------------------
+//
+// A listener is edge-triggered: after accept() fails with EMFILE, the connections already queued
+// produce no new event, so a server that just waits for the next event stops accepting them even
+// once fds free up. ListenerBase therefore turns the resource errors (EMFILE, ENFILE, ENOBUFS,
+// ENOMEM) into a paused state instead of an exception: accept() returns null, `acceptPaused` is
+// true, and the server calls accept() again when it closes a connection or after
+// `acceptRetryIn()` ms (an exponential back-off from 5 ms to 1 s); the first accept() that works
+// resumes. A pause that lasts `acceptShedAfter` ms (1 s by default) refuses the queued connections
+// promptly instead of leaving them hanging, with libuv's reserved-fd trick: close a spare fd kept
+// for this, accept into its slot and close at once, until the queue is empty; then take the spare
+// again.
+
+const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+const BACKOFF_MIN_MS = 5;
+const BACKOFF_MAX_MS = 1000;
+
+/** The spare fd for shedding (one per process, as libuv keeps one per loop); -1 when none is held. */
+let spareFd = -1;
+function takeSpare(): void {
+  if (spareFd >= 0 || sock().windows) return; // Winsock sockets are not fds: no per-process slot to free
+  try { spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM')); } catch { /* none free now; retried later */ }
+}
+
+/** Base of TcpListener and UnixListener: accept with the paused state and shedding above. */
+export class ListenerBase extends SocketBase {
+  #pausedAt = -1;
+  #delay = 0;
+  #retryAt = 0;
+  #shedAfter: number | null = 1000;
+  #shed = 0;
+
+  constructor(fd: number, what: string) {
+    super(fd, what);
+    takeSpare();
+  }
+
+  /** True while accept() is paused because the process or system ran out of fds or memory. */
+  get acceptPaused(): boolean { return this.#pausedAt >= 0; }
+
+  /** While paused: milliseconds until accept() is worth calling again (0: now); null when not paused. */
+  acceptRetryIn(): number | null {
+    if (this.#pausedAt < 0) return null;
+    const left = this.#retryAt - performance.now();
+    return left > 0 ? Math.ceil(left) : 0;
+  }
+
+  /** How long a pause may leave queued connections waiting before they are refused (null: never). Default 1000 ms. */
+  get acceptShedAfter(): number | null { return this.#shedAfter; }
+  set acceptShedAfter(ms: number | null) { this.#shedAfter = ms === null ? null : validInteger(ms, 'acceptShedAfter', 0, 0x7fffffff); }
+
+  /** How many queued connections this listener refused while paused (closed at once after accepting). */
+  get acceptShedCount(): number { return this.#shed; }
+
+  /** The fd of the next connection, or null: none queued (would-block, re-armed) or paused. */
+  protected acceptRaw(): number | null {
+    const lfd = this.io.checkOpen('accept');
+    let fd: number | null;
+    try {
+      fd = acceptFd(lfd);
+    } catch (e) {
+      if (!RESOURCE_ERRORS.has((e as SystemError).code)) throw e;
+      this.#pause(lfd, (e as SystemError).code);
+      return null; // not re-armed: the queue is not empty, and poll(2) would report it at once again
+    }
+    if (this.#pausedAt >= 0) this.#resume();
+    if (fd === null) this.io.wouldBlock();
+    return fd;
+  }
+
+  #pause(lfd: number, code: string): void {
+    const now = performance.now();
+    if (this.#pausedAt < 0) { this.#pausedAt = now; this.#delay = BACKOFF_MIN_MS; debug('%s fd %d: accept %s, paused', this.constructor.name, lfd, code); }
+    else this.#delay = Math.min(this.#delay * 2, BACKOFF_MAX_MS);
+    this.#retryAt = now + this.#delay;
+    if (this.#shedAfter !== null && now - this.#pausedAt >= this.#shedAfter) this.#shedQueue(lfd);
+  }
+
+  #resume(): void {
+    debug('%s fd %d: accept resumed after %d ms', this.constructor.name, this.io.fd, Math.round(performance.now() - this.#pausedAt));
+    this.#pausedAt = -1;
+    this.#delay = 0;
+    takeSpare();
+  }
+
+  /** libuv's trick: free the spare slot, then accept-and-close until the queue is empty. */
+  #shedQueue(lfd: number): void {
+    if (spareFd < 0) return;
+    const api = sock();
+    api.close(spareFd);
+    spareFd = -1;
+    let n = 0;
+    try {
+      for (;;) {
+        const fd = acceptFd(lfd);
+        if (fd === null) { this.io.wouldBlock(); break; }
+        api.close(fd);
+        n++;
+      }
+    } catch { /* out of fds again (another thread took the slot): stop here */ }
+    this.#shed += n;
+    takeSpare();
+    if (n > 0) debug('%s fd %d: refused %d queued connections while out of fds', this.constructor.name, lfd, n);
+  }
+}
+
 /** For `fromFd`: validates an fd and makes it non-blocking (and close-on-exec). */
 export function adoptFd(fd: unknown): number {
-  if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${describe(fd)}`);
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
-  sock().setNonblocking(fd);
-  return fd;
+  const v = validFd(fd);
+  sock().setNonblocking(v);
+  return v;
 }
 
 export const SEND_FLAGS = (): number => C.MSG_NOSIGNAL ?? 0;

@@ -3,11 +3,13 @@ import { constant } from '../sys/os.js';
 import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
-import { SocketBase, scratch, newSocket, acceptFd, setIntOpt, validBuffer, adoptFd, span, SEND_FLAGS, type Shutdown } from './socket.js';
+import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
+import { validInteger } from '../validators.js';
+import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn } from '../io-source.js';
 
 
 // The hot calls, bound once (lazily: importing this module binds nothing).
-let hot: { recv: (fd: number, b: Uint8Array, n: number, f: number) => number; send: (fd: number, b: Uint8Array, n: number, f: number) => number; sendFlags: number } | null = null;
+let hot: { recv: TransferFn; send: TransferFn; sendFlags: number } | null = null;
 export function calls() {
   return hot ??= { recv: sock().recv, send: sock().send, sendFlags: SEND_FLAGS() };
 }
@@ -26,7 +28,7 @@ export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) =
 }
 
 /** A TCP socket listening for connections. */
-export class TcpListener extends SocketBase {
+export class TcpListener extends ListenerBase {
   private constructor(fd: number) { super(fd, 'TcpListener'); }
 
   /** Binds and listens (SO_REUSEADDR, backlog 1024), non-blocking. `bind EADDRINUSE 127.0.0.1:80` on failure. */
@@ -42,11 +44,13 @@ export class TcpListener extends SocketBase {
   /** Adopts a listening socket's fd (made non-blocking). */
   static fromFd(fd: number): TcpListener { return new TcpListener(adoptFd(fd)); }
 
-  /** The next connection and its peer address, or null when none is pending (would block). */
+  /**
+   * The next connection and its peer address, or null when none is pending (would block) or
+   * accepting is paused for lack of fds (`acceptPaused`; see ListenerBase and the README).
+   */
   accept(): [TcpStream, AddressInfo] | null {
-    const fd = acceptFd(this.io.checkOpen('accept'));
-    if (fd === null) { this.io.wouldBlock(); return null; }
-    return [TcpStream.fromConnected(fd), decodeAddr(scratch.addr)];
+    const fd = this.acceptRaw();
+    return fd === null ? null : [TcpStream.fromConnected(fd), decodeAddr(scratch.addr)];
   }
 
   localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
@@ -54,10 +58,7 @@ export class TcpListener extends SocketBase {
   ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
 }
 
-export function validTtl(ttl: unknown): number {
-  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new RangeError(`ttl must be an integer from 1 to 255, got ${String(ttl)}`);
-  return ttl;
-}
+export function validTtl(ttl: unknown): number { return validInteger(ttl, 'ttl', 1, 255); }
 
 /** A non-blocking TCP connection. */
 export class TcpStream extends SocketBase {
@@ -96,58 +97,22 @@ export class TcpStream extends SocketBase {
 
   /**
    * Reads into `buf` (or its `offset`/`length` part): the byte count, 0 at end of stream, or null
-   * when nothing is buffered (would block). A count smaller than `buf.length` means the socket was drained for now (epoll(7)):
-   * the next event comes when more data arrives.
+   * when nothing is buffered (would block). A count smaller than asked means the socket was drained
+   * for now (epoll(7)): the next event comes when more data arrives.
    */
-  read(buf: Uint8Array, offset?: number, length?: number): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('read');
-    // A prefix (offset 0) goes to recv as the whole buffer with a smaller count: no view to allocate.
-    const len = offset === 0 && typeof length === 'number' && length >= 0 && length <= b.length ? length : -1;
-    const v = len >= 0 ? b : span(b, offset, length);
-    const want = len >= 0 ? len : v.length;
-    if (want === 0) return 0;
-    const recv = calls().recv;
-    for (;;) {
-      const n = recv(fd, v, want, 0);
-      if (n >= 0) return this.done(n, want);
-      if (!this.retry('read')) return null;
-    }
-  }
+  read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', calls().recv, buf, offset, length, 0, STREAM_READ); }
 
   /** Writes from `buf` (or its `offset`/`length` part): the byte count (maybe short), or null when the send buffer is full. */
-  write(buf: Uint8Array, offset?: number, length?: number): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('write');
-    const len = offset === 0 && typeof length === 'number' && length >= 0 && length <= b.length ? length : -1;
-    const v = len >= 0 ? b : span(b, offset, length);
-    const want = len >= 0 ? len : v.length;
-    if (want === 0) return 0;
-    const k = calls();
-    for (;;) {
-      const n = k.send(fd, v, want, k.sendFlags);
-      if (n >= 0) return this.done(n, want);
-      if (!this.retry('write')) return null;
-    }
-  }
+  write(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE); }
 
   /** Reads into several buffers in order (readv(2)). */
-  readv(bufs: Uint8Array[]): number | null { return this.vectored('readv', bufs); }
+  readv(bufs: ArrayBufferView[]): number | null { return this.vectored('readv', bufs); }
 
   /** Writes several buffers in order (writev(2)). */
-  writev(bufs: Uint8Array[]): number | null { return this.vectored('writev', bufs); }
+  writev(bufs: ArrayBufferView[]): number | null { return this.vectored('writev', bufs); }
 
   /** Reads without consuming (MSG_PEEK). */
-  peek(buf: Uint8Array): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('recv');
-    if (b.length === 0) return 0;
-    for (;;) {
-      const n = calls().recv(fd, b, b.length, constant('MSG_PEEK'));
-      if (n >= 0) return n;
-      if (!this.retry('recv')) return null;
-    }
-  }
+  peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK); }
 
   shutdown(how: Shutdown): void { this.shutdownSocket(how); }
   peerAddr(): AddressInfo { this.name('getpeername'); return decodeAddr(scratch.addr); }

@@ -2,20 +2,21 @@
 import { constant, layout } from '../sys/os.js';
 import { systemError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
-import { SocketBase, scratch, validBuffer, adoptFd, setByteOrIntOpt, SEND_FLAGS } from './socket.js';
+import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
+import { DATAGRAM } from '../io-source.js';
 import { boundSocket, validTtl, calls } from './tcp.js';
 import { sock } from './sockapi.js';
-import { describe } from '../interest.js';
+import { describe, validInteger, invalidArg } from '../validators.js';
 
 
 function v4(addr: unknown, what: string): Uint8Array {
   const b = typeof addr === 'string' ? parseIPv4(addr) : null;
-  if (!b) throw new TypeError(`${what} must be an IPv4 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
+  if (!b) throw invalidArg(`${what} must be an IPv4 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
   return b;
 }
 function v6(addr: unknown, what: string): Uint8Array {
   const b = typeof addr === 'string' ? parseIPv6(addr) : null;
-  if (!b) throw new TypeError(`${what} must be an IPv6 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
+  if (!b) throw invalidArg(`${what} must be an IPv6 address string, got ${typeof addr === 'string' ? `'${addr}'` : describe(addr)}`);
   return b;
 }
 
@@ -30,33 +31,21 @@ export class UdpSocket extends SocketBase {
 
   static fromFd(fd: number): UdpSocket { return new UdpSocket(adoptFd(fd)); }
 
-  /** Sends one datagram to `addr`: bytes sent, or null when it would block. */
-  sendTo(buf: Uint8Array, addr: SocketAddr): number | null {
-    const b = validBuffer(buf);
+  /** Sends one datagram (`buf`, or its `offset`/`length` part) to `addr`: bytes sent, or null when it would block. */
+  sendTo(buf: ArrayBufferView, addr: SocketAddr, offset?: number, length?: number): number | null {
     const a = parseAddr(addr);
-    const fd = this.io.checkOpen('sendto');
-    const len = encodeAddr(a, scratch.addr);
-    for (;;) {
-      const n = sock().sendto(fd, b, b.length, SEND_FLAGS(), scratch.addr, len);
-      if (n >= 0) return n;
-      if (!this.retry('sendto')) return null;
-    }
+    sendToScratch.len = encodeAddr(a, scratch.addr);
+    return this.transfer('sendto', sendToScratch.call, buf, offset, length, SEND_FLAGS(), DATAGRAM);
   }
 
-  /** Receives one datagram: [bytes, sender], or null when none is queued. */
-  recvFrom(buf: Uint8Array): [number, AddressInfo] | null { return this.from(buf, 0, 'recvfrom'); }
+  /** Receives one datagram into `buf` (or its `offset`/`length` part): [bytes, sender], or null when none is queued. */
+  recvFrom(buf: ArrayBufferView, offset?: number, length?: number): [number, AddressInfo] | null { return this.from(buf, offset, length, 0); }
   /** Like recvFrom, leaving the datagram queued (MSG_PEEK). */
-  peekFrom(buf: Uint8Array): [number, AddressInfo] | null { return this.from(buf, constant('MSG_PEEK'), 'recvfrom'); }
+  peekFrom(buf: ArrayBufferView, offset?: number, length?: number): [number, AddressInfo] | null { return this.from(buf, offset, length, constant('MSG_PEEK')); }
 
-  private from(buf: Uint8Array, flags: number, syscall: string): [number, AddressInfo] | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen(syscall);
-    for (;;) {
-      scratch.len[0] = scratch.addr.length;
-      const n = sock().recvfrom(fd, b, b.length, flags, scratch.addr, scratch.len);
-      if (n >= 0) return [n, decodeAddr(scratch.addr)];
-      if (!this.retry(syscall)) return null;
-    }
+  private from(buf: unknown, offset: unknown, length: unknown, flags: number): [number, AddressInfo] | null {
+    const n = this.transfer('recvfrom', recvFromScratch, buf, offset, length, flags, DATAGRAM);
+    return n === null ? null : [n, decodeAddr(scratch.addr)];
   }
 
   /** Sets the default peer: send/recv then talk to it only. */
@@ -67,32 +56,13 @@ export class UdpSocket extends SocketBase {
     if (sock().connect(fd, scratch.addr, len) !== 0) throw systemError('connect', sock().errno(), a.text);
   }
 
-  /** Sends to the connected peer. */
-  send(buf: Uint8Array): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('send');
-    const k = calls();
-    for (;;) {
-      const n = k.send(fd, b, b.length, k.sendFlags);
-      if (n >= 0) return n;
-      if (!this.retry('send')) return null;
-    }
-  }
+  /** Sends one datagram to the connected peer. */
+  send(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('send', k.send, buf, offset, length, k.sendFlags, DATAGRAM); }
 
-  /** Receives from the connected peer. */
-  recv(buf: Uint8Array): number | null { return this.recvFlags(buf, 0); }
-  peek(buf: Uint8Array): number | null { return this.recvFlags(buf, constant('MSG_PEEK')); }
-
-  private recvFlags(buf: Uint8Array, flags: number): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('recv');
-    const recv = calls().recv;
-    for (;;) {
-      const n = recv(fd, b, b.length, flags);
-      if (n >= 0) return n;
-      if (!this.retry('recv')) return null;
-    }
-  }
+  /** Receives one datagram from the connected peer. */
+  recv(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, 0, DATAGRAM); }
+  /** Like recv, leaving the datagram queued (MSG_PEEK). */
+  peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), DATAGRAM); }
 
   localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
   /** The connected peer; ENOTCONN when not connected. */
@@ -108,7 +78,7 @@ export class UdpSocket extends SocketBase {
   setMulticastLoopV4(on: boolean): void { setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP'), on ? 1 : 0); }
   multicastLoopV4(): boolean { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP')) !== 0; }
   setMulticastTtlV4(ttl: number): void {
-    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw new RangeError(`ttl must be an integer from 0 to 255, got ${String(ttl)}`);
+    validInteger(ttl, 'ttl', 0, 255);
     setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL'), ttl);
   }
   multicastTtlV4(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL')); }
@@ -131,7 +101,7 @@ export class UdpSocket extends SocketBase {
   }
 
   private mreq6(opt: number, group: string, iface: number): void {
-    if (typeof iface !== 'number' || !Number.isInteger(iface) || iface < 0) throw new RangeError(`iface must be an interface index (integer >= 0), got ${String(iface)}`);
+    validInteger(iface, 'iface', 0, 0xffffffff);
     const l = layout('ipv6_mreq');
     const m = Buffer.alloc(l.size);
     m.set(v6(group, 'group'), l.fields.ipv6mr_multiaddr!.offset);

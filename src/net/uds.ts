@@ -3,8 +3,9 @@ import { constant, fn, layout, mod } from '../sys/os.js';
 import { errno } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError } from '../errors.js';
-import { describe } from '../interest.js';
-import { SocketBase, scratch, newSocket, acceptFd, validBuffer, adoptFd, noSigpipe, SEND_FLAGS, type Shutdown } from './socket.js';
+import { describe, bytesOf, argTypeError, invalidArg, outOfRange } from '../validators.js';
+import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, noSigpipe, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
+import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM } from '../io-source.js';
 import { calls } from './tcp.js';
 import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
 
@@ -15,19 +16,21 @@ export class UnixSocketAddress {
   private constructor(private readonly kind: 'pathname' | 'abstract' | 'unnamed', private readonly bytes: Buffer) {}
 
   static fromPathname(path: string): UnixSocketAddress {
-    if (typeof path !== 'string') throw new TypeError(`path must be a string, got ${describe(path)}`);
+    if (typeof path !== 'string') throw invalidArg(`path must be a string, got ${describe(path)}`);
     const b = Buffer.from(path);
-    if (b.length === 0) throw new TypeError('path must not be empty');
-    if (b.includes(0)) throw new TypeError(`path must not contain NUL bytes: '${path}'`);
-    if (b.length >= sunPathSize()) throw new RangeError(`path is ${b.length} bytes; a Unix socket path has at most ${sunPathSize() - 1}`);
+    if (b.length === 0) throw invalidArg('path must not be empty');
+    if (b.includes(0)) throw invalidArg(`path must not contain NUL bytes: '${path}'`);
+    if (b.length >= sunPathSize()) throw outOfRange(`path is ${b.length} bytes; a Unix socket path has at most ${sunPathSize() - 1}`);
     return new UnixSocketAddress('pathname', b);
   }
 
   /** An abstract-namespace name (Linux, Android): no file, gone with the socket. */
   static fromAbstractName(name: string | Uint8Array): UnixSocketAddress {
-    if (typeof name !== 'string' && !(name instanceof Uint8Array)) throw new TypeError(`name must be a string or Uint8Array, got ${describe(name)}`);
-    const b = Buffer.from(name as string);
-    if (b.length + 1 > sunPathSize()) throw new RangeError(`abstract name is ${b.length} bytes; at most ${sunPathSize() - 1}`);
+    let b: Buffer;
+    if (typeof name === 'string') b = Buffer.from(name);
+    else if (ArrayBuffer.isView(name)) { const src = bytesOf(name, 'name'); b = Buffer.alloc(src.byteLength); b.set(src); }
+    else throw argTypeError('name', 'of type string or an instance of Buffer, TypedArray, or DataView', name);
+    if (b.length + 1 > sunPathSize()) throw outOfRange(`abstract name is ${b.length} bytes; at most ${sunPathSize() - 1}`);
     return new UnixSocketAddress('abstract', b);
   }
 
@@ -70,7 +73,7 @@ function sunPathSize(): number { return layout('sockaddr_un').fields.sun_path!.s
 function toAddr(a: unknown, what: string): UnixSocketAddress {
   if (a instanceof UnixSocketAddress) return a;
   if (typeof a === 'string') return UnixSocketAddress.fromPathname(a);
-  throw new TypeError(`${what} must be a path string or a UnixSocketAddress, got ${describe(a)}`);
+  throw invalidArg(`${what} must be a path string or a UnixSocketAddress, got ${describe(a)}`);
 }
 
 function unixSocket(type: number): number { return newSocket(constant('AF_UNIX'), type); }
@@ -97,34 +100,10 @@ class UnixBase extends SocketBase {
   localAddr(): UnixSocketAddress { const len = this.name('getsockname'); return UnixSocketAddress.decode(scratch.addr, len); }
   peerAddr(): UnixSocketAddress { const len = this.name('getpeername'); return UnixSocketAddress.decode(scratch.addr, len); }
   shutdown(how: Shutdown): void { this.shutdownSocket(how); }
-
-  protected recvInto(buf: Uint8Array, flags: number, syscall: string, stream: boolean): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen(syscall);
-    if (b.length === 0 && stream) return 0;
-    const recv = calls().recv;
-    for (;;) {
-      const n = recv(fd, b, b.length, flags);
-      if (n >= 0) return stream ? this.done(n, b.length) : n;
-      if (!this.retry(syscall)) return null;
-    }
-  }
-
-  protected sendFrom(buf: Uint8Array, syscall: string, stream: boolean): number | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen(syscall);
-    if (b.length === 0 && stream) return 0;
-    const k = calls();
-    for (;;) {
-      const n = k.send(fd, b, b.length, k.sendFlags);
-      if (n >= 0) return stream ? this.done(n, b.length) : n;
-      if (!this.retry(syscall)) return null;
-    }
-  }
 }
 
 /** A Unix stream socket listening for connections. */
-export class UnixListener extends UnixBase {
+export class UnixListener extends ListenerBase {
   private constructor(fd: number) { super(fd, 'UnixListener'); }
   static override bind(path: string): UnixListener { return UnixListener.bindAddr(UnixSocketAddress.fromPathname(path)); }
   static bindAddr(addr: UnixSocketAddress): UnixListener {
@@ -134,11 +113,12 @@ export class UnixListener extends UnixBase {
   }
   static fromFd(fd: number): UnixListener { return new UnixListener(adoptFd(fd)); }
 
+  /** The next connection and its address, or null: none pending (would block) or paused for lack of fds (`acceptPaused`). */
   accept(): [UnixStream, UnixSocketAddress] | null {
-    const fd = acceptFd(this.io.checkOpen('accept'));
-    if (fd === null) { this.io.wouldBlock(); return null; }
-    return [UnixStream.adopt(fd), UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
+    const fd = this.acceptRaw();
+    return fd === null ? null : [UnixStream.adopt(fd), UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
   }
+  localAddr(): UnixSocketAddress { const len = this.name('getsockname'); return UnixSocketAddress.decode(scratch.addr, len); }
 }
 
 /** A connected Unix stream socket. */
@@ -163,11 +143,14 @@ export class UnixStream extends UnixBase {
   static pair(): [UnixStream, UnixStream] { const [a, b] = pair(constant('SOCK_STREAM')); return [new UnixStream(a), new UnixStream(b)]; }
   static fromFd(fd: number): UnixStream { return new UnixStream(adoptFd(fd)); }
 
-  read(buf: Uint8Array): number | null { return this.recvInto(buf, 0, 'read', true); }
-  write(buf: Uint8Array): number | null { return this.sendFrom(buf, 'write', true); }
-  peek(buf: Uint8Array): number | null { return this.recvInto(buf, constant('MSG_PEEK'), 'recv', false); }
-  readv(bufs: Uint8Array[]): number | null { return this.vectored('readv', bufs); }
-  writev(bufs: Uint8Array[]): number | null { return this.vectored('writev', bufs); }
+  /** Reads into `buf` (or its `offset`/`length` part): bytes read, 0 at end of stream, or null on would-block. */
+  read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', calls().recv, buf, offset, length, 0, STREAM_READ); }
+  /** Writes `buf` (or its `offset`/`length` part): bytes written (maybe short), or null on would-block. */
+  write(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE); }
+  /** Reads without consuming (MSG_PEEK). */
+  peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK); }
+  readv(bufs: ArrayBufferView[]): number | null { return this.vectored('readv', bufs); }
+  writev(bufs: ArrayBufferView[]): number | null { return this.vectored('writev', bufs); }
 }
 
 /** A Unix datagram socket. */
@@ -185,27 +168,19 @@ export class UnixDatagram extends UnixBase {
     const len = a.encode();
     if (fn('connect')(this.io.checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', errno(), a.toString());
   }
-  sendTo(buf: Uint8Array, path: string | UnixSocketAddress): number | null {
-    const b = validBuffer(buf);
+  /** Sends one datagram (`buf`, or its `offset`/`length` part) to `path`: bytes sent, or null on would-block. */
+  sendTo(buf: ArrayBufferView, path: string | UnixSocketAddress, offset?: number, length?: number): number | null {
     const a = toAddr(path, 'path');
-    const fd = this.io.checkOpen('sendto');
-    const len = a.encode();
-    for (;;) {
-      const n = Number(fn('sendto')(fd, b, b.length, SEND_FLAGS(), scratch.addr, len));
-      if (n >= 0) return n;
-      if (!this.retry('sendto')) return null;
-    }
+    sendToScratch.len = a.encode();
+    return this.transfer('sendto', sendToScratch.call, buf, offset, length, SEND_FLAGS(), DATAGRAM);
   }
-  recvFrom(buf: Uint8Array): [number, UnixSocketAddress] | null {
-    const b = validBuffer(buf);
-    const fd = this.io.checkOpen('recvfrom');
-    for (;;) {
-      scratch.len[0] = scratch.addr.length;
-      const n = Number(fn('recvfrom')(fd, b, b.length, 0, scratch.addr, scratch.len));
-      if (n >= 0) return [n, UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
-      if (!this.retry('recvfrom')) return null;
-    }
+  /** Receives one datagram: [bytes, sender], or null when none is queued. */
+  recvFrom(buf: ArrayBufferView, offset?: number, length?: number): [number, UnixSocketAddress] | null {
+    const n = this.transfer('recvfrom', recvFromScratch, buf, offset, length, 0, DATAGRAM);
+    return n === null ? null : [n, UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
   }
-  send(buf: Uint8Array): number | null { return this.sendFrom(buf, 'send', false); }
-  recv(buf: Uint8Array): number | null { return this.recvInto(buf, 0, 'recv', false); }
+  /** Sends one datagram to the connected peer. */
+  send(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('send', k.send, buf, offset, length, k.sendFlags, DATAGRAM); }
+  /** Receives one datagram from the connected peer. */
+  recv(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, 0, DATAGRAM); }
 }

@@ -7,6 +7,7 @@ import { PollSelector } from './unix/selector/poll.js';
 import { KqueueSelector } from './unix/selector/kqueue.js';
 import { IocpSelector } from './windows/selector.js';
 import { mod } from './os.js';
+import { invalidArg } from '../validators.js';
 
 const DEFAULT: Record<string, BackendName> = {
   linux: 'epoll', android: 'epoll', darwin: 'kqueue', freebsd: 'kqueue', openbsd: 'kqueue', win32: 'iocp',
@@ -23,7 +24,7 @@ const BACKENDS: Record<BackendName, { create(): Selector; os: readonly string[] 
 export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {
   const forced = env.METAL_IO_BACKEND;
   if (forced) {
-    if (!(forced in BACKENDS)) throw new TypeError(`METAL_IO_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}, got '${forced}'`);
+    if (!(forced in BACKENDS)) throw invalidArg(`METAL_IO_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}, got '${forced}'`);
     return forced as BackendName;
   }
   const b = DEFAULT[mod.target.os];

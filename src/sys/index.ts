@@ -8,7 +8,9 @@
 // call path; the caller keeps the buffer alive for the call. Importing this module loads no library.
 import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
 import { runningTargetName, targetModule } from './target.js';
-import { createBinder, errno, addressOf, pinnedBuffer, type Binder } from './ffi.js';
+import { types } from 'node:util';
+import { createBinder, errno, addressOf as rawAddressOf, pinnedBuffer as rawPinnedBuffer, type Binder } from './ffi.js';
+import { argTypeError, byteLength, validInteger } from '../validators.js';
 
 export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
 export { UnsupportedTargetError, runningTargetName, targetModule } from './target.js';
@@ -29,7 +31,20 @@ export const errnoNames = mod.errnoNames;
 export const fn = <K extends FunctionName>(name: K): SysCalls[K] => binder.fn(name);
 /** Whether this target has `name` (and, for optional functions, this system exports it). */
 export const has = (name: FunctionName): boolean => binder.has(name);
-export { errno, addressOf, pinnedBuffer };
+export { errno };
+
+/** The address of a buffer's first byte (koffi.address): for `hot` functions. Keep the buffer alive while it is used. */
+export function addressOf(buf: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number {
+  if (types.isAnyArrayBuffer(buf)) return rawAddressOf(buf as ArrayBuffer);
+  if (!ArrayBuffer.isView(buf)) throw argTypeError('buf', 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', buf);
+  byteLength(buf, 'buf'); // a Buffer, TypedArray or DataView, not detached
+  return rawAddressOf(buf);
+}
+
+/** A zero-filled Buffer of `size` bytes whose memory never moves (ArrayBuffer-backed): for addresses the kernel keeps. */
+export function pinnedBuffer(size: number): Buffer {
+  return rawPinnedBuffer(validInteger(size, 'size', 0, 2 ** 32));
+}
 
 export type Sys = Partial<SysCalls> & {
   readonly platform: TargetInfo; readonly constants: SysModule['constants']; readonly structs: SysModule['structs'];

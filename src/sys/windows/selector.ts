@@ -30,6 +30,7 @@ import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer } from '../ffi.js';
 import { systemError, errorByName } from '../../errors.js';
 import { newGuard, guardedWake, closeGuard } from '../waker-guard.js';
+import { invalidArg } from '../../validators.js';
 
 const INTERRUPT = 2 ** 53;
 const TWO32 = 4294967296;
@@ -118,7 +119,7 @@ export class IocpSelector implements Selector {
   register(fd: number, token: Token, interest: Interest): void {
     this.check('register');
     const i = validInterest(interest);
-    if (i & (Interest.AIO | Interest.LIO)) throw new TypeError(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
+    if (i & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
     if (this.socks.has(fd)) throw errorByName('register', 'EEXIST', `socket ${fd} is already registered with this Poll`);
     const st = new SockState(fd, baseSocket(fd), token, i);
     this.afdHandle();

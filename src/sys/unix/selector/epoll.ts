@@ -13,6 +13,7 @@ import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { invalidArg } from '../../../validators.js';
 
 
 const TWO32 = 4294967296;
@@ -49,7 +50,7 @@ function interestsToEpoll(interest: Interest): number {
   if (interest & Interest.READABLE) kind |= EPOLLIN | EPOLLRDHUP;
   if (interest & Interest.WRITABLE) kind |= EPOLLOUT;
   if (interest & Interest.PRIORITY) kind |= EPOLLPRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw new TypeError(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the epoll backend (${mod.target.name})`);
+  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the epoll backend (${mod.target.name})`);
   return kind >>> 0;
 }
 

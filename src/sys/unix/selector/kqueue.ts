@@ -18,6 +18,7 @@ import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer, setCloexec } f
 import { systemError, errorByName } from '../../../errors.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
+import { invalidArg, outOfRange } from '../../../validators.js';
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
@@ -141,9 +142,9 @@ export class KqueueSelector implements Selector, WakerHost {
 
   private checkInterest(interest: Interest): Interest {
     const i = validInterest(interest);
-    if (i & Interest.AIO && EVFILT_AIO === undefined) throw new TypeError(`Interest.AIO is not supported by kqueue on ${mod.target.name}`);
-    if (i & Interest.LIO && EVFILT_LIO === undefined) throw new TypeError(`Interest.LIO is not supported by kqueue on ${mod.target.name}`);
-    if (i & Interest.PRIORITY) throw new TypeError(`Interest.PRIORITY is not supported by the kqueue backend (${mod.target.name})`);
+    if (i & Interest.AIO && EVFILT_AIO === undefined) throw invalidArg(`Interest.AIO is not supported by kqueue on ${mod.target.name}`);
+    if (i & Interest.LIO && EVFILT_LIO === undefined) throw invalidArg(`Interest.LIO is not supported by kqueue on ${mod.target.name}`);
+    if (i & Interest.PRIORITY) throw invalidArg(`Interest.PRIORITY is not supported by the kqueue backend (${mod.target.name})`);
     return i;
   }
 
@@ -152,7 +153,7 @@ export class KqueueSelector implements Selector, WakerHost {
    * EV_DELETE for the others (reregister, deregister). Throws the first error not in `ignore`.
    */
   private apply(fd: number, token: Token, interest: Interest, deleteOthers: boolean, ignore: number[]): void {
-    if (UDATA.size === 4 && token > 0xffffffff) throw new RangeError(`token ${token} does not fit this target's 32-bit udata`);
+    if (UDATA.size === 4 && token > 0xffffffff) throw outOfRange(`token ${token} does not fit this target's 32-bit udata`);
     const v = this.changesView;
     let count = 0;
     for (const [bit, filter] of [[Interest.READABLE, EVFILT_READ], [Interest.WRITABLE, EVFILT_WRITE]] as const) {

@@ -18,6 +18,7 @@ import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, makePipe, drain, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
+import { invalidArg } from '../../../validators.js';
 
 
 
@@ -49,7 +50,7 @@ function interestsToPoll(interest: Interest): number {
   if (interest & Interest.READABLE) kind |= POLLIN | POLLRDHUP;
   if (interest & Interest.WRITABLE) kind |= POLLOUT;
   if (interest & Interest.PRIORITY) kind |= POLLPRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw new TypeError(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the poll backend (${mod.target.name})`);
+  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the poll backend (${mod.target.name})`);
   return kind;
 }
 

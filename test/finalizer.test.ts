@@ -1,0 +1,69 @@
+// Objects dropped without close() have their fds closed when collected (mio closes on drop).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Poll, Events, Interest, Waker } from '../src/index.js';
+import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
+import { pipe } from '../src/unix.js';
+import { openFds, leakedSince, unixOnly } from './_util/events.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Collects until the finalizers ran (they run as tasks after a GC), bounded. */
+async function collect(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 40 && !done(); i++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+}
+
+test('500 TcpListeners and 500 Polls dropped without close() hold no fd after GC', async () => {
+  TcpListener.bind('127.0.0.1:0').close(); // the listeners' process-wide spare fd exists before we count
+  const before = openFds();
+  if (!before) { console.log(`  SKIP finalizer fd count: no /proc/self/fd here [${process.platform}-${process.arch}]`); return; }
+  (() => { for (let i = 0; i < 500; i++) { TcpListener.bind('127.0.0.1:0'); new Poll(); } })();
+  assert.ok(openFds()!.size >= before.size + 1000, 'they were open');
+  await collect(() => openFds()!.size <= before.size + 1);
+  assert.equal(await leakedSince(before), [], 'every fd closed');
+});
+
+test('dropped while registered, after pollAsync, with a Waker: all closed, the Poll too', async () => {
+  const before = openFds();
+  if (!before) { console.log(`  SKIP finalizer fd count: no /proc/self/fd here [${process.platform}-${process.arch}]`); return; }
+  await (async () => {
+    for (let i = 0; i < 20; i++) {
+      const poll = new Poll(); const events = new Events(4);
+      const l = TcpListener.bind('127.0.0.1:0');
+      const s = TcpStream.connect(l.localAddr());
+      const u = UdpSocket.bind('127.0.0.1:0');
+      poll.registry().register(l, 1, Interest.READABLE);
+      poll.registry().register(s, 2, Interest.WRITABLE);
+      poll.registry().register(u, 3, Interest.READABLE);
+      new Waker(poll.registry(), 4);
+      await poll.pollAsync(events, 5); // starts libuv's watch on epoll: it must not keep the Poll alive
+    }
+  })();
+  await collect(() => openFds()!.size <= before.size + 1);
+  assert.equal(await leakedSince(before), [], 'every fd closed');
+});
+
+test('close() or intoRawFd() leave nothing to the finalizer: a reused fd number is never closed', async () => {
+  if (!unixOnly('fd reuse after close')) return;
+  const [tx, rx] = pipe();
+  const txFd = tx.fd;
+  tx.close();
+  const [tx2, rx2] = pipe(); // likely takes txFd's number again
+  let raw = -1;
+  (() => { const [a, b] = pipe(); raw = a.intoRawFd(); b.close(); })();
+  await collect(() => false);
+  try {
+    assert.ok(txFd >= 0);
+    assert.is(tx2.write(Buffer.from('ok')), 2, 'the new pipe is still open');
+    const buf = Buffer.alloc(4);
+    assert.is(rx2.read(buf), 2);
+    const { fstatSync, closeSync } = await import('node:fs');
+    assert.ok(fstatSync(raw).isFIFO(), 'the fd handed out by intoRawFd() is still open');
+    closeSync(raw);
+  } finally { rx.close(); tx2.close(); rx2.close(); }
+});
+
+test.run();
