@@ -32,7 +32,8 @@ export function selectorOf(registry: Registry): Selector {
 
 function validSource(source: unknown): Source {
   const s = source as Source | null;
-  if (!s || typeof s !== 'object' || typeof s.register !== 'function' || typeof s.reregister !== 'function' || typeof s.deregister !== 'function') {
+  // A Registry has the same three methods but is no Source (each would call the other forever).
+  if (!s || typeof s !== 'object' || s instanceof Registry || typeof s.register !== 'function' || typeof s.reregister !== 'function' || typeof s.deregister !== 'function') {
     throw argTypeError('source', 'a Source (register, reregister, deregister)', source);
   }
   return s;

@@ -5,7 +5,7 @@ import { constant, fn, mod } from '../sys/os.js';
 import { addressOf } from '../sys/ffi.js';
 import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
-import { describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
+import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
 
 const C = mod.constants;
@@ -178,6 +178,7 @@ export class SocketBase extends OwnedFd {
 
   /** Runs `f`; when it reports would-block (returns null or throws EAGAIN), re-arms (mio's try_io). */
   tryIo<T>(f: () => T): T {
+    if (typeof f !== 'function') throw argTypeError('f', 'of type function', f);
     this.io.checkOpen('tryIo');
     try {
       const r = f();
