@@ -57,7 +57,7 @@ function make(r: Recipe, ctx: Fixtures): Made {
     case 'lyingLength': { const a = arena(n); Object.defineProperty(a.view, 'length', { value: 16 << 20 }); return { value: a.view, trueSize: n, arena: a.arena, tail: n }; }
     case 'lyingByteLength': { const a = arena(n); Object.defineProperty(a.view, 'byteLength', { value: 1 << 30 }); Object.defineProperty(a.view, 'byteOffset', { value: -8 }); return { value: a.view, trueSize: n, arena: a.arena, tail: n }; }
     case 'subclassLiar': {
-      class Liar extends Uint8Array { override get length() { return 1 << 24; } override get byteLength() { return 1 << 24; } override get buffer(): ArrayBuffer { throw new Boom('buffer'); } static override get [Symbol.species]() { throw new Boom('species'); } }
+      class Liar extends Uint8Array { override get length() { return 1 << 24; } override get byteLength() { return 1 << 24; } override get buffer(): ArrayBuffer { throw new Boom('buffer'); } static get [Symbol.species]() { throw new Boom('species'); } }
       const ab = new ArrayBuffer(n + 64); new Uint8Array(ab).fill(CANARY);
       return { value: new Liar(ab, 0, n), trueSize: n, arena: new Uint8Array(ab), tail: n };
     }
@@ -124,14 +124,14 @@ const targets: Target[] = [
   { name: 'UdpSocket.sendTo', call: (f, a) => f.udp.sendTo(a[0] as never, f.udpPeer, a[1] as never, a[2] as never), transfer: 0 },
   { name: 'UdpSocket.sendTo (addr)', call: (f, a) => f.udp.sendTo(Buffer.from('x'), a[0] as never) },
   ...['setMulticastTtlV4', 'setBroadcast', 'setTtl', 'joinMulticastV6', 'joinMulticastV4'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
-  ...(unix ? [
+  ...(unix ? ([
     ...['read'].map((m): Target => ({ name: `Receiver.${m}`, call: (f, a) => f.pipe![1].read(a[0] as never, a[1] as never, a[2] as never), transfer: 0 })),
     { name: 'Sender.write', call: (f, a) => f.pipe![0].write(a[0] as never, a[1] as never, a[2] as never), transfer: 0 },
     { name: 'Sender.setNonblocking', call: (f, a) => f.pipe![0].setNonblocking(a[0] as never) },
     ...['read', 'write', 'peek', 'readv', 'writev'].map((m): Target => ({ name: `UnixStream.${m}`, call: (f, a) => (f.ustream![0] as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
     ...['send', 'recv', 'recvFrom'].map((m): Target => ({ name: `UnixDatagram.${m}`, call: (f, a) => (f.udgram![1] as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
     { name: 'new SourceFd', call: (_f, a) => new SourceFd(a[0] as number) },
-  ] : []),
+  ] as Target[]) : []),
   { name: 'Poll.poll', call: (f, a) => { f.waker.wake(); return f.poll.poll(a[0] as Events, a[1] as number); } },
   { name: 'Poll.pollAsync', call: (f, a) => { f.waker.wake(); return f.poll.pollAsync(a[0] as Events, a[1] as number, a[2] as AbortSignal); }, async: true },
   { name: 'Registry.register', call: (f, a) => f.poll.registry().register(a[0] as never, a[1] as number, a[2] as number) },
@@ -158,7 +158,7 @@ function loopbackOnly(a: unknown[]): boolean {
 
 function acceptable(e: unknown): string | null {
   if (e instanceof Boom) return null;
-  if ((e instanceof TypeError || e instanceof RangeError) && typeof (e as { code?: unknown }).code === 'string' && /^ERR_/.test((e as { code: string }).code)) return null;
+  if ((e instanceof TypeError || e instanceof RangeError) && typeof (e as { code?: unknown }).code === 'string' && /^ERR_/.test((e as unknown as { code: string }).code)) return null;
   const s = e as { code?: unknown; errno?: unknown; syscall?: unknown };
   if (e instanceof Error && typeof s.code === 'string' && typeof s.errno === 'number' && typeof s.syscall === 'string') return null;
   if (e instanceof Error && typeof s.code === 'string' && /^ERR_METAL_IO_/.test(s.code)) return null;

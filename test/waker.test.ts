@@ -100,7 +100,7 @@ test('fromHandle checks every field before anything is written', () => {
   const h = waker.handle;
   try {
     const bad: [string, unknown][] = [
-      ['fd NaN', { ...h, fd: NaN }], ['fd 0.5', { ...h, fd: 0.5 }], ['fd 2^40', { ...h, fd: 2 ** 40 }], ['fd -1', { ...h, fd: -1 }], ['fd string', { ...h, fd: '3' }],
+      ['fd NaN', { ...h, fd: NaN }], ['fd 0.5', { ...h, fd: 0.5 }], ['fd past the range', { ...h, fd: h.kind === 'iocp' ? 2 ** 53 : 2 ** 40 }], ['fd -1', { ...h, fd: -1 }], ['fd string', { ...h, fd: '3' }],
       ['type', { ...h, type: 'other' }], ['kind', { ...h, kind: 'bogus' }], ['backend', { ...h, backend: 'select' }],
       ['target', { ...h, target: 'plan9-x64' }], ['token', { ...h, token: -1 }], ['state', { ...h, state: new ArrayBuffer(8) }],
       ['small state', { ...h, state: new SharedArrayBuffer(4) }], ['null', null], ['string', 'handle'],

@@ -54,6 +54,13 @@ export function assertCode(fn: () => unknown, code: string, syscall?: string): E
   throw new Error('unreachable');
 }
 
+/** Windows: how many handles this process has open (GetProcessHandleCount). */
+export function handleCount(): number {
+  const n = new Uint32Array(1);
+  assert.ok(sys.GetProcessHandleCount!(sys.GetCurrentProcess!(), n));
+  return n[0]!;
+}
+
 /** File descriptors this process has open (Linux /proc), or null where that cannot be read. */
 export function openFds(): Set<number> | null {
   if (process.platform === 'win32') return null; // (under Wine, /proc would be the Linux process's)
