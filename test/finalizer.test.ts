@@ -78,4 +78,15 @@ test('close() or intoRawFd() leave nothing to the finalizer: a reused fd number 
   } finally { rx.close(); tx2.close(); rx2.close(); }
 });
 
+test('NODE_DEBUG=metal-io reports what the finalizer closed', async () => {
+  if (!import.meta.url.endsWith('.ts')) { console.log(`  SKIP finalizer debug log: spawns a TypeScript child, runs natively only [${process.platform}-${process.arch}]`); return; }
+  const { spawnSync } = await import('node:child_process');
+  const code = `const { TcpListener } = await import(${JSON.stringify(new URL('../src/net.ts', import.meta.url).href)});
+    (() => { TcpListener.bind('127.0.0.1:0'); })();
+    for (let i = 0; i < 20; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, NODE_DEBUG: 'metal-io', NO_COLOR: '1', FORCE_COLOR: undefined }, encoding: 'utf8', timeout: 20000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(/METAL-IO \d+: finalizer: closed TcpListener fd \d+, dropped without close\(\)/.test(r.stderr), `stderr: ${r.stderr}`);
+});
+
 test.run();
