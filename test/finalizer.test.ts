@@ -51,7 +51,10 @@ test('dropped while registered, after pollAsync, with a Waker: all closed, the P
       poll.registry().register(s, 2, Interest.WRITABLE);
       poll.registry().register(u, 3, Interest.READABLE);
       new Waker(poll.registry(), 4);
-      await poll.pollAsync(events, 5); // starts libuv's watch on epoll: it must not keep the Poll alive
+      await poll.pollAsync(events, 5);
+      // Nothing ready: pollAsync starts libuv's watch of the epoll fd, whose callback must not
+      // keep the Poll alive once the caller drops it.
+      await new Poll().pollAsync(new Events(1), 5);
     }
   })();
   await collect(() => openFds()!.size <= before.size + 1);
