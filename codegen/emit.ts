@@ -231,7 +231,7 @@ export function probeItems(m: TargetModel): ProbeItem[] {
 const INCLUDES: Record<string, string[]> = {
   linux: ['#define _GNU_SOURCE', '#include <stddef.h>', '#include <errno.h>', '#include <fcntl.h>', '#include <poll.h>',
     '#include <time.h>', '#include <unistd.h>', '#include <sys/epoll.h>', '#include <sys/eventfd.h>', '#include <sys/ioctl.h>',
-    '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>', '#include <netinet/in.h>', '#include <netinet/tcp.h>'],
+    '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>', '#include <netinet/in.h>', '#include <netinet/tcp.h>', '#include <netinet/udp.h>'],
   win32: ['#define WIN32_NO_STATUS', '#include <stddef.h>', '#include <winsock2.h>', '#include <ws2tcpip.h>', '#include <mswsock.h>', '#include <windows.h>',
     '#undef WIN32_NO_STATUS', '#include <ntstatus.h>', '#include <winternl.h>'],
 };

@@ -212,6 +212,18 @@ export const constants = {
 } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EAUTH', 'EBADARCH', 'EBADEXEC', 'EBADF', 'EBADMACHO', 'EBADMSG', 'EBADRPC', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDEVERR', 'EDOM', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENEEDAUTH', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENODATA', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOLINK', 'ENOMEM', 'ENOMSG', 'ENOPOLICY', 'ENOPROTOOPT', 'ENOSPC', 'ENOSR', 'ENOSTR', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROCUNAVAIL', 'EPROGMISMATCH', 'EPROGUNAVAIL', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'EPWROFF', 'EQFULL', 'ERANGE', 'EREMOTE', 'EROFS', 'ERPCMISMATCH', 'ESHLIBVERS', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIME', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUSERS', 'EXDEV'] as const;
 export const structs = {
+  cmsghdr: {
+    c: 'struct cmsghdr',
+    size: 12,
+    align: 4,
+    packed: false,
+    header: 'sys/socket.h (cmsg(3))',
+    fields: {
+      cmsg_len: { offset: 0, size: 4, type: 'uint32', count: null },
+      cmsg_level: { offset: 4, size: 4, type: 'int', count: null },
+      cmsg_type: { offset: 8, size: 4, type: 'int', count: null },
+    },
+  },
   iovec: {
     c: 'struct iovec',
     size: 16,
@@ -580,10 +592,10 @@ export const functions = {
   recvmsg: {
     lib: 'libc',
     symbol: 'recvmsg',
-    koffi: 'intptr_t recvmsg(int sockfd, void * msg, int flags)',
+    koffi: 'intptr_t recvmsg(int sockfd, uintptr_t msg, int flags)',
     errors: 'errno',
     blocking: true,
-    hot: false,
+    hot: true,
     optional: false,
     variadic: false,
     doc: 'recvmsg(2)',
@@ -602,10 +614,10 @@ export const functions = {
   sendmsg: {
     lib: 'libc',
     symbol: 'sendmsg',
-    koffi: 'intptr_t sendmsg(int sockfd, void * msg, int flags)',
+    koffi: 'intptr_t sendmsg(int sockfd, uintptr_t msg, int flags)',
     errors: 'errno',
     blocking: true,
-    hot: false,
+    hot: true,
     optional: false,
     variadic: false,
     doc: 'sendmsg(2)',

@@ -199,6 +199,18 @@ export const constants = {
 } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EAUTH', 'EBADF', 'EBADMSG', 'EBADRPC', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDOM', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EIPSEC', 'EISCONN', 'EISDIR', 'ELOOP', 'EMEDIUMTYPE', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'ENAMETOOLONG', 'ENEEDAUTH', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOMEDIUM', 'ENOMEM', 'ENOMSG', 'ENOPROTOOPT', 'ENOSPC', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROCUNAVAIL', 'EPROGMISMATCH', 'EPROGUNAVAIL', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'ERANGE', 'EREMOTE', 'EROFS', 'ERPCMISMATCH', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUSERS', 'EXDEV'] as const;
 export const structs = {
+  cmsghdr: {
+    c: 'struct cmsghdr',
+    size: 12,
+    align: 4,
+    packed: false,
+    header: 'sys/socket.h (cmsg(3))',
+    fields: {
+      cmsg_len: { offset: 0, size: 4, type: 'uint32', count: null },
+      cmsg_level: { offset: 4, size: 4, type: 'int', count: null },
+      cmsg_type: { offset: 8, size: 4, type: 'int', count: null },
+    },
+  },
   iovec: {
     c: 'struct iovec',
     size: 16,
@@ -589,10 +601,10 @@ export const functions = {
   recvmsg: {
     lib: 'libc',
     symbol: 'recvmsg',
-    koffi: 'intptr_t recvmsg(int sockfd, void * msg, int flags)',
+    koffi: 'intptr_t recvmsg(int sockfd, uintptr_t msg, int flags)',
     errors: 'errno',
     blocking: true,
-    hot: false,
+    hot: true,
     optional: false,
     variadic: false,
     doc: 'recvmsg(2)',
@@ -611,10 +623,10 @@ export const functions = {
   sendmsg: {
     lib: 'libc',
     symbol: 'sendmsg',
-    koffi: 'intptr_t sendmsg(int sockfd, void * msg, int flags)',
+    koffi: 'intptr_t sendmsg(int sockfd, uintptr_t msg, int flags)',
     errors: 'errno',
     blocking: true,
-    hot: false,
+    hot: true,
     optional: false,
     variadic: false,
     doc: 'sendmsg(2)',

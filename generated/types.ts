@@ -280,6 +280,7 @@ export type ConstantName =
   | 'MSG_PEEK'
   | 'MSG_TRUNC'
   | 'MSG_WAITALL'
+  | 'MSG_WAITFORONE'
   | 'NOTE_FFNOP'
   | 'NOTE_TRIGGER'
   | 'OPEN_EXISTING'
@@ -323,6 +324,7 @@ export type ConstantName =
   | 'SOCK_NONBLOCK'
   | 'SOCK_STREAM'
   | 'SOL_SOCKET'
+  | 'SOL_UDP'
   | 'SOMAXCONN'
   | 'SO_BROADCAST'
   | 'SO_DEBUG'
@@ -345,6 +347,8 @@ export type ConstantName =
   | 'STATUS_SUCCESS'
   | 'SYNCHRONIZE'
   | 'TCP_NODELAY'
+  | 'UDP_GRO'
+  | 'UDP_SEGMENT'
   | 'WAIT_TIMEOUT'
   | 'WSAEACCES'
   | 'WSAEADDRINUSE'
@@ -420,12 +424,14 @@ export type StructName =
   | 'UNICODE_STRING'
   | 'WSABUF'
   | 'WSADATA'
+  | 'cmsghdr'
   | 'epoll_event'
   | 'iovec'
   | 'ip_mreq'
   | 'ipv6_mreq'
   | 'kevent'
   | 'linger'
+  | 'mmsghdr'
   | 'msghdr'
   | 'pollfd'
   | 'sockaddr'
@@ -488,8 +494,10 @@ export type FunctionName =
   | 'readv'
   | 'recv'
   | 'recvfrom'
+  | 'recvmmsg'
   | 'recvmsg'
   | 'send'
+  | 'sendmmsg'
   | 'sendmsg'
   | 'sendto'
   | 'setsockopt'
@@ -681,12 +689,16 @@ export interface SysCalls {
   recv: (sockfd: number, buf: Pointer, len: number | bigint, flags: number) => number;
   /** `ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags, struct sockaddr *src_addr, socklen_t *addrlen)` — recvfrom(2) */
   recvfrom: (sockfd: number, buf: Pointer, len: number | bigint, flags: number, src_addr: Pointer, addrlen: Pointer) => number;
+  /** `int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout)` — recvmmsg(2), Linux >= 2.6.33, Android API 21 */
+  recvmmsg: (sockfd: number, msgvec: Address, vlen: number, flags: number, timeout: Address) => number;
   /** `ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)` — recvmsg(2) */
-  recvmsg: (sockfd: number, msg: Pointer, flags: number) => number;
+  recvmsg: (sockfd: number, msg: Address, flags: number) => number;
   /** `ssize_t send(int sockfd, const void *buf, size_t len, int flags)` — send(2) */
   send: (sockfd: number, buf: Pointer, len: number | bigint, flags: number) => number;
+  /** `int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags)` — sendmmsg(2), Linux >= 3.0, Android API 21 */
+  sendmmsg: (sockfd: number, msgvec: Address, vlen: number, flags: number) => number;
   /** `ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)` — sendmsg(2) */
-  sendmsg: (sockfd: number, msg: Pointer, flags: number) => number;
+  sendmsg: (sockfd: number, msg: Address, flags: number) => number;
   /** `ssize_t sendto(int sockfd, const void *buf, size_t len, int flags, const struct sockaddr *dest_addr, socklen_t addrlen)` — sendto(2) */
   sendto: (sockfd: number, buf: Pointer, len: number | bigint, flags: number, dest_addr: Pointer, addrlen: number) => number;
   /** `int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen)` — setsockopt(2) */

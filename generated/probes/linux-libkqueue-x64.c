@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdint.h>
 struct kevent { uintptr_t ident; short filter; unsigned short flags; unsigned int fflags; intptr_t data; void *udata; };
 #define EVFILT_READ (-1)
@@ -36,6 +37,14 @@ struct kevent { uintptr_t ident; short filter; unsigned short flags; unsigned in
 
 __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[] = {
   0x4d4554414c50524fULL,
+  sizeof(struct cmsghdr), /* cmsghdr size */
+  _Alignof(struct cmsghdr), /* cmsghdr align */
+  offsetof(struct cmsghdr, cmsg_len), /* cmsghdr.cmsg_len offset */
+  sizeof(((struct cmsghdr *)0)->cmsg_len), /* cmsghdr.cmsg_len size */
+  offsetof(struct cmsghdr, cmsg_level), /* cmsghdr.cmsg_level offset */
+  sizeof(((struct cmsghdr *)0)->cmsg_level), /* cmsghdr.cmsg_level size */
+  offsetof(struct cmsghdr, cmsg_type), /* cmsghdr.cmsg_type offset */
+  sizeof(((struct cmsghdr *)0)->cmsg_type), /* cmsghdr.cmsg_type size */
   sizeof(struct epoll_event), /* epoll_event size */
   _Alignof(struct epoll_event), /* epoll_event align */
   offsetof(struct epoll_event, events), /* epoll_event.events offset */
@@ -80,6 +89,12 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   sizeof(((struct linger *)0)->l_onoff), /* linger.l_onoff size */
   offsetof(struct linger, l_linger), /* linger.l_linger offset */
   sizeof(((struct linger *)0)->l_linger), /* linger.l_linger size */
+  sizeof(struct mmsghdr), /* mmsghdr size */
+  _Alignof(struct mmsghdr), /* mmsghdr align */
+  offsetof(struct mmsghdr, msg_hdr), /* mmsghdr.msg_hdr offset */
+  sizeof(((struct mmsghdr *)0)->msg_hdr), /* mmsghdr.msg_hdr size */
+  offsetof(struct mmsghdr, msg_len), /* mmsghdr.msg_len offset */
+  sizeof(((struct mmsghdr *)0)->msg_len), /* mmsghdr.msg_len size */
   sizeof(struct msghdr), /* msghdr size */
   _Alignof(struct msghdr), /* msghdr align */
   offsetof(struct msghdr, msg_name), /* msghdr.msg_name offset */
@@ -352,6 +367,7 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(MSG_PEEK), /* MSG_PEEK */
   (unsigned long long)(long long)(MSG_TRUNC), /* MSG_TRUNC */
   (unsigned long long)(long long)(MSG_WAITALL), /* MSG_WAITALL */
+  (unsigned long long)(long long)(MSG_WAITFORONE), /* MSG_WAITFORONE */
   (unsigned long long)(long long)(NOTE_FFNOP), /* NOTE_FFNOP */
   (unsigned long long)(long long)(NOTE_TRIGGER), /* NOTE_TRIGGER */
   (unsigned long long)(long long)(O_CLOEXEC), /* O_CLOEXEC */
@@ -390,8 +406,11 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(SOCK_NONBLOCK), /* SOCK_NONBLOCK */
   (unsigned long long)(long long)(SOCK_STREAM), /* SOCK_STREAM */
   (unsigned long long)(long long)(SOL_SOCKET), /* SOL_SOCKET */
+  (unsigned long long)(long long)(SOL_UDP), /* SOL_UDP */
   (unsigned long long)(long long)(SOMAXCONN), /* SOMAXCONN */
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
+  (unsigned long long)(long long)(UDP_GRO), /* UDP_GRO */
+  (unsigned long long)(long long)(UDP_SEGMENT), /* UDP_SEGMENT */
 };
 
 #ifdef METAL_PROBE_MAIN

@@ -5,6 +5,10 @@ import { constant, fn, mod } from '../sys/os.js';
 import { errno as unixErrno } from '../sys/ffi.js';
 import { setNonblocking, setCloexec, closeFd } from '../sys/unix/fd.js';
 import { systemError } from '../errors.js';
+import { recvBatch, sendBatch, sendSegmented, gsoAvailable } from '../sys/unix/mmsg.js';
+import { addressOf } from '../sys/ffi.js';
+import { bufferOf } from '../validators.js';
+import type { DatagramBatch, PeerAddress } from './datagram.js';
 
 type Buf = ArrayBufferView | null;
 export interface SockApi {
@@ -29,6 +33,12 @@ export interface SockApi {
   getsockname(s: number, addr: Buffer, len: Uint32Array): number;
   getpeername(s: number, addr: Buffer, len: Uint32Array): number;
   shutdown(s: number, how: number): number;
+  /** Receives up to batch.capacity datagrams into `batch`: the count, or -1 with errno() set. */
+  recvBatch(s: number, batch: DatagramBatch): number;
+  /** Sends slots 0..count-1 of `batch`: how many went (maybe fewer), or -1 with errno() set when none did. */
+  sendBatch(s: number, batch: DatagramBatch, count: number, flags: number): number;
+  /** One send of `count` bytes at `view` as `segment`-byte datagrams (UDP GSO), or null where the OS has none. */
+  sendSegmented: ((s: number, view: ArrayBufferView, count: number, segment: number, peer: PeerAddress | null, flags: number) => number) | null;
 }
 
 let api: SockApi | null = null;
@@ -65,6 +75,12 @@ function bsd(): SockApi {
     getsockname: (s, a, l) => fn('getsockname')(s, a, l),
     getpeername: (s, a, l) => fn('getpeername')(s, a, l),
     shutdown: (s, h) => fn('shutdown')(s, h),
+    recvBatch: recvBatch,
+    sendBatch: sendBatch,
+    sendSegmented: gsoAvailable() ? (s, view, count, segment, peer, flags) => {
+      bufferOf(view); // moves a small on-heap array's bytes off the V8 heap: its address stays put for the call
+      return sendSegmented(s, addressOf(view), count, segment, peer, flags);
+    } : null,
   };
 }
 
@@ -108,5 +124,36 @@ function winsock(): SockApi {
     getsockname: (s, a, l) => fn('ws_getsockname')(s, a, l),
     getpeername: (s, a, l) => fn('ws_getpeername')(s, a, l),
     shutdown: (s, h) => fn('ws_shutdown')(s, h),
+    // Winsock has WSARecvMsg/WSASendMsg but no batch call: a loop of recvfrom/sendto. A datagram
+    // longer than its slot is WSAEMSGSIZE here (the slot holds its first bytes): truncated.
+    recvBatch(s, b) {
+      const recvfrom = fn('ws_recvfrom');
+      let got = 0;
+      for (; got < b.capacity; got++) {
+        const peer = b.peers[got]!;
+        batchLen[0] = peer.bytes.length;
+        let n = recvfrom(s, b.views[got]!, b.datagramSize, 0, peer.bytes, batchLen);
+        let trunc = 0;
+        if (n < 0) {
+          if (err() !== constant('WSAEMSGSIZE')) { if (got === 0) return -1; break; }
+          n = b.datagramSize; trunc = 1;
+        }
+        peer.filled(batchLen[0]!);
+        b.lengths[got] = n; b.flags[got] = trunc; b.strides[got] = n;
+      }
+      return got;
+    },
+    sendBatch(s, b, count, flags) {
+      const sendto = fn('ws_sendto');
+      let sent = 0;
+      for (; sent < count; sent++) {
+        const peer = b.peers[sent]!; const len = b.lengths[sent]!;
+        if (sendto(s, b.views[sent]!, len < b.datagramSize ? len : b.datagramSize, flags, peer.len ? peer.bytes : null, peer.len) < 0) return sent === 0 ? -1 : sent;
+      }
+      return sent;
+    },
+    sendSegmented: null,
   };
 }
+
+const batchLen = new Int32Array(1);

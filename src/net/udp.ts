@@ -3,7 +3,32 @@ import { constant, layout } from '../sys/os.js';
 import { systemError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
-import { DATAGRAM } from '../io-source.js';
+import { DATAGRAM, type TransferFn } from '../io-source.js';
+import { validPeer, validBatch, type PeerAddress, type DatagramBatch } from './datagram.js';
+import { errnoName, type SystemError } from '../errors.js';
+import { span, validBoolean } from '../validators.js';
+import { mod } from '../sys/os.js';
+import { setIntOpt } from './socket.js';
+
+/** The largest UDP payload over IPv4 (65535 - 20 - 8). */
+const MAX_UDP_PAYLOAD = 65507;
+/** What a kernel without UDP GSO/GRO (or a device that cannot) answers. */
+const GSO_REFUSED = new Set(['ENOPROTOOPT', 'EIO', 'EOPNOTSUPP', 'EINVAL']);
+
+
+// recvfrom/sendto against a PeerAddress, as transfer calls (one call at a time per thread).
+const peerLen = new Uint32Array(1);
+const peerCall: { peer: PeerAddress | null; recv: TransferFn; send: TransferFn } = {
+  peer: null,
+  recv: (fd, view, n, flags) => {
+    const p = peerCall.peer!;
+    peerLen[0] = p.bytes.length;
+    const r = sock().recvfrom(fd, view, n, flags, p.bytes, peerLen);
+    if (r >= 0) p.filled(peerLen[0]!);
+    return r;
+  },
+  send: (fd, view, n, flags) => { const p = peerCall.peer!; return sock().sendto(fd, view, n, flags, p.bytes, p.len); },
+};
 import { boundSocket, validTtl, calls } from './tcp.js';
 import { sock } from './sockapi.js';
 import { describe, validInteger, invalidArg } from '../validators.js';
@@ -46,6 +71,112 @@ export class UdpSocket extends SocketBase {
   private from(buf: unknown, offset: unknown, length: unknown, flags: number): [number, AddressInfo] | null {
     const n = this.transfer('recvfrom', recvFromScratch, buf, offset, length, flags, DATAGRAM);
     return n === null ? null : [n, decodeAddr(scratch.addr)];
+  }
+
+  // ---- allocation-free and batched datagrams -----------------------------------------------
+
+  /**
+   * Receives one datagram into `buf` (or its `offset`/`length` part) and its sender into `peer`,
+   * a reusable PeerAddress: bytes received, or null when none is queued. Allocates nothing.
+   */
+  recvFromPeer(buf: ArrayBufferView, peer: PeerAddress, offset?: number, length?: number): number | null {
+    peerCall.peer = validPeer(peer);
+    return this.transfer('recvfrom', peerCall.recv, buf, offset, length, 0, DATAGRAM);
+  }
+
+  /** Sends one datagram (`buf`, or its `offset`/`length` part) to `peer` without parsing an address: bytes sent, or null on would-block. */
+  sendToPeer(buf: ArrayBufferView, peer: PeerAddress, offset?: number, length?: number): number | null {
+    peerCall.peer = validPeer(peer);
+    return this.transfer('sendto', peerCall.send, buf, offset, length, SEND_FLAGS(), DATAGRAM);
+  }
+
+  /**
+   * Receives up to `batch.capacity` datagrams in one call where the OS can (recvmmsg(2) on Linux
+   * and Android; a loop elsewhere): the count, also in `batch.length`, or null when none is queued.
+   * Each slot has its length, sender, truncation flag and (with GRO) segment size. A count below
+   * the capacity means the queue is empty for now (the next event comes with new datagrams).
+   */
+  recvMany(batch: DatagramBatch): number | null {
+    const b = validBatch(batch);
+    const fd = this.io.checkOpen('recvmmsg');
+    const api = sock();
+    for (;;) {
+      const n = api.recvBatch(fd, b);
+      if (n >= 0) { b.length = n; if (n < b.capacity) this.io.wouldBlock(); return n; }
+      if (!this.retry('recvmmsg')) { b.length = 0; return null; }
+    }
+  }
+
+  /**
+   * Sends slots 0..count-1 of `batch` (default: `batch.length`), each `lengthOf(i)` bytes to
+   * `peer(i)` (an empty peer: the connected one), in one call where the OS can (sendmmsg(2)).
+   * Returns how many datagrams went: fewer than `count` when the send buffer filled (send the rest
+   * on the next WRITABLE event), or null when none could.
+   */
+  sendMany(batch: DatagramBatch, count?: number): number | null {
+    const b = validBatch(batch);
+    const c = count === undefined ? Math.min(b.length, b.capacity) : validInteger(count, 'count', 0, b.capacity);
+    const fd = this.io.checkOpen('sendmmsg');
+    if (c === 0) return 0;
+    const api = sock();
+    for (;;) {
+      const n = api.sendBatch(fd, b, c, SEND_FLAGS());
+      if (n >= 0) { if (n < c) this.io.wouldBlock(); return n; }
+      if (!this.retry('sendmmsg')) return null;
+    }
+  }
+
+  /**
+   * Sends `buf` (or its `offset`/`length` part) as datagrams of `segmentSize` bytes (the last one
+   * maybe shorter) to `peer` (omitted or null: the connected peer). On Linux one sendmsg(2) with
+   * UDP_SEGMENT carries up to 64 of them (generic segmentation offload); where the kernel or the OS
+   * has none, a loop of sends does the same. Returns the bytes sent (whole datagrams), or null when
+   * none could be.
+   */
+  sendSegments(buf: ArrayBufferView, segmentSize: number, peer?: PeerAddress | null, offset?: number, length?: number): number | null {
+    const seg = validInteger(segmentSize, 'segmentSize', 1, MAX_UDP_PAYLOAD);
+    const p = peer === undefined || peer === null ? null : validPeer(peer);
+    const total = span(buf, offset, length).count;
+    const first = offset === undefined ? 0 : offset;
+    const fd = this.io.checkOpen('sendmsg');
+    const api = sock();
+    const flags = SEND_FLAGS();
+    let sent = 0;
+    while (sent < total) {
+      const n = Math.min(total - sent, seg);
+      // GSO: up to 64 segments (UDP_MAX_SEGMENTS) and one IP datagram's worth per call.
+      const perCall = Math.min(64, Math.floor(MAX_UDP_PAYLOAD / seg)) * seg;
+      const chunk = Math.min(total - sent, perCall);
+      let r: number;
+      if (api.sendSegmented && this.#gso && chunk > seg) {
+        r = api.sendSegmented(fd, span(buf, first + sent, chunk).view, chunk, seg, p, flags);
+        if (r < 0 && GSO_REFUSED.has(errnoName(api.errno()))) { this.#gso = false; continue; } // this path cannot: loop instead
+      } else {
+        const v = span(buf, first + sent, n).view;
+        r = p ? api.sendto(fd, v, n, flags, p.bytes, p.len) : api.send(fd, v, n, flags);
+      }
+      if (r >= 0) { sent += r; continue; }
+      if (!this.retry('sendmsg')) return sent === 0 ? null : sent;
+    }
+    return sent;
+  }
+  #gso = true;
+
+  /**
+   * Asks the kernel to coalesce received datagrams (UDP_GRO, Linux >= 5.0): recvMany then may put
+   * several same-sized datagrams in one slot (see DatagramBatch.segmentSize; use 65535-byte slots).
+   * Returns whether it is on: false where the OS or kernel has no GRO (nothing changes then).
+   */
+  setGro(on: boolean): boolean {
+    const v = validBoolean(on, 'on');
+    const fd = this.io.checkOpen('setsockopt');
+    const C = mod.constants;
+    if (C.SOL_UDP === undefined || C.UDP_GRO === undefined) return false;
+    try { setIntOpt(fd, C.SOL_UDP, C.UDP_GRO, v ? 1 : 0); } catch (e) {
+      if (GSO_REFUSED.has((e as SystemError).code)) return false;
+      throw e;
+    }
+    return v;
   }
 
   /** Sets the default peer: send/recv then talk to it only. */
