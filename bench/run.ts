@@ -1,9 +1,13 @@
-// `npm run bench`: the echo benchmark. Builds the native load generator and the native echo
-// baseline (cc), then runs three echo servers in the same run (C epoll, metal-io's
-// examples/tcp_server.ts, Node's net with s.pipe(s)), each pinned to one core with the load
-// generator on the other, and reports msgs/s, the server's CPU-µs per message (from
-// /proc/PID/stat), bulk MB/s and metal-io's GC count in the measured window.
-//   npm run bench [-- --seconds 5 --warmup 2 --size 64]
+// `npm run bench`: the echo benchmarks. Builds the native load generators and the native echo
+// baselines (cc), then, in the same run, each pinned to CPU 0 with its load generator on CPU 1:
+//   TCP: C epoll, metal-io's examples/tcp_server.ts, Node's net with s.pipe(s); msgs/s, server
+//        CPU-µs per message, bulk MB/s.
+//   UDP: C epoll with recvfrom/sendto per datagram, metal-io per datagram (recvFromPeer/sendToPeer),
+//        metal-io batched (recvMany/sendMany), metal-io with recvFrom/sendTo, Node's dgram;
+//        datagrams/s, server CPU-µs (total and user) per datagram.
+// Server CPU comes from /proc/PID/stat; metal-io's GCs are counted inside the server for each
+// measured window.
+//   npm run bench [-- --only tcp|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, size: { type: 'string', default: '64' }, 'bulk-size': { type: 'string', default: '65536' } } });
+const { values } = parseArgs({ options: { only: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, size: { type: 'string', default: '64' }, 'bulk-size': { type: 'string', default: '65536' } } });
 const build = join(root, 'bench', 'build');
 mkdirSync(build, { recursive: true });
-for (const name of ['loadgen', 'echo']) {
+for (const name of ['loadgen', 'echo', 'udp_loadgen', 'udp_echo']) {
   const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(build, name), join(root, 'bench', `${name}.c`)], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`cc ${name}.c failed`);
 }
@@ -22,10 +26,11 @@ const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, cmd: string[]) => (haveTaskset ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
 const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-function cpuSeconds(pid: number): number {
+/** [user, system] CPU seconds of a process. */
+function cpuSeconds(pid: number): [number, number] {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
+  return [Number(fields[11]) / TICK, Number(fields[12]) / TICK]; // utime, stime
 }
 
 interface Server { name: string; child: ChildProcess; port: number; stats?: () => Promise<string> }
@@ -54,70 +59,107 @@ async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv =
   return s;
 }
 
-async function load(s: Server, conns: number, size: number, mode: 'pingpong' | 'bulk') {
-  const [bin, ...args] = pin(1, [join(build, 'loadgen'), '127.0.0.1', String(s.port), String(conns), String(size), values.seconds!, mode, values.warmup!]);
+/** Runs a load generator against `s`; measures the server's CPU over the generator's window. */
+async function load(s: Server, loadArgs: string[]) {
+  const [bin, ...args] = pin(1, loadArgs);
   const child = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = ''; let cpu0 = 0; let gcReset: Promise<string> | null = null;
+  let out = ''; let cpu0: [number, number] = [0, 0]; let gcReset: Promise<string> | null = null;
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d: Buffer) => {
     if (d.toString().includes('measuring')) { cpu0 = cpuSeconds(s.child.pid!); gcReset = s.stats?.() ?? null; }
     else process.stderr.write(d);
   });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
-  const cpu = cpuSeconds(s.child.pid!) - cpu0;
-  if (code !== 0) throw new Error(`loadgen against ${s.name} exited ${code}`);
+  const [u1, s1] = cpuSeconds(s.child.pid!);
+  if (code !== 0) throw new Error(`load generator against ${s.name} exited ${code}`);
   await gcReset;
   const gcs = s.stats ? await s.stats() : 'n/a';
-  const r = JSON.parse(out) as { msgs: number; bytes: number; seconds: number };
-  return { msgsPerSec: r.msgs / r.seconds, cpuUsPerMsg: (cpu * 1e6) / r.msgs, mbPerSec: r.bytes / r.seconds / 1e6, gcs };
+  const r = JSON.parse(out) as { msgs: number; bytes?: number; seconds: number };
+  const user = u1 - cpu0[0]; const cpu = user + (s1 - cpu0[1]);
+  return { msgsPerSec: r.msgs / r.seconds, cpuUsPerMsg: (cpu * 1e6) / r.msgs, userUsPerMsg: (user * 1e6) / r.msgs, mbPerSec: (r.bytes ?? 0) / r.seconds / 1e6, gcs };
 }
-
-const scenarios = [
-  { label: `ping-pong ${values.size} B, 32 conns`, conns: 32, size: Number(values.size), mode: 'pingpong' as const },
-  { label: `ping-pong ${values.size} B, 256 conns`, conns: 256, size: Number(values.size), mode: 'pingpong' as const },
-  { label: `bulk ${values['bulk-size']} B writes, 32 conns`, conns: 32, size: Number(values['bulk-size']), mode: 'bulk' as const },
-];
-
-const servers: [string, string[], NodeJS.ProcessEnv?][] = [
-  ['native C epoll', [join(build, 'echo'), '0']],
-  ['metal-io', [process.execPath, '--import', 'tsx', 'examples/tcp_server.ts', '--port', '0', '--quiet'], { METAL_IO_BENCH_STATS: '1' }],
-  ['node net', [process.execPath, 'bench/node-echo.mjs', '0']],
-];
-
-const rounds = Number(values.rounds);
-console.log(`echo bench: node ${process.version}, ${rounds} rounds (medians), ${values.seconds} s measured after ${values.warmup} s warm-up each, ${haveTaskset ? 'server on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}`);
 type Result = Awaited<ReturnType<typeof load>>;
-const all: Record<string, Record<string, Result[]>> = {};
-// Rounds interleave the servers, so slow phases of this noisy machine hit all of them alike.
-for (let round = 0; round < rounds; round++) {
-  for (const [name, cmd, env] of servers) {
-    const s = await startServer(name, cmd, env);
-    all[name] ??= {};
-    try {
-      for (const sc of scenarios) (all[name]![sc.label] ??= []).push(await load(s, sc.conns, sc.size, sc.mode));
-    } finally { s.child.kill('SIGTERM'); await new Promise((r) => s.child.once('exit', r)); }
-  }
-}
+
+interface Scenario { label: string; args: (port: number) => string[]; bulkSize?: number }
+type ServerSpec = [string, string[], NodeJS.ProcessEnv?];
+
 const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]!; };
-const results: Record<string, Record<string, Result>> = {};
-for (const [name, byScenario] of Object.entries(all)) {
-  results[name] = {};
-  for (const [label, rs] of Object.entries(byScenario)) {
-    results[name]![label] = {
-      msgsPerSec: median(rs.map((r) => r.msgsPerSec)), cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)), mbPerSec: median(rs.map((r) => r.mbPerSec)),
-      gcs: rs.map((r) => r.gcs).join('/'),
-    };
+
+/** Every server against every scenario, rounds interleaved (slow phases of this noisy VM hit all alike); medians. */
+async function section(servers: ServerSpec[], scenarios: Scenario[]): Promise<Record<string, Record<string, Result>>> {
+  const all: Record<string, Record<string, Result[]>> = {};
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [name, cmd, env] of servers) {
+      const s = await startServer(name, cmd, env);
+      all[name] ??= {};
+      try {
+        for (const sc of scenarios) (all[name]![sc.label] ??= []).push(await load(s, sc.args(s.port)));
+      } finally { s.child.kill('SIGTERM'); await new Promise((r) => s.child.once('exit', r)); }
+    }
   }
+  const results: Record<string, Record<string, Result>> = {};
+  for (const [name, byScenario] of Object.entries(all)) {
+    results[name] = {};
+    for (const [label, rs] of Object.entries(byScenario)) {
+      results[name]![label] = {
+        msgsPerSec: median(rs.map((r) => r.msgsPerSec)), cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)), userUsPerMsg: median(rs.map((r) => r.userUsPerMsg)),
+        mbPerSec: median(rs.map((r) => r.mbPerSec)), gcs: rs.map((r) => r.gcs).join('/'),
+      };
+    }
+  }
+  return results;
 }
 
-const rows = [];
-for (const sc of scenarios) {
-  const node = results['node net']![sc.label]!;
-  for (const [name] of servers) {
-    const r = results[name]![sc.label]!;
-    rows.push(sc.mode === 'bulk'
-      ? { scenario: sc.label, server: name, 'MB/s': r.mbPerSec.toFixed(1), 'vs node': `${(r.mbPerSec / node.mbPerSec).toFixed(2)}x`, 'CPU-µs/MB': (r.cpuUsPerMsg * (1e6 / sc.size)).toFixed(0), 'GCs': r.gcs }
-      : { scenario: sc.label, server: name, 'msgs/s': Math.round(r.msgsPerSec), 'vs node': `${(r.msgsPerSec / node.msgsPerSec).toFixed(2)}x`, 'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2), 'CPU vs node': `${(r.cpuUsPerMsg / node.cpuUsPerMsg).toFixed(2)}x`, 'GCs': r.gcs });
+const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+console.log(`echo bench: node ${process.version}, ${values.rounds} rounds (medians), ${values.seconds} s measured after ${values.warmup} s warm-up each, ${haveTaskset ? 'server on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}`);
+const secs = [values.seconds!, values.warmup!];
+
+if (values.only !== 'udp') {
+  const size = Number(values.size); const bulk = Number(values['bulk-size']);
+  const tcp = (conns: number, sz: number, mode: string): Scenario['args'] => (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(sz), secs[0]!, mode, secs[1]!];
+  const scenarios: Scenario[] = [
+    { label: `ping-pong ${size} B, 32 conns`, args: tcp(32, size, 'pingpong') },
+    { label: `ping-pong ${size} B, 256 conns`, args: tcp(256, size, 'pingpong') },
+    { label: `bulk ${bulk} B writes, 32 conns`, args: tcp(32, bulk, 'bulk'), bulkSize: bulk },
+  ];
+  const servers: ServerSpec[] = [
+    ['native C epoll', [join(build, 'echo'), '0']],
+    ['metal-io', [process.execPath, '--import', 'tsx', 'examples/tcp_server.ts', '--port', '0', '--quiet'], { METAL_IO_BENCH_STATS: '1' }],
+    ['node net', [process.execPath, 'bench/node-echo.mjs', '0']],
+  ];
+  const results = await section(servers, scenarios);
+  const rows = [];
+  for (const sc of scenarios) {
+    const node = results['node net']![sc.label]!;
+    for (const [name] of servers) {
+      const r = results[name]![sc.label]!;
+      rows.push(sc.bulkSize
+        ? { scenario: sc.label, server: name, 'MB/s': r.mbPerSec.toFixed(1), 'vs node': x(r.mbPerSec, node.mbPerSec), 'CPU-µs/MB': (r.cpuUsPerMsg * (1e6 / sc.bulkSize)).toFixed(0), 'GCs': r.gcs }
+        : { scenario: sc.label, server: name, 'msgs/s': Math.round(r.msgsPerSec), 'vs node': x(r.msgsPerSec, node.msgsPerSec), 'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2), 'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg), 'GCs': r.gcs });
+    }
   }
+  console.log('TCP');
+  console.table(rows);
 }
-console.table(rows);
+
+if (values.only !== 'tcp') {
+  const size = Number(values.size);
+  const label = `UDP ping-pong ${size} B, 32 sockets x 8 in flight`;
+  const scenarios: Scenario[] = [{ label, args: (port) => [join(build, 'udp_loadgen'), String(port), '32', '8', String(size), secs[0]!, secs[1]!] }];
+  const metal = (mode: string): string[] => [process.execPath, '--import', 'tsx', 'bench/udp-echo-metal.ts', '--port', '0', '--mode', mode];
+  const servers: ServerSpec[] = [
+    ['native C, per datagram', [join(build, 'udp_echo'), '0']],
+    ['metal-io batched (recvMany/sendMany)', metal('batch'), { METAL_IO_BENCH_STATS: '1' }],
+    ['metal-io per datagram (recvFromPeer/sendToPeer)', metal('datagram'), { METAL_IO_BENCH_STATS: '1' }],
+    ['metal-io recvFrom/sendTo', metal('classic'), { METAL_IO_BENCH_STATS: '1' }],
+    ['node dgram', [process.execPath, 'bench/udp-echo-node.mjs', '0']],
+  ];
+  const results = await section(servers, scenarios);
+  const node = results['node dgram']![label]!; const c = results['native C, per datagram']![label]!;
+  const rows = servers.map(([name]) => {
+    const r = results[name]![label]!;
+    return { server: name, 'datagrams/s': Math.round(r.msgsPerSec), 'CPU-µs/dgram': r.cpuUsPerMsg.toFixed(2), 'user-µs/dgram': r.userUsPerMsg.toFixed(2), 'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg), 'CPU vs C': x(r.cpuUsPerMsg, c.cpuUsPerMsg), 'GCs': r.gcs };
+  });
+  console.log(label);
+  console.table(rows);
+}

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { closeSync } from 'node:fs';
 import { Poll, Events, Interest, Waker, Registry } from '../src/index.js';
-import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
+import { TcpListener, TcpStream, UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
 import { pipe, UnixStream, UnixDatagram, SourceFd } from '../src/unix.js';
 import sys from '../src/sys/index.js';
 import { tcpPair } from './_util/net.js';
@@ -41,7 +41,7 @@ const recipe: fc.Arbitrary<Recipe> = fc.oneof(
   fc.record({ kind: fc.constantFrom(...bufferKinds), n: sizes }),
   fc.record({ kind: fc.constant('number'), n: fc.constant(0), x: numbers }),
   fc.record({ kind: fc.constant('primitive'), n: fc.constant(0), x: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(null, undefined, true, false, 1n, -1n, 2n ** 64n)) }),
-  fc.record({ kind: fc.constantFrom('symbol', 'object', 'array', 'arrayOfBuffers', 'arrayWithJunk', 'proxyArray', 'function', 'throwingObject', 'throwingProxy', 'closedStream', 'events', 'fakeEvents', 'registry', 'fakeRegistry', 'abortSignal', 'loopbackAddr', 'addrObject'), n: sizes }),
+  fc.record({ kind: fc.constantFrom('symbol', 'object', 'array', 'arrayOfBuffers', 'arrayWithJunk', 'proxyArray', 'function', 'throwingObject', 'throwingProxy', 'closedStream', 'events', 'fakeEvents', 'peer', 'fakePeer', 'batch', 'fakeBatch', 'registry', 'fakeRegistry', 'abortSignal', 'loopbackAddr', 'addrObject'), n: sizes }),
 );
 
 function arena(n: number, shared = false): { arena: Uint8Array; view: Uint8Array } {
@@ -85,6 +85,10 @@ function make(r: Recipe, ctx: Fixtures): Made {
     case 'throwingProxy': return { value: new Proxy({}, { get() { throw new Boom('get'); }, getPrototypeOf() { throw new Boom('proto'); }, has() { throw new Boom('has'); }, ownKeys() { throw new Boom('keys'); }, getOwnPropertyDescriptor() { throw new Boom('desc'); } }) };
     case 'closedStream': { const s = UdpSocket.bind('127.0.0.1:0'); s.close(); return { value: s }; }
     case 'events': return { value: new Events(1 + (n % 8)) };
+    case 'peer': return { value: n % 2 ? new PeerAddress() : new PeerAddress(ctx.udp.localAddr()) };
+    case 'fakePeer': return { value: n % 2 ? Object.create(PeerAddress.prototype) : { bytes: Buffer.alloc(1), len: 1 << 20 } };
+    case 'batch': return { value: new DatagramBatch(1 + (n % 4), 1 + n) };
+    case 'fakeBatch': return { value: Object.create(DatagramBatch.prototype) };
     case 'fakeEvents': { class Big extends Events { override get capacity() { return 1 << 20; } } return { value: n % 2 ? new Big(1) : Object.create(Events.prototype) }; }
     case 'registry': return { value: ctx.poll.registry() };
     case 'fakeRegistry': return { value: Object.create(Registry.prototype) };
@@ -97,13 +101,14 @@ function make(r: Recipe, ctx: Fixtures): Made {
 
 // ---- what is called ----------------------------------------------------------------------------
 
-interface Fixtures { poll: Poll; events: Events; waker: Waker; tcp: ReturnType<typeof tcpPair>; udp: UdpSocket; udpPeer: string; pipe?: ReturnType<typeof pipe>; ustream?: [UnixStream, UnixStream]; udgram?: [UnixDatagram, UnixDatagram] }
+interface Fixtures { poll: Poll; events: Events; waker: Waker; tcp: ReturnType<typeof tcpPair>; udp: UdpSocket; udpPeer: string; udpPeerAddr: PeerAddress; peer: PeerAddress; batch: DatagramBatch; pipe?: ReturnType<typeof pipe>; ustream?: [UnixStream, UnixStream]; udgram?: [UnixDatagram, UnixDatagram] }
 
 function fixtures(): Fixtures {
   const poll = new Poll();
   const udp = UdpSocket.bind('127.0.0.1:0');
   return {
     poll, events: new Events(8), waker: new Waker(poll.registry(), 99), tcp: tcpPair(), udp, udpPeer: `127.0.0.1:${udp.localAddr().port}`,
+    udpPeerAddr: new PeerAddress(udp.localAddr()), peer: new PeerAddress(), batch: new DatagramBatch(4, 64),
     ...(unix ? { pipe: pipe(), ustream: UnixStream.pair(), udgram: UnixDatagram.pair() } : {}),
   };
 }
@@ -122,6 +127,21 @@ const targets: Target[] = [
   { name: 'TcpListener.setTtl', call: (f, a) => f.tcp.listener.setTtl(a[0] as number) },
   ...['recvFrom', 'peekFrom', 'send', 'recv', 'peek'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
   { name: 'UdpSocket.sendTo', call: (f, a) => f.udp.sendTo(a[0] as never, f.udpPeer, a[1] as never, a[2] as never), transfer: 0 },
+  { name: 'UdpSocket.recvFromPeer', call: (f, a) => f.udp.recvFromPeer(a[0] as never, a[1] as never, a[2] as never, a[3] as never), transfer: 0 },
+  { name: 'UdpSocket.recvFromPeer (peer)', call: (f, a) => f.udp.recvFromPeer(a[0] as never, f.peer, a[1] as never, a[2] as never), transfer: 0 },
+  { name: 'UdpSocket.sendToPeer', call: (f, a) => f.udp.sendToPeer(a[0] as never, f.udpPeerAddr, a[1] as never, a[2] as never), transfer: 0 },
+  { name: 'UdpSocket.sendToPeer (peer)', call: (f, a) => f.udp.sendToPeer(Buffer.from('x'), a[0] as never) },
+  { name: 'UdpSocket.sendSegments', call: (f, a) => f.udp.sendSegments(a[0] as never, a[1] as never, f.udpPeerAddr, a[2] as never, a[3] as never), transfer: 0 },
+  { name: 'UdpSocket.sendSegments (peer)', call: (f, a) => f.udp.sendSegments(Buffer.alloc(100), 10, a[0] as never) },
+  { name: 'UdpSocket.recvMany', call: (f, a) => f.udp.recvMany(a[0] as never) },
+  { name: 'UdpSocket.recvMany (batch)', call: (f) => f.udp.recvMany(f.batch) },
+  { name: 'UdpSocket.sendMany', call: (f, a) => f.udp.sendMany(a[0] as never, a[1] as never) },
+  { name: 'UdpSocket.sendMany (batch)', call: (f, a) => f.udp.sendMany(f.batch, a[0] as never) },
+  { name: 'UdpSocket.setGro', call: (f, a) => f.udp.setGro(a[0] as never) },
+  { name: 'new DatagramBatch', call: (_f, a) => new DatagramBatch(a[0] as never, a[1] as never) },
+  ...['setLength', 'slot', 'data', 'lengthOf', 'peer', 'truncated', 'segmentSize', 'offset'].map((m): Target => ({ name: `DatagramBatch.${m}`, call: (f, a) => (f.batch as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  { name: 'new PeerAddress', call: (_f, a) => new PeerAddress(typeof a[0] === 'string' ? '127.0.0.1:1' : a[0] as never) },
+  ...['copyFrom', 'equals', 'set'].map((m): Target => ({ name: `PeerAddress.${m}`, call: (f, a) => (f.peer as never as Record<string, (...x: unknown[]) => unknown>)[m]!(m === 'set' && typeof a[0] === 'string' ? '127.0.0.1:1' : a[0]) })),
   { name: 'UdpSocket.sendTo (addr)', call: (f, a) => f.udp.sendTo(Buffer.from('x'), a[0] as never) },
   ...['setMulticastTtlV4', 'setBroadcast', 'setTtl', 'joinMulticastV6', 'joinMulticastV4'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
   ...(unix ? ([

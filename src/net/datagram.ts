@@ -32,7 +32,13 @@ export class PeerAddress {
   static over(bytes: Buffer): PeerAddress { return new PeerAddress(undefined, bytes); }
 
   /** @internal Valid bytes of `bytes`: 0 when empty, never more than `bytes` holds. */
-  get len(): number { return this.#len; }
+  get len(): number { return PeerAddress.#own(this).#len; }
+
+  /** `p` itself when it is a real PeerAddress (getters reached through a look-alike's prototype throw a coded TypeError). */
+  static #own(p: unknown): PeerAddress {
+    if (typeof p !== 'object' || p === null || !(#len in p)) throw argTypeError('this', 'a PeerAddress', p);
+    return p as PeerAddress;
+  }
 
   /** Parses `addr` into this object. */
   set(addr: SocketAddr): this {
@@ -66,9 +72,9 @@ export class PeerAddress {
     if (this.#len === 0) throw argTypeError('peer', 'a filled PeerAddress', 'an empty PeerAddress');
     return this.#decoded ??= decodeAddr(this.bytes);
   }
-  get address(): string { return this.#info().address; }
-  get port(): number { return this.#info().port; }
-  get family(): 'IPv4' | 'IPv6' { return this.#info().family; }
+  get address(): string { return PeerAddress.#own(this).#info().address; }
+  get port(): number { return PeerAddress.#own(this).#info().port; }
+  get family(): 'IPv4' | 'IPv6' { return PeerAddress.#own(this).#info().family; }
   /** As Node's AddressInfo (a new object). */
   toJSON(): AddressInfo | null { return this.#len === 0 ? null : { ...this.#info() }; }
   toString(): string { return this.#len === 0 ? '(empty)' : formatAddr(this.#info()); }

@@ -46,6 +46,7 @@ export function sock(): SockApi { return api ??= mod.target.os === 'win32' ? win
 
 function bsd(): SockApi {
   const C = mod.constants;
+  const recvfrom = fn('recvfrom'); const sendto = fn('sendto'); // per-datagram calls: bound once
   const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
   return {
     windows: false, errno: unixErrno, EINTR: constant('EINTR'), EAGAIN: constant('EAGAIN'), EINPROGRESS: constant('EINPROGRESS'),
@@ -68,8 +69,8 @@ function bsd(): SockApi {
     connect: (s, a, l) => fn('connect')(s, a, l),
     recv: fn('recv') as never,
     send: fn('send') as never,
-    recvfrom: (s, b, n, f, a, l) => Number(fn('recvfrom')(s, b, n, f, a, l)),
-    sendto: (s, b, n, f, a, l) => Number(fn('sendto')(s, b, n, f, a, l)),
+    recvfrom: (s, b, n, f, a, l) => Number(recvfrom(s, b, n, f, a, l)),
+    sendto: (s, b, n, f, a, l) => Number(sendto(s, b, n, f, a, l)),
     getsockopt: (s, lv, nm, v, l) => fn('getsockopt')(s, lv, nm, v, l),
     setsockopt: (s, lv, nm, v, l) => fn('setsockopt')(s, lv, nm, v, l),
     getsockname: (s, a, l) => fn('getsockname')(s, a, l),
