@@ -132,15 +132,27 @@ export class Poll implements Disposable {
   /**
    * Waits for readiness events and stores them in `events` (cleared first). `timeoutMs`: null or
    * undefined waits until an event arrives; 0 returns at once; fractions of a millisecond are
-   * honoured where the OS allows (epoll_pwait2, kevent), else rounded up. A wait interrupted by a
-   * signal returns normally with no events.
+   * honoured where the OS allows (epoll_pwait2, kevent), else rounded up. A signal does not cut
+   * the wait short (it goes on for the time left, as libuv's does); JavaScript signal handlers run
+   * when Node's loop next turns, so a program that must react to signals waits with pollAsync, or
+   * in slices with a turn of Node's loop between them.
    */
   poll(events: Events, timeoutMs?: number | null): void {
     const ev = validEvents(events);
     const t = validTimeout(timeoutMs);
     if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
     ev.len = 0;
-    ev.len = this.#selector.select(ev, t);
+    const sel = this.#selector;
+    const start = t > 0 ? performance.now() : 0;
+    let n = sel.select(ev, t);
+    // Back with nothing before the time is up: a signal interrupted the wait (EINTR). Wait out the
+    // rest, as libuv does and Python since PEP 475: a wait ends with events or after the timeout.
+    while (n === 0 && t !== 0) {
+      let left = -1;
+      if (t > 0 && (left = t - (performance.now() - start)) <= 0) break;
+      n = sel.select(ev, left);
+    }
+    ev.len = n;
   }
 
   /**

@@ -61,8 +61,10 @@ test('ttl, takeError, closed listener is EBADF, close twice harmless, dispose', 
 
 test('fromFd adopts a listening socket', () => {
   const l = TcpListener.bind('127.0.0.1:0');
-  const adopted = TcpListener.fromFd(l.fd);
-  assert.is(adopted.localAddr().port, l.localAddr().port);
+  const port = l.localAddr().port;
+  const adopted = TcpListener.fromFd(l.intoRawFd()); // the fd moves: one owner at a time
+  assert.is(adopted.localAddr().port, port);
+  assert.ok(l.fd < 0, 'the old owner is closed');
   adopted.close();
   assert.throws(() => TcpListener.fromFd(-1), (e: Error) => e instanceof RangeError);
 });

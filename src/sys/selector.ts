@@ -13,7 +13,8 @@
 //   writes at most sink.capacity events into sink.tokens / sink.flags (Ready bits), returning the
 //   count. timeoutMs is -1 to wait forever, 0 to return at once, or milliseconds, fractional where
 //   the OS allows it (otherwise rounded up, never down, so a wait is never shorter than asked). An
-//   interrupted wait (EINTR) returns 0. Events are edge-triggered: a source is reported again only
+//   interrupted wait (EINTR) returns 0; Poll then waits out the rest of the timeout. Events are
+//   edge-triggered: a source is reported again only
 //   after new readiness arrives, or for owned sources after rearm() following would-block.
 //   Spurious events are allowed.
 // - wait: how Poll.pollAsync waits without blocking Node's loop. { kind: 'fd', fd }: libuv watches
