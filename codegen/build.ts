@@ -5,7 +5,7 @@
 // which selector), and two copies would not know each other's objects (the dual-package hazard), so
 // `import` and `require` of every subpath reach the same code. koffi stays external.
 import { build } from 'esbuild';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync, cpSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -26,7 +26,7 @@ export const ENTRIES: { name: string; src: string; default?: boolean }[] = [
 async function main(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
-  const common = { bundle: true, platform: 'node' as const, target: 'node20', external: ['koffi'], sourcemap: true, logLevel: 'warning' as const };
+  const common = { bundle: true, platform: 'node' as const, target: 'node20', external: ['koffi'], sourcemap: true, keepNames: true, logLevel: 'warning' as const };
 
   const all = join(dist, '_all.ts');
   writeFileSync(all, ENTRIES.map((e) => `export * as ${e.name} from ${JSON.stringify(join(root, e.src).replace(/\.ts$/, '.js'))};`).join('\n') + '\n');
@@ -34,8 +34,18 @@ async function main(): Promise<void> {
   rmSync(all);
   const bundle = createRequire(import.meta.url)(join(dist, 'metal-io.cjs')) as Record<string, Record<string, unknown>>;
   for (const e of ENTRIES) {
-    writeFileSync(join(dist, `${e.name}.cjs`), `'use strict';\nmodule.exports = require('./metal-io.cjs').${e.name};\n`);
     const names = Object.keys(bundle[e.name]!).filter((n) => n !== 'default').sort();
+    // Written out name by name, with __esModule: what TypeScript's and Babel's CommonJS output expect
+    // (`import sys from 'metal-io/sys'` compiled to require() reads `.default`), and what tools that
+    // read CommonJS exports statically (Node's cjs-module-lexer, arethetypeswrong) can see.
+    writeFileSync(join(dist, `${e.name}.cjs`), [
+      `'use strict';`,
+      `Object.defineProperty(exports, '__esModule', { value: true });`,
+      `const m = require('./metal-io.cjs').${e.name};`,
+      ...names.map((n) => `exports.${n} = m.${n};`),
+      ...(e.default ? ['exports.default = m.default;'] : []),
+      '',
+    ].join('\n'));
     writeFileSync(join(dist, `${e.name}.js`), [
       `import bundle from './metal-io.cjs';`,
       `const m = bundle.${e.name};`,
@@ -46,7 +56,7 @@ async function main(): Promise<void> {
   }
 
   const program = ts.createProgram(ENTRIES.map((e) => join(root, e.src)), {
-    declaration: true, emitDeclarationOnly: true, outDir: join(dist, 'types'), rootDir: root, strict: true,
+    declaration: true, emitDeclarationOnly: true, stripInternal: true, outDir: join(dist, 'types'), rootDir: root, strict: true,
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
     lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'], types: ['node'], skipLibCheck: true, resolveJsonModule: true,
   });
@@ -57,11 +67,21 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // The declarations twice: dist/types/ read as ES modules (dist's package type), dist/types-cjs/ as
+  // CommonJS (its own package.json says so), so `require` resolves to CommonJS types and `import` to
+  // ESM types under node16/nodenext, and neither masquerades as the other.
+  // Only generated/types.d.ts is part of the public types (the per-target modules and their table are
+  // implementation: src/sys/target.ts hides them behind SysModule), so the rest is not shipped.
+  for (const f of readdirSync(join(dist, 'types', 'generated'))) if (f !== 'types.d.ts') rmSync(join(dist, 'types', 'generated', f), { recursive: true });
+  cpSync(join(dist, 'types'), join(dist, 'types-cjs'), { recursive: true });
+  writeFileSync(join(dist, 'types-cjs', 'package.json'), '{ "type": "commonjs" }\n');
   for (const e of ENTRIES) {
-    const target = `./types/${e.src.replace(/\.ts$/, '.js')}`;
-    const text = `export * from '${target}';\n${e.default ? `export { default } from '${target}';\n` : ''}`;
-    writeFileSync(join(dist, `${e.name}.d.ts`), text);
-    writeFileSync(join(dist, `${e.name}.d.cts`), text);
+    const decl = (dir: string) => {
+      const target = `./${dir}/${e.src.replace(/\.ts$/, '.js')}`;
+      return `export * from '${target}';\n${e.default ? `export { default } from '${target}';\n` : ''}`;
+    };
+    writeFileSync(join(dist, `${e.name}.d.ts`), decl('types'));
+    writeFileSync(join(dist, `${e.name}.d.cts`), decl('types-cjs'));
   }
   console.log(`built dist/: ${ENTRIES.map((e) => e.name).join(', ')} (ESM + CJS + .d.ts)`);
 }

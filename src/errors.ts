@@ -1,6 +1,7 @@
 // System errors the Node way: `Error` with `code` ('EEXIST'), `errno` (negative, as Node's own
 // errors carry it), `syscall`, and a message such as `connect ECONNREFUSED 127.0.0.1:9`.
 import { mod } from './sys/os.js';
+import { debug } from './debug.js';
 
 const names = new Map<number, string>();
 for (const name of mod.errnoNames) {
@@ -26,6 +27,7 @@ export function systemError(syscall: string, n: number, detail?: string): System
   err.errno = -n;
   err.syscall = syscall;
   Error.captureStackTrace?.(err, systemError);
+  if (debug.enabled && code !== 'EAGAIN') debug('error %s', err.message);
   return err;
 }
 

@@ -4,7 +4,8 @@
 // and close() deregisters before closing so no event is delivered for a closed fd.
 import type { Selector } from './sys/selector.js';
 import type { Token } from './token.js';
-import type { Interest } from './interest.js';
+import { Interest } from './interest.js';
+import { debug } from './debug.js';
 import { Registry, selectorOf, type Source } from './poll.js';
 import { errorByName, systemError } from './errors.js';
 import { closeFd, errno } from './sys/unix/fd.js';
@@ -35,6 +36,7 @@ export class IoSource implements Source, Reapable {
     sel.register(fd, token, interest, true);
     this.#selector = sel;
     this.#interest = interest;
+    if (debug.enabled) debug('register %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
   reregister(registry: Registry, token: Token, interest: Interest): void {
@@ -42,6 +44,7 @@ export class IoSource implements Source, Reapable {
     const sel = this.#own(registry, 'reregister');
     sel.reregister(fd, token, interest);
     this.#interest = interest;
+    if (debug.enabled) debug('reregister %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
   deregister(registry: Registry): void {
@@ -49,6 +52,7 @@ export class IoSource implements Source, Reapable {
     const sel = this.#own(registry, 'deregister');
     this.#selector = null;
     sel.deregister(fd);
+    if (debug.enabled) debug('deregister %s fd %d', this.what, fd);
   }
 
   #own(registry: Registry, syscall: string): Selector {

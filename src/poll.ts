@@ -1,6 +1,7 @@
 // Poll and Registry: mio's event queue. Poll waits; Registry registers sources. No platform code
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
 import koffi from 'koffi';
+import { inspect } from 'node:util';
 import type { Selector } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';
 import { eventSink, type Events, type Sink } from './event.js';
@@ -123,6 +124,8 @@ export class Poll implements Disposable {
     this.#registry = new Registry(this.#selector, this);
     closeOnCollect(this, this.#core);
   }
+
+  [inspect.custom](): string { return `Poll { backend: '${this.#selector.backend}', closed: ${this.#selector.closed} }`; }
 
   /** The backend in use: 'epoll', 'kqueue', 'poll' or 'iocp'. */
   get backend(): string { return this.#selector.backend; }

@@ -11,6 +11,7 @@ import { validToken, type Token } from './token.js';
 import { argTypeError, argValueError, validInteger } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { mod } from './sys/os.js';
+import { debug } from './debug.js';
 import { errorByName } from './errors.js';
 import { isClosed } from './sys/waker-guard.js';
 
@@ -35,6 +36,7 @@ export class Waker implements Disposable {
     // The finalizer holds the OS side only (never this Waker): a dropped Waker's fd is closed.
     this.#held = { close: () => sys.close(), describe: () => `Waker (${sys.handle.kind} fd ${sys.handle.fd})` };
     closeOnCollect(this, this.#held);
+    if (debug.enabled) debug('waker %s fd %d token %d', sys.handle.kind, sys.handle.fd, t);
   }
 
   /**

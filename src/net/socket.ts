@@ -7,6 +7,8 @@ import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
+import { inspect } from 'node:util';
+import { formatAddr } from './addr.js';
 
 const C = mod.constants;
 
@@ -126,6 +128,19 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: numbe
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
 export class SocketBase extends OwnedFd {
   constructor(fd: number, what: string) { super(fd, what, (s) => sock().close(s)); }
+
+  /** `TcpStream { fd: 12, local: 127.0.0.1:4000, peer: 127.0.0.1:51234 }`, or `{ closed }`. */
+  [inspect.custom](): string {
+    const name = this.constructor.name;
+    if (this.io.closed) return `${name} { closed }`;
+    const self = this as unknown as { localAddr?: () => unknown; peerAddr?: () => unknown };
+    const show = (f: (() => unknown) | undefined): string | null => {
+      if (!f) return null;
+      try { const a = f.call(this) as { address?: string; port?: number; family?: string } | { toString(): string }; return 'port' in a && a.port !== undefined ? formatAddr(a as never) : String(a); } catch { return null; }
+    };
+    const local = show(self.localAddr); const peer = show(self.peerAddr);
+    return `${name} { fd: ${this.io.fd}${local ? `, local: ${local}` : ''}${peer ? `, peer: ${peer}` : ''}${this instanceof ListenerBase && this.acceptPaused ? ', accept paused' : ''} }`;
+  }
   protected override errs() { return sock(); }
 
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */

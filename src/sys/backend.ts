@@ -7,6 +7,7 @@ import { PollSelector } from './unix/selector/poll.js';
 import { KqueueSelector } from './unix/selector/kqueue.js';
 import { IocpSelector } from './windows/selector.js';
 import { mod } from './os.js';
+import { debug } from '../debug.js';
 import { invalidArg } from '../validators.js';
 
 const DEFAULT: Record<string, BackendName> = {
@@ -38,5 +39,6 @@ export function createSelector(name: BackendName = backendName()): Selector {
     throw Object.assign(new Error('metal-io: METAL_IO_BACKEND=kqueue on Linux needs METAL_IO_LIBKQUEUE=/path/to/libkqueue.so.0 (the linux-libkqueue-x64 target)'), { code: 'ERR_METAL_IO_UNSUPPORTED' });
   }
   if (!b.os.includes(mod.target.os)) throw Object.assign(new Error(`metal-io: the ${name} backend does not run on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  if (debug.enabled) debug('backend %s on %s%s', name, mod.target.name, process.env.METAL_IO_BACKEND ? ' (METAL_IO_BACKEND)' : '');
   return b.create();
 }
