@@ -1,0 +1,45 @@
+// Every TypeScript block in README.md, exactly as written: extracted here (not copied), type-checked
+// strictly against the built package (imported by its name, `metal-io`, through the package's
+// self-reference) and run. Runs natively only (it needs tsc and the TypeScript loader).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const native = import.meta.url.endsWith('.ts');
+const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+const dir = join(root, 'test', '.readme-blocks'); // inside the package: `metal-io` resolves to itself
+
+test.before(() => {
+  if (!native) return;
+  const b = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, encoding: 'utf8' });
+  assert.is(b.status, 0, b.stderr);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  blocks.forEach((code, i) => writeFileSync(join(dir, `block${i}.ts`), code));
+});
+test.after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+test('the README has its TypeScript examples', () => {
+  assert.ok(blocks.length >= 4, `found ${blocks.length} ts blocks`);
+});
+
+test('every TypeScript block type-checks strictly against the package', () => {
+  if (!native) { console.log(`  SKIP README blocks: needs tsc and the TypeScript loader, runs natively only [${process.platform}-${process.arch}]`); return; }
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--target', 'es2022', '--lib', 'es2023,esnext.disposable', '--types', 'node', ...blocks.map((_, i) => join(dir, `block${i}.ts`))], { cwd: root, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+});
+
+for (let i = 0; i < blocks.length; i++) {
+  test(`README block ${i} runs (${blocks[i]!.split('\n')[0]})`, () => {
+    if (!native) return;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, `block${i}.ts`)], { cwd: root, encoding: 'utf8', timeout: 20000, env: { ...process.env, NO_COLOR: '1' } });
+    assert.is(r.status, 0, `block ${i} exited ${r.status} ${r.signal ?? ''}:\n${r.stdout}\n${r.stderr}`);
+  });
+}
+
+test.run();
