@@ -4,7 +4,8 @@
 // One bundle, not an ESM build beside a CJS build: the library keeps state (which Registry owns
 // which selector), and two copies would not know each other's objects (the dual-package hazard), so
 // `import` and `require` of every subpath reach the same code. koffi stays external.
-import { build } from 'esbuild';
+import { build, type PluginBuild } from 'esbuild';
+import { targets } from '../generated/index.js';
 import { rmSync, writeFileSync, mkdirSync, cpSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,25 @@ async function main(): Promise<void> {
 
   const all = join(dist, '_all.ts');
   writeFileSync(all, ENTRIES.map((e) => `export * as ${e.name} from ${JSON.stringify(join(root, e.src).replace(/\.ts$/, '.js'))};`).join('\n') + '\n');
-  await build({ ...common, entryPoints: [all], outfile: join(dist, 'metal-io.cjs'), format: 'cjs' });
+  // A process needs one target's tables: each target is its own file (dist/targets/<name>.cjs), and
+  // the bundle's table of targets requires one only when it is asked for. The requires are literal,
+  // so a bundler that bundles metal-io still finds them all.
+  const names = Object.keys(targets).sort();
+  await build({ ...common, sourcemap: false, entryPoints: names.map((n) => ({ in: join(root, 'generated', `${n}.ts`), out: n })), outdir: join(dist, 'targets'), outExtension: { '.js': '.cjs' }, format: 'cjs' });
+  const lazyTargets = {
+    name: 'lazy-targets',
+    setup(b: PluginBuild) {
+      b.onResolve({ filter: /generated[\\/]index\.js$/ }, (args) => ({ path: args.path, namespace: 'lazy-targets' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-targets' }, () => ({
+        loader: 'js',
+        contents: [
+          'export const targets = {};',
+          ...names.map((n) => `Object.defineProperty(targets, ${JSON.stringify(n)}, { enumerable: true, get: () => require(${JSON.stringify(`./targets/${n}.cjs`)}).default });`),
+        ].join('\n'),
+      }));
+    },
+  };
+  await build({ ...common, entryPoints: [all], outfile: join(dist, 'metal-io.cjs'), format: 'cjs', plugins: [lazyTargets], external: [...common.external, './targets/*'] });
   rmSync(all);
   const bundle = createRequire(import.meta.url)(join(dist, 'metal-io.cjs')) as Record<string, Record<string, unknown>>;
   for (const e of ENTRIES) {

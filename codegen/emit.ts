@@ -139,39 +139,39 @@ export function emitTypes(spec: Spec): string {
   });
   return render([
     '// The shared interface every generated/<target>.ts module satisfies.',
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'TargetName', type: union(spec.targets.map((t) => t.name)) },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))) },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))) },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionName', type: union(all.flatMap((m) => m.functions.map((f) => f.name))) },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'none'` },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'TargetName', type: union(spec.targets.map((t) => t.name)), docs: ['Every target, named as Node names platforms: `${process.platform}-${process.arch}`.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))), docs: ['Every constant of every target, by its C name.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))), docs: ['Every struct of every target, by its C name.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionName', type: union(all.flatMap((m) => m.functions.map((f) => f.name))), docs: ['Every function of every target, by its C name (ws_* are the Winsock spellings).'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'none'`, docs: ['How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, or not at all.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'Address', type: 'number | bigint', docs: ['A memory address, as `koffi.address(buffer)` returns it; the caller keeps the buffer alive.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'Pointer', type: 'ArrayBufferView | ArrayBuffer | null', docs: ['Memory koffi passes by pointer for the duration of the call.'] },
     {
-      kind: StructureKind.Interface, isExported: true, name: 'TargetInfo', properties: [
-        { name: 'name', type: 'TargetName', isReadonly: true }, { name: 'os', type: 'string', isReadonly: true },
-        { name: 'arch', type: 'string', isReadonly: true }, { name: 'model', type: 'string', isReadonly: true },
-        { name: 'pointerSize', type: 'number', isReadonly: true }, { name: 'longSize', type: 'number', isReadonly: true },
-        { name: 'endian', type: `'little' | 'big'`, isReadonly: true }, { name: 'libc', type: 'string', isReadonly: true },
+      kind: StructureKind.Interface, isExported: true, name: 'TargetInfo', docs: ['What a target is: OS, CPU, data model, libc and who checked its layouts.'], properties: [
+        { name: 'name', type: 'TargetName', isReadonly: true, docs: ['linux-x64, win32-x64, ...'] }, { name: 'os', type: 'string', isReadonly: true, docs: ['As process.platform.'] },
+        { name: 'arch', type: 'string', isReadonly: true, docs: ['As process.arch.'] }, { name: 'model', type: 'string', isReadonly: true, docs: ['The C data model: lp64, llp64, ilp32, ilp32_i386.'] },
+        { name: 'pointerSize', type: 'number', isReadonly: true, docs: ['sizeof(void *).'] }, { name: 'longSize', type: 'number', isReadonly: true, docs: ['sizeof(long).'] },
+        { name: 'endian', type: `'little' | 'big'`, isReadonly: true, docs: ['Byte order.'] }, { name: 'libc', type: 'string', isReadonly: true, docs: ['The C library: glibc, bionic, libSystem, msvcrt, ...'] },
         { name: 'verifiedBy', type: 'string | null', isReadonly: true, docs: ['The compiler triple that checks this target\'s layouts, or null.'] },
-        { name: 'stdcall', type: 'boolean', isReadonly: true }, { name: 'kqueue', type: 'string | null', isReadonly: true },
+        { name: 'stdcall', type: 'boolean', isReadonly: true, docs: ['Whether system calls use __stdcall (win32-ia32).'] }, { name: 'kqueue', type: 'string | null', isReadonly: true, docs: ['Where kqueue comes from when the OS has none (libkqueue), or null.'] },
       ],
     },
     {
-      kind: StructureKind.Interface, isExported: true, name: 'FieldInfo', properties: [
-        { name: 'offset', type: 'number', isReadonly: true }, { name: 'size', type: 'number', isReadonly: true },
+      kind: StructureKind.Interface, isExported: true, name: 'FieldInfo', docs: ['A struct field\'s place.'], properties: [
+        { name: 'offset', type: 'number', isReadonly: true, docs: ['Bytes from the start of the struct.'] }, { name: 'size', type: 'number', isReadonly: true, docs: ['Bytes.'] },
         { name: 'type', type: 'string', isReadonly: true, docs: ['A primitive (int, uint32, pointer, ...) or a struct name.'] },
         { name: 'count', type: 'number | null', isReadonly: true, docs: ['Array length, or null for a scalar.'] },
       ],
     },
     {
-      kind: StructureKind.Interface, isExported: true, name: 'StructInfo', properties: [
-        { name: 'c', type: 'string', isReadonly: true }, { name: 'size', type: 'number', isReadonly: true },
-        { name: 'align', type: 'number', isReadonly: true }, { name: 'packed', type: 'boolean', isReadonly: true },
-        { name: 'header', type: 'string', isReadonly: true }, { name: 'fields', type: 'Readonly<Record<string, FieldInfo>>', isReadonly: true },
+      kind: StructureKind.Interface, isExported: true, name: 'StructInfo', docs: ['A struct layout, as the target\'s compiler lays it out.'], properties: [
+        { name: 'c', type: 'string', isReadonly: true, docs: ['The C name: `struct epoll_event`.'] }, { name: 'size', type: 'number', isReadonly: true, docs: ['sizeof.'] },
+        { name: 'align', type: 'number', isReadonly: true, docs: ['_Alignof.'] }, { name: 'packed', type: 'boolean', isReadonly: true, docs: ['Whether the header packs it.'] },
+        { name: 'header', type: 'string', isReadonly: true, docs: ['The header that declares it.'] }, { name: 'fields', type: 'Readonly<Record<string, FieldInfo>>', isReadonly: true, docs: ['Its fields by name.'] },
       ],
     },
     {
-      kind: StructureKind.Interface, isExported: true, name: 'FunctionInfo', properties: [
+      kind: StructureKind.Interface, isExported: true, name: 'FunctionInfo', docs: ['A function as syscalls.yaml declares it.'], properties: [
         { name: 'lib', type: 'string', isReadonly: true }, { name: 'symbol', type: 'string', isReadonly: true },
         { name: 'koffi', type: 'string', isReadonly: true, docs: ['The prototype handed to koffi.'] },
         { name: 'errors', type: 'ErrorConvention', isReadonly: true }, { name: 'blocking', type: 'boolean', isReadonly: true },
@@ -180,13 +180,13 @@ export function emitTypes(spec: Spec): string {
       ],
     },
     {
-      kind: StructureKind.Interface, isExported: true, name: 'SysModule', properties: [
-        { name: 'target', type: 'TargetInfo', isReadonly: true },
-        { name: 'libraries', type: 'Readonly<Record<string, readonly string[]>>', isReadonly: true },
-        { name: 'constants', type: 'Readonly<Partial<Record<ConstantName, number>>>', isReadonly: true },
-        { name: 'errnoNames', type: 'readonly ConstantName[]', isReadonly: true },
-        { name: 'structs', type: 'Readonly<Partial<Record<StructName, StructInfo>>>', isReadonly: true },
-        { name: 'functions', type: 'Readonly<Partial<Record<FunctionName, FunctionInfo>>>', isReadonly: true },
+      kind: StructureKind.Interface, isExported: true, name: 'SysModule', docs: ['One target\'s generated system layer.'], properties: [
+        { name: 'target', type: 'TargetInfo', isReadonly: true, docs: ['The target.'] },
+        { name: 'libraries', type: 'Readonly<Record<string, readonly string[]>>', isReadonly: true, docs: ['Shared libraries by name, with the files tried in order.'] },
+        { name: 'constants', type: 'Readonly<Partial<Record<ConstantName, number>>>', isReadonly: true, docs: ['Constants by C name.'] },
+        { name: 'errnoNames', type: 'readonly ConstantName[]', isReadonly: true, docs: ['The errno names the target defines.'] },
+        { name: 'structs', type: 'Readonly<Partial<Record<StructName, StructInfo>>>', isReadonly: true, docs: ['Struct layouts by C name.'] },
+        { name: 'functions', type: 'Readonly<Partial<Record<FunctionName, FunctionInfo>>>', isReadonly: true, docs: ['Functions by C name.'] },
       ],
     },
     { kind: StructureKind.Interface, isExported: true, name: 'SysCalls', docs: ['Every function of every target, by its C name (ws_* are the Winsock spellings).'], properties: callSigs },

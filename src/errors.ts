@@ -9,7 +9,19 @@ for (const name of mod.errnoNames) {
   if (v !== undefined && !names.has(v)) names.set(v, name.replace(/^WSAE/, 'E'));
 }
 
-export interface SystemError extends Error { code: string; errno: number; syscall: string; address?: string; port?: number }
+/** An error from the OS, shaped as Node's own system errors. */
+export interface SystemError extends Error {
+  /** The errno name: 'ECONNREFUSED' (Winsock's WSAE names as E names). */
+  code: string;
+  /** The error number, negative as Node's. */
+  errno: number;
+  /** The call that failed: 'connect'. */
+  syscall: string;
+  /** The address involved, where there is one. */
+  address?: string;
+  /** The port involved, where there is one. */
+  port?: number;
+}
 
 /** The errno name for a positive OS error number (EAGAIN, WSAECONNREFUSED → ECONNREFUSED), or `Unknown system error N`. */
 export function errnoName(n: number): string { return names.get(n) ?? `Unknown system error ${n}`; }

@@ -21,6 +21,7 @@ export class Event {
   get token(): Token { return this.#sink.tokens[this.#slot]!; }
   /** Readable, or a read-side condition to notice (data, EOF, error). */
   isReadable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.READABLE) !== 0; }
+  /** Writable, or a write-side condition to notice (hang-up, error). */
   isWritable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.WRITABLE) !== 0; }
   /** An error condition (EPOLLERR, EV_ERROR, POLLERR, AFD_POLL_CONNECT_FAIL); read it with takeError(). */
   isError(): boolean { return (this.#sink.flags[this.#slot]! & Ready.ERROR) !== 0; }
@@ -34,6 +35,7 @@ export class Event {
   isAio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.AIO) !== 0; }
   /** A LIO completion (kqueue EVFILT_LIO: FreeBSD); false elsewhere. */
   isLio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.LIO) !== 0; }
+  /** How util.inspect shows it. */
   [inspect.custom](): string {
     const f = this.#sink.flags[this.#slot]!;
     const on = Object.entries(Ready).filter(([, bit]) => (f & bit) !== 0).map(([n]) => n.toLowerCase());
@@ -74,8 +76,10 @@ export class Events implements Iterable<Event> {
   readonly #sink: Sink;
   readonly #iterator: EventsIterator;
 
+  /** Same as `new Events(capacity)`. */
   static withCapacity(capacity: number): Events { return new Events(capacity); }
 
+  /** Room for `capacity` events per poll (1 to 2^20), allocated once. */
   constructor(capacity: number) {
     validInteger(capacity, 'capacity', 1, 1 << 20);
     const slots: Event[] = [];
@@ -94,14 +98,18 @@ export class Events implements Iterable<Event> {
   get capacity(): number { return this.#sink.capacity; }
   /** Number of events from the last poll. */
   get length(): number { return this.#sink.len; }
+  /** Whether the last poll returned no event. */
   isEmpty(): boolean { return this.#sink.len === 0; }
+  /** Forgets the events of the last poll. */
   clear(): void { this.#sink.len = 0; }
   /** The i-th event of the last poll, or undefined past the end. */
   get(i: number): Event | undefined { const s = this.#sink; return Number.isInteger(i) && i >= 0 && i < s.len ? s.slots[i] : undefined; }
+  /** The events of the last poll; a plain for...of allocates nothing. */
   [Symbol.iterator](): IterableIterator<Event> {
     const it = this.#iterator;
     return it.active ? new EventsIterator(this.#sink).start() : it.start();
   }
+  /** How util.inspect shows it. */
   [inspect.custom](): string { const s = this.#sink; return `Events(${s.len}/${s.capacity}) [${s.slots.slice(0, s.len).map((e) => e[inspect.custom]()).join(', ')}]`; }
 }
 

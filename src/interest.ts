@@ -13,16 +13,31 @@ const ALL = READABLE | WRITABLE | AIO | LIO | PRIORITY;
 
 const NAMES: [number, string][] = [[READABLE, 'READABLE'], [WRITABLE, 'WRITABLE'], [AIO, 'AIO'], [LIO, 'LIO'], [PRIORITY, 'PRIORITY']];
 
+/** Interest flags and helpers (mio's Interest). */
 export const Interest = Object.freeze({
-  READABLE, WRITABLE, AIO, LIO, PRIORITY,
+  /** Readable readiness (and read-side conditions: end of stream, errors). */
+  READABLE,
+  /** Writable readiness. */
+  WRITABLE,
+  /** AIO completions (kqueue EVFILT_AIO: FreeBSD, macOS). */
+  AIO,
+  /** LIO completions (kqueue EVFILT_LIO: FreeBSD). */
+  LIO,
+  /** Priority (out-of-band) data: EPOLLPRI / POLLPRI. */
+  PRIORITY,
   /** `a | b`. */
   add(a: Interest, b: Interest): Interest { return validInterest(a, 'a') | validInterest(b, 'b'); },
   /** `a` without `b`, or null when nothing is left (mio returns None). */
   remove(a: Interest, b: Interest): Interest | null { const r = validInterest(a, 'a') & ~validInterest(b, 'b'); return r === 0 ? null : r; },
+  /** Whether `i` has READABLE. */
   isReadable: (i: Interest): boolean => (validInterest(i) & READABLE) !== 0,
+  /** Whether `i` has WRITABLE. */
   isWritable: (i: Interest): boolean => (validInterest(i) & WRITABLE) !== 0,
+  /** Whether `i` has AIO. */
   isAio: (i: Interest): boolean => (validInterest(i) & AIO) !== 0,
+  /** Whether `i` has LIO. */
   isLio: (i: Interest): boolean => (validInterest(i) & LIO) !== 0,
+  /** Whether `i` has PRIORITY. */
   isPriority: (i: Interest): boolean => (validInterest(i) & PRIORITY) !== 0,
   /** "READABLE | WRITABLE". */
   format(i: Interest): string { const v = validInterest(i); return NAMES.filter(([bit]) => (v & bit) !== 0).map(([, n]) => n).join(' | '); },

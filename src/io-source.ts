@@ -107,8 +107,11 @@ export class OwnedFd implements Source, Disposable {
   /** The file descriptor (owned: closed by close()). */
   get fd(): number { return this.io.fd; }
 
+  /** Source: starts delivering `interest` readiness as events with `token` (EEXIST if registered with any Poll). */
   register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
+  /** Source: changes token and interest (ENOENT unless registered with this registry's Poll). */
   reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
+  /** Source: stops delivering events (ENOENT unless registered with this registry's Poll). */
   deregister(registry: Registry): void { this.io.deregister(registry); }
 
   /** Deregisters if registered, then closes. Closing twice is harmless. */
@@ -122,6 +125,7 @@ export class OwnedFd implements Source, Disposable {
     this.io.checkOpen('intoRawFd');
     return this.io.release();
   }
+  /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
 
   /**

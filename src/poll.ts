@@ -14,8 +14,11 @@ import { outOfRangeError } from './validators.js';
 
 /** A source of readiness events: anything that can register itself (mio's `event::Source`). */
 export interface Source {
+  /** Starts delivering `interest` readiness as events carrying `token`. */
   register(registry: Registry, token: Token, interest: Interest): void;
+  /** Changes token and interest. */
   reregister(registry: Registry, token: Token, interest: Interest): void;
+  /** Stops delivering events. */
   deregister(registry: Registry): void;
 }
 
@@ -118,6 +121,7 @@ export class Poll implements Disposable {
   #onReady: (() => void) | null = null;
   #cancelWait: ((err: unknown) => void) | null = null;
 
+  /** A new event queue on the platform's backend (METAL_IO_BACKEND forces another). */
   constructor() {
     this.#selector = createSelector();
     this.#core = new PollCore(this.#selector);
@@ -125,11 +129,13 @@ export class Poll implements Disposable {
     closeOnCollect(this, this.#core);
   }
 
+  /** How util.inspect shows it. */
   [inspect.custom](): string { return `Poll { backend: '${this.#selector.backend}', closed: ${this.#selector.closed} }`; }
 
   /** The backend in use: 'epoll', 'kqueue', 'poll' or 'iocp'. */
   get backend(): string { return this.#selector.backend; }
 
+  /** The Registry to register sources with. */
   registry(): Registry { return this.#registry; }
 
   /**
@@ -273,5 +279,6 @@ export class Poll implements Disposable {
     this.#core.close();
   }
 
+  /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
 }

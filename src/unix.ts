@@ -20,17 +20,23 @@ function unixOnly(what: string): void {
  * (the library cannot see its would-block results to re-arm an edge).
  */
 export class SourceFd implements Source {
+  /** The fd (the caller's: SourceFd never closes it). */
   readonly fd: number;
+  /** A Source for any fd: `new SourceFd(fd)` registers it as it is (mio's SourceFd). */
   constructor(fd: number) {
     unixOnly('SourceFd');
     this.fd = validFd(fd);
   }
+  /** Source: starts delivering `interest` readiness of the fd as events with `token`. */
   register(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).register(this.fd, token, interest, false); }
+  /** Source: changes token and interest. */
   reregister(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).reregister(this.fd, token, interest); }
+  /** Source: stops delivering events for the fd. */
   deregister(registry: Registry): void { selectorOf(registry).deregister(this.fd); }
 }
 
 class PipeEnd extends OwnedFd {
+  /** O_NONBLOCK on or off (pipe() makes it on; blocking reads and writes hang a Poll loop). */
   setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), validBoolean(nonblocking, 'nonblocking')); }
 }
 
@@ -44,6 +50,7 @@ function pipeCalls() {
 
 /** The write end of a pipe. */
 export class Sender extends PipeEnd {
+  /** Adopts the write end of a pipe; the Sender then owns the fd. */
   constructor(fd: number) { super(validFd(fd), 'pipe sender'); }
   /** Bytes written from `buf` (or its `offset`/`length` part), or null when the pipe is full (would block). */
   write(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('write', pipeCalls().write, buf, offset, length, 0, STREAM_WRITE); }
@@ -51,6 +58,7 @@ export class Sender extends PipeEnd {
 
 /** The read end of a pipe. */
 export class Receiver extends PipeEnd {
+  /** Adopts the read end of a pipe; the Receiver then owns the fd. */
   constructor(fd: number) { super(validFd(fd), 'pipe receiver'); }
   /** Bytes read into `buf` (or its `offset`/`length` part), 0 at end of stream, or null when nothing is buffered (would block). */
   read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', pipeCalls().read, buf, offset, length, 0, STREAM_READ); }

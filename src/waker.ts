@@ -20,11 +20,16 @@ let adopting: WakerHandle | null = null;
 
 const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent, iocp: wakeIocp };
 
+/**
+ * Wakes a Poll from any thread (mio's Waker): `wake()` makes the Poll report a readable event with
+ * the Waker's token. Wakes coalesce. Post `waker.handle` to a worker and use `Waker.fromHandle` there.
+ */
 export class Waker implements Disposable {
   #sys: SysWaker | null;
   #handle: WakerHandle;
   #held: Reapable | null = null;
 
+  /** A Waker for the Poll behind `registry`, reporting `token`. */
   constructor(registry: Registry, token: Token) {
     if (adopting) { this.#sys = null; this.#handle = adopting; return; }
     const sel = selectorOf(registry);
@@ -57,8 +62,10 @@ export class Waker implements Disposable {
     WAKE_BY_KIND[this.#handle.kind]!(this.#handle);
   }
 
+  /** Whether the owner closed it (then wake() throws EBADF). */
   get closed(): boolean { return isClosed(this.#handle.state); }
 
+  /** Closes the Waker (the owner) or stops this copy (fromHandle). Closing twice is harmless. */
   close(): void {
     if (this.#held) { forget(this.#held); this.#held = null; }
     if (this.#sys) this.#sys.close();
@@ -66,6 +73,7 @@ export class Waker implements Disposable {
     else this.#handle = { ...this.#handle, state: closedState };
   }
 
+  /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
 }
 

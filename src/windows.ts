@@ -77,6 +77,7 @@ export class NamedPipe implements Source, Disposable {
     return new NamedPipe(validInteger(handle, 'handle', 1, Number.MAX_SAFE_INTEGER), true);
   }
 
+  /** The pipe's HANDLE value (0 once closed). */
   get handle(): number { return this.#h; }
 
   #check(syscall: string): number {
@@ -198,6 +199,7 @@ export class NamedPipe implements Source, Disposable {
     return m;
   }
 
+  /** Source: associates the pipe with the Poll's completion port and starts its I/O there. */
   register(registry: Registry, token: Token, interest: Interest): void {
     this.#check('register');
     const sel = selectorOf(registry) as unknown as IocpSelector;
@@ -206,11 +208,13 @@ export class NamedPipe implements Source, Disposable {
     this.#sel = sel; this.#token = token; this.#interest = validInterest(interest);
     this.#startRead();
   }
+  /** Source: changes token and interest (ENOENT unless registered with this Poll). */
   reregister(registry: Registry, token: Token, interest: Interest): void {
     this.#check('reregister');
     if (this.#sel !== (selectorOf(registry) as unknown as IocpSelector)) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
     this.#token = token; this.#interest = validInterest(interest);
   }
+  /** Source: stops reporting events (completions already queued are dropped). */
   deregister(registry: Registry): void {
     this.#check('deregister');
     if (this.#sel !== (selectorOf(registry) as unknown as IocpSelector)) throw errorByName('deregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
@@ -225,5 +229,6 @@ export class NamedPipe implements Source, Disposable {
     fn('CancelIoEx')(h, null);
     fn('CloseHandle')(h);
   }
+  /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
 }

@@ -8,10 +8,34 @@ import type { StructInfo } from '../../generated/types.js';
 import { invalidArg } from '../validators.js';
 
 /** An address as metal-io returns it: node's AddressInfo, plus flowinfo and scopeId for IPv6. */
-export interface AddressInfo { address: string; family: 'IPv4' | 'IPv6'; port: number; flowinfo?: number; scopeId?: number }
+export interface AddressInfo {
+  /** '127.0.0.1', '::1'. */
+  address: string;
+  /** 'IPv4' or 'IPv6'. */
+  family: 'IPv4' | 'IPv6';
+  /** The port. */
+  port: number;
+  /** IPv6 flow information. */
+  flowinfo?: number;
+  /** IPv6 scope (interface index). */
+  scopeId?: number;
+}
 
 /** Anything an address argument accepts. */
-export type SocketAddr = string | { address: string; port: number; family?: string; flowinfo?: number; flowlabel?: number; scopeId?: number } | SocketAddress;
+export type SocketAddr = string | {
+  /** A numeric IPv4 or IPv6 address (names are not resolved). */
+  address: string;
+  /** The port, 0 to 65535. */
+  port: number;
+  /** Ignored: the family follows the address. */
+  family?: string;
+  /** IPv6 flow information. */
+  flowinfo?: number;
+  /** IPv6 flow label (node:net's name for flowinfo). */
+  flowlabel?: number;
+  /** IPv6 scope (interface index). */
+  scopeId?: number;
+} | SocketAddress;
 
 export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string }
 

@@ -72,12 +72,17 @@ export class PeerAddress {
     if (this.#len === 0) throw argTypeError('peer', 'a filled PeerAddress', 'an empty PeerAddress');
     return this.#decoded ??= decodeAddr(this.bytes);
   }
+  /** The IP address, decoded (and cached) on first use. */
   get address(): string { return PeerAddress.#own(this).#info().address; }
+  /** The port. */
   get port(): number { return PeerAddress.#own(this).#info().port; }
+  /** 'IPv4' or 'IPv6'. */
   get family(): 'IPv4' | 'IPv6' { return PeerAddress.#own(this).#info().family; }
   /** As Node's AddressInfo (a new object). */
   toJSON(): AddressInfo | null { return this.#len === 0 ? null : { ...this.#info() }; }
+  /** `127.0.0.1:53`, `[::1]:53`, or `(empty)`. */
   toString(): string { return this.#len === 0 ? '(empty)' : formatAddr(this.#info()); }
+  /** How util.inspect shows it. */
   [inspect.custom](): string { return `PeerAddress(${this.toString()})`; }
 
   static {
@@ -114,7 +119,9 @@ export const MAX_BATCH = 1024;
  *   socket.sendMany(batch, n ?? 0);              // ...to the same peers
  */
 export class DatagramBatch {
+  /** How many datagrams one call can move. */
   readonly capacity: number;
+  /** The bytes of each slot (longer datagrams are truncated). */
   readonly datagramSize: number;
   /** Every slot's bytes: slot i is `buffer[offset(i) .. offset(i) + datagramSize)`. Pinned. */
   readonly buffer: Buffer;
@@ -130,6 +137,7 @@ export class DatagramBatch {
   /** @internal The socket seam's native layout over this memory (msghdr arrays), made on first use. */
   native: unknown = null;
 
+  /** `capacity` slots (1 to 1024) of `datagramSize` bytes (1 to 65535), allocated once. */
   constructor(capacity = 32, datagramSize = 2048) {
     this.capacity = validInteger(capacity, 'capacity', 1, MAX_BATCH);
     this.datagramSize = validInteger(datagramSize, 'datagramSize', 1, 65535);
@@ -170,6 +178,7 @@ export class DatagramBatch {
    * (the last one maybe shorter); otherwise it equals lengthOf(i).
    */
   segmentSize(i: number): number { return this.strides[this.#slot(i)]!; }
+  /** How util.inspect shows it. */
   [inspect.custom](): string { return `DatagramBatch(${this.length}/${this.capacity} x ${this.datagramSize} B)`; }
   #brand = true;
   static {

@@ -272,6 +272,7 @@ export class ListenerBase extends SocketBase {
 
   /** How long a pause may leave queued connections waiting before they are refused (null: never). Default 1000 ms. */
   get acceptShedAfter(): number | null { return this.#shedAfter; }
+  /** Sets it: an integer number of milliseconds, or null. */
   set acceptShedAfter(ms: number | null) { this.#shedAfter = ms === null ? null : validInteger(ms, 'acceptShedAfter', 0, 0x7fffffff); }
 
   /** How many queued connections this listener refused while paused (closed at once after accepting). */

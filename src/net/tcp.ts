@@ -53,8 +53,11 @@ export class TcpListener extends ListenerBase {
     return fd === null ? null : [TcpStream.fromConnected(fd), decodeAddr(scratch.addr)];
   }
 
+  /** The bound address (getsockname(2)). */
   localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
+  /** IP_TTL for packets it sends (1 to 255). */
   setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  /** IP_TTL. */
   ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
 }
 
@@ -114,12 +117,19 @@ export class TcpStream extends SocketBase {
   /** Reads without consuming (MSG_PEEK). */
   peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK); }
 
+  /** Shuts down reading, writing or both (shutdown(2)). */
   shutdown(how: Shutdown): void { this.shutdownSocket(how); }
+  /** The peer address (getpeername(2)); ENOTCONN until connected. */
   peerAddr(): AddressInfo { this.name('getpeername'); return decodeAddr(scratch.addr); }
+  /** The local address (getsockname(2)). */
   localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
+  /** TCP_NODELAY: send small writes at once (no Nagle delay). */
   setNodelay(on: boolean): void { this.setOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY'), on ? 1 : 0); }
+  /** TCP_NODELAY. */
   nodelay(): boolean { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY')) !== 0; }
+  /** IP_TTL for packets it sends (1 to 255). */
   setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  /** IP_TTL. */
   ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
 
   /** `connect` target or peer, for messages. */

@@ -54,6 +54,7 @@ export class UdpSocket extends SocketBase {
     return new UdpSocket(boundSocket(parseAddr(addr), constant('SOCK_DGRAM'), () => {}));
   }
 
+  /** Adopts a UDP socket fd (made non-blocking); the socket then owns it. */
   static fromFd(fd: number): UdpSocket { return new UdpSocket(adoptFd(fd)); }
 
   /** Sends one datagram (`buf`, or its `offset`/`length` part) to `addr`: bytes sent, or null when it would block. */
@@ -195,32 +196,45 @@ export class UdpSocket extends SocketBase {
   /** Like recv, leaving the datagram queued (MSG_PEEK). */
   peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), DATAGRAM); }
 
+  /** The bound address (getsockname(2)). */
   localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
   /** The connected peer; ENOTCONN when not connected. */
   peerAddr(): AddressInfo { this.name('getpeername'); return decodeAddr(scratch.addr); }
 
+  /** SO_BROADCAST: allow sending to broadcast addresses. */
   setBroadcast(on: boolean): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_BROADCAST'), on ? 1 : 0); }
+  /** SO_BROADCAST. */
   broadcast(): boolean { return this.intOpt(constant('SOL_SOCKET'), constant('SO_BROADCAST')) !== 0; }
+  /** IP_TTL for datagrams it sends (1 to 255). */
   setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  /** IP_TTL. */
   ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
   /** Whether this IPv6 socket is IPv6-only (IPV6_V6ONLY). */
   onlyV6(): boolean { return this.intOpt(constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY')) !== 0; }
 
+  /** IP_MULTICAST_LOOP: whether its own IPv4 multicast comes back to it. */
   setMulticastLoopV4(on: boolean): void { setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP'), on ? 1 : 0); }
+  /** IP_MULTICAST_LOOP. */
   multicastLoopV4(): boolean { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP')) !== 0; }
+  /** IP_MULTICAST_TTL for IPv4 multicast (0 to 255). */
   setMulticastTtlV4(ttl: number): void {
     validInteger(ttl, 'ttl', 0, 255);
     setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL'), ttl);
   }
+  /** IP_MULTICAST_TTL. */
   multicastTtlV4(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL')); }
+  /** IPV6_MULTICAST_LOOP: whether its own IPv6 multicast comes back to it. */
   setMulticastLoopV6(on: boolean): void { this.setOpt(constant('IPPROTO_IPV6'), constant('IPV6_MULTICAST_LOOP'), on ? 1 : 0); }
+  /** IPV6_MULTICAST_LOOP. */
   multicastLoopV6(): boolean { return this.intOpt(constant('IPPROTO_IPV6'), constant('IPV6_MULTICAST_LOOP')) !== 0; }
 
   /** Joins an IPv4 group on the interface with address `iface` ('0.0.0.0': the default). */
   joinMulticastV4(group: string, iface: string): void { this.mreq4(constant('IP_ADD_MEMBERSHIP'), group, iface); }
+  /** Leaves an IPv4 group joined with joinMulticastV4. */
   leaveMulticastV4(group: string, iface: string): void { this.mreq4(constant('IP_DROP_MEMBERSHIP'), group, iface); }
   /** Joins an IPv6 group on interface index `iface` (0: the default). */
   joinMulticastV6(group: string, iface: number): void { this.mreq6(constant('IPV6_JOIN_GROUP'), group, iface); }
+  /** Leaves an IPv6 group joined with joinMulticastV6. */
   leaveMulticastV6(group: string, iface: number): void { this.mreq6(constant('IPV6_LEAVE_GROUP'), group, iface); }
 
   private mreq4(opt: number, group: string, iface: string): void {

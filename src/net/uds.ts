@@ -15,6 +15,7 @@ const C = mod.constants;
 export class UnixSocketAddress {
   private constructor(private readonly kind: 'pathname' | 'abstract' | 'unnamed', private readonly bytes: Buffer) {}
 
+  /** An address naming a filesystem path (at most sun_path - 1 bytes, no NUL). */
   static fromPathname(path: string): UnixSocketAddress {
     if (typeof path !== 'string') throw invalidArg(`path must be a string, got ${describe(path)}`);
     const b = Buffer.from(path);
@@ -61,9 +62,13 @@ export class UnixSocketAddress {
     return off;
   }
 
+  /** The path, or null for an abstract or unnamed address. */
   asPathname(): string | null { return this.kind === 'pathname' ? this.bytes.toString() : null; }
+  /** The abstract name (a copy), or null. */
   asAbstractName(): Buffer | null { return this.kind === 'abstract' ? Buffer.from(this.bytes) : null; }
+  /** Whether the socket has no address (an unbound or socketpair end). */
   isUnnamed(): boolean { return this.kind === 'unnamed'; }
+  /** The path, `@name` for an abstract name, or `(unnamed)`. */
   toString(): string { return this.kind === 'pathname' ? this.bytes.toString() : this.kind === 'abstract' ? `@${this.bytes.toString()}` : '(unnamed)'; }
 }
 
@@ -97,8 +102,11 @@ function pair(type: number): [number, number] {
 }
 
 class UnixBase extends SocketBase {
+  /** The bound address (getsockname(2)). */
   localAddr(): UnixSocketAddress { const len = this.name('getsockname'); return UnixSocketAddress.decode(scratch.addr, len); }
+  /** The peer address (getpeername(2)). */
   peerAddr(): UnixSocketAddress { const len = this.name('getpeername'); return UnixSocketAddress.decode(scratch.addr, len); }
+  /** Shuts down reading, writing or both (shutdown(2)). */
   shutdown(how: Shutdown): void { this.shutdownSocket(how); }
 }
 
@@ -106,11 +114,13 @@ class UnixBase extends SocketBase {
 export class UnixListener extends ListenerBase {
   private constructor(fd: number) { super(fd, 'UnixListener'); }
   static override bind(path: string): UnixListener { return UnixListener.bindAddr(UnixSocketAddress.fromPathname(path)); }
+  /** Binds to `addr` (a path or an abstract name) and listens. */
   static bindAddr(addr: UnixSocketAddress): UnixListener {
     const fd = bindUnix(constant('SOCK_STREAM'), toAddr(addr, 'addr'));
     if (fn('listen')(fd, 1024) === -1) { const e = errno(); closeFd(fd); throw systemError('listen', e, addr.toString()); }
     return new UnixListener(fd);
   }
+  /** Adopts a listening Unix socket fd (made non-blocking); the listener then owns it. */
   static fromFd(fd: number): UnixListener { return new UnixListener(adoptFd(fd)); }
 
   /** The next connection and its address, or null: none pending (would block) or paused for lack of fds (`acceptPaused`). */
@@ -118,6 +128,7 @@ export class UnixListener extends ListenerBase {
     const fd = this.acceptRaw();
     return fd === null ? null : [UnixStream.adopt(fd), UnixSocketAddress.decode(scratch.addr, scratch.len[0]!)];
   }
+  /** The bound address (getsockname(2)). */
   localAddr(): UnixSocketAddress { const len = this.name('getsockname'); return UnixSocketAddress.decode(scratch.addr, len); }
 }
 
@@ -125,7 +136,9 @@ export class UnixListener extends ListenerBase {
 export class UnixStream extends UnixBase {
   private constructor(fd: number) { super(fd, 'UnixStream'); }
   /** @internal */ static adopt(fd: number): UnixStream { return new UnixStream(fd); }
+  /** Starts connecting to the socket at `path` (register for WRITABLE to learn the outcome). */
   static connect(path: string): UnixStream { return UnixStream.connectAddr(UnixSocketAddress.fromPathname(path)); }
+  /** Starts connecting to `addr` (a path or an abstract name). */
   static connectAddr(addr: UnixSocketAddress): UnixStream {
     const a = toAddr(addr, 'addr');
     const fd = unixSocket(constant('SOCK_STREAM'));
@@ -140,7 +153,9 @@ export class UnixStream extends UnixBase {
     }
     return new UnixStream(fd);
   }
+  /** A connected pair (socketpair(2)), non-blocking and close-on-exec. */
   static pair(): [UnixStream, UnixStream] { const [a, b] = pair(constant('SOCK_STREAM')); return [new UnixStream(a), new UnixStream(b)]; }
+  /** Adopts a connected Unix stream fd (made non-blocking); the stream then owns it. */
   static fromFd(fd: number): UnixStream { return new UnixStream(adoptFd(fd)); }
 
   /** Reads into `buf` (or its `offset`/`length` part): bytes read, 0 at end of stream, or null on would-block. */
@@ -149,7 +164,9 @@ export class UnixStream extends UnixBase {
   write(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE); }
   /** Reads without consuming (MSG_PEEK). */
   peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK); }
+  /** Reads into several buffers in order (readv(2)). */
   readv(bufs: ArrayBufferView[]): number | null { return this.vectored('readv', bufs); }
+  /** Writes several buffers in order (writev(2)). */
   writev(bufs: ArrayBufferView[]): number | null { return this.vectored('writev', bufs); }
 }
 
@@ -157,12 +174,16 @@ export class UnixStream extends UnixBase {
 export class UnixDatagram extends UnixBase {
   private constructor(fd: number) { super(fd, 'UnixDatagram'); }
   static override bind(path: string): UnixDatagram { return UnixDatagram.bindAddr(UnixSocketAddress.fromPathname(path)); }
+  /** Binds to `addr` (a path or an abstract name). */
   static bindAddr(addr: UnixSocketAddress): UnixDatagram { return new UnixDatagram(bindUnix(constant('SOCK_DGRAM'), toAddr(addr, 'addr'))); }
   /** A socket bound to no address (it can send, and receive replies once connected). */
   static unbound(): UnixDatagram { return new UnixDatagram(unixSocket(constant('SOCK_DGRAM'))); }
+  /** A connected pair (socketpair(2)), non-blocking and close-on-exec. */
   static pair(): [UnixDatagram, UnixDatagram] { const [a, b] = pair(constant('SOCK_DGRAM')); return [new UnixDatagram(a), new UnixDatagram(b)]; }
+  /** Adopts a Unix datagram socket fd (made non-blocking); the socket then owns it. */
   static fromFd(fd: number): UnixDatagram { return new UnixDatagram(adoptFd(fd)); }
 
+  /** Sets the default peer: send/recv then talk to it only. */
   connect(path: string | UnixSocketAddress): void {
     const a = toAddr(path, 'path');
     const len = a.encode();

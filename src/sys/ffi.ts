@@ -3,8 +3,11 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import type { SysModule, FunctionName, SysCalls } from '../../generated/types.js';
 
+/** A target's shared library could not be loaded (the message lists every file tried). */
 export class LibraryLoadError extends Error {
+  /** Always 'ERR_METAL_IO_LIBRARY'. */
   readonly code = 'ERR_METAL_IO_LIBRARY';
+  /** An error saying what was tried and why it failed. */
   constructor(message: string) { super(message); this.name = 'LibraryLoadError'; }
 }
 
@@ -15,6 +18,7 @@ export interface Binder {
   has(name: FunctionName): boolean;
 }
 
+/** Binds `mod`'s functions through koffi, each on first use (libraries load on the first call that needs them). */
 export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.env): Binder {
   const libs = new Map<string, LibraryHandle>();
   const fns = new Map<string, unknown>();

@@ -46,10 +46,26 @@ export function pinnedBuffer(size: number): Buffer {
   return rawPinnedBuffer(validInteger(size, 'size', 0, 2 ** 32));
 }
 
+/** The default export of metal-io/sys: the target's functions by C name, and the helpers. */
 export type Sys = Partial<SysCalls> & {
-  readonly platform: TargetInfo; readonly constants: SysModule['constants']; readonly structs: SysModule['structs'];
-  readonly errnoNames: SysModule['errnoNames']; errno(): number; addressOf(buf: ArrayBufferView | ArrayBuffer): number; pinnedBuffer(size: number): Buffer;
-  fn: typeof fn; has: typeof has;
+  /** The running target. */
+  readonly platform: TargetInfo;
+  /** Constants by C name. */
+  readonly constants: SysModule['constants'];
+  /** Struct layouts by C name. */
+  readonly structs: SysModule['structs'];
+  /** The errno names the target defines. */
+  readonly errnoNames: SysModule['errnoNames'];
+  /** The errno the last foreign call left. */
+  errno(): number;
+  /** The address of a buffer's first byte. */
+  addressOf(buf: ArrayBufferView | ArrayBuffer): number;
+  /** A buffer whose memory never moves. */
+  pinnedBuffer(size: number): Buffer;
+  /** A function by C name, bound on first use. */
+  fn: typeof fn;
+  /** Whether the target (and this system) has a function. */
+  has: typeof has;
 };
 
 /** Everything above, plus every function of the target by its C name (bound on first access). */

@@ -51,14 +51,21 @@ export interface SysWaker {
  * close() sets `closed` and waits for `inflight` to drain before closing the fd.
  */
 export interface WakerHandle {
+  /** The tag every handle carries. */
   readonly type: 'metal-io-waker';
+  /** The backend of the Poll it wakes. */
   readonly backend: BackendName;
+  /** The target it was made on (a handle works only in the same process). */
   readonly target: string;
+  /** How a wake is delivered. */
   readonly kind: 'eventfd' | 'pipe' | 'kqueue' | 'iocp';
+  /** The fd (or port HANDLE) a wake writes to. */
   readonly fd: number;
+  /** The token the event carries. */
   readonly token: number;
   /** kqueue: the EVFILT_USER ident. */
   readonly ident?: number;
+  /** The guard shared by every copy: [closed, inflight] (and a pending flag on IOCP). */
   readonly state: SharedArrayBuffer;
 }
 

@@ -10,11 +10,17 @@ export function runningTargetName(env: NodeJS.ProcessEnv = process.env): string 
   return name;
 }
 
+/** There is no generated system layer for this platform and CPU. */
 export class UnsupportedTargetError extends Error {
+  /** Always 'ERR_METAL_IO_UNSUPPORTED_TARGET'. */
   readonly code = 'ERR_METAL_IO_UNSUPPORTED_TARGET';
-  constructor(readonly target: string) {
+  /** The target asked for: `${platform}-${arch}`. */
+  readonly target: string;
+  /** An error naming `target`. */
+  constructor(target: string) {
     super(`metal-io has no system layer for target '${target}' (supported: ${Object.keys(targets).join(', ')})`);
     this.name = 'UnsupportedTargetError';
+    this.target = target;
   }
 }
 

@@ -8,10 +8,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 # Every suite that applies to Windows: the event-queue and net suites (their Unix-only tests skip by
 # name inside), the Windows ones, the sys layer and koffi's layouts. Left out, said here: the host
-# tool suites (generator, compiler probes, package build), the suites that spawn a Node child (the
+# tool suites (generator, compiler probes, package build, consumer project, README blocks), the suites that spawn a Node child (the
 # echo server, the examples; the echo server under Wine is test/wine_echo.test.ts, run from Linux),
 # and the Unix-only suites.
-files=${1:-'^(?!(codegen|layouts|package|echo_server|examples|wine_echo|source_fd|unix_socket)\.)[\w-]+\.test\.ts$'}
+files=${1:-'^(?!(codegen|layouts|package|consumer|readme|echo_server|examples|wine_echo|source_fd|unix_socket)\.)[\w-]+\.test\.ts$'}
 wine=/usr/lib/wine/wine64
 node_exe=${METAL_IO_WIN_NODE:-}
 missing=
