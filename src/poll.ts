@@ -94,6 +94,18 @@ function validEvents(events: unknown): Sink {
   return sink;
 }
 
+/**
+ * koffi calls a libuv poll callback with napi_call_function, outside the callback scope that Node
+ * closes with a microtask checkpoint (MakeCallback does that). Where V8's microtask policy is
+ * explicit (Node 26), the continuation of the promise the callback resolved then waits for some
+ * other callback to come, or never runs: if nothing else is alive, the process exits with it
+ * pending. So after resolving, run the checkpoint Node would have run: process._tickCallback (Node's
+ * runNextTicks: queued process.nextTick callbacks, then microtasks). No allocation, no timer; on
+ * Node versions that drained already, the queues are empty and it returns at once.
+ */
+const tickCallback = (process as unknown as { _tickCallback?: () => void })._tickCallback;
+function runCheckpoint(): void { if (typeof tickCallback === 'function') tickCallback.call(process); }
+
 /** The OS side of a Poll, closed by the finalizer when the Poll and its Registries are dropped. */
 class PollCore implements Reapable {
   watcher: ReturnType<typeof koffi.node.poll> | null = null;
@@ -236,7 +248,7 @@ export class Poll implements Disposable {
 
   #fired(): void {
     const f = this.#onReady;
-    if (f) { f(); return; }
+    if (f) { f(); runCheckpoint(); return; }
     this.#core.watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
     this.#watching = false;
   }

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,22 @@ test('esbuild bundles for node, ESM and CJS, run (koffi external; ESM with a req
   assert.is(JSON.parse(run(process.execPath, ['out.cjs'], dir)).poll, 'Poll');
   await build({ entryPoints: [join(dir, 'main.mjs')], outfile: join(dir, 'out.mjs'), bundle: true, platform: 'node', format: 'esm', external: ['koffi'], logLevel: 'error',
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+  assert.is(JSON.parse(run(process.execPath, ['out.mjs'], dir)).poll, 'Poll');
+});
+
+test("the README's bundling commands, exactly as written, make bundles that run", () => {
+  if (!native) return;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/^( *)```sh\n([\s\S]*?)^\1```$/gm)].map((m) => m[2]!.replace(new RegExp(`^${m[1]}`, 'gm'), '')).find((b) => b.includes('esbuild app.js'));
+  assert.ok(block, 'the README has the esbuild commands');
+  const dir = project('readme-bundle', { type: 'module' }, {
+    'app.js': `const { Poll } = require('metal-io'); const { UdpSocket } = require('metal-io/net'); const p = new Poll(); console.log(JSON.stringify({ poll: Poll.name, udp: UdpSocket.name, backend: p.backend })); p.close();`,
+    'app.mjs': esmUse,
+  });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-bundle', private: true })); // app.js is CommonJS here
+  const r = spawnSync('sh', ['-c', block!], { cwd: dir, encoding: 'utf8', env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` } });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.is(JSON.parse(run(process.execPath, ['out.cjs'], dir)).udp, 'UdpSocket');
   assert.is(JSON.parse(run(process.execPath, ['out.mjs'], dir)).poll, 'Poll');
 });
 

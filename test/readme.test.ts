@@ -35,6 +35,38 @@ test('every TypeScript block type-checks strictly against the package', () => {
   assert.is(r.status, 0, r.stdout + r.stderr);
 });
 
+test('every npm script the README tells you to run exists', () => {
+  if (!native) return;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const named = [...readme.matchAll(/npm (?:run(?: -s)? ([\w:-]+)|(start|test)\b)/g)].map((m) => m[1] ?? m[2]!);
+  assert.ok(named.length >= 8, `found ${named.length}`);
+  for (const n of new Set(named)) assert.ok(n in scripts, `npm run ${n}`);
+});
+
+test("the README's fd-exhaustion command serves (ulimit -n 256; npm start -- --port 9000)", async () => {
+  if (!native || process.platform === 'win32') return;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const line = /^(\(ulimit -n 256; npm start -- --port 9000\))/m.exec(readme)?.[1];
+  assert.ok(line, 'the README has the command');
+  const { createServer, connect } = await import('node:net');
+  const free = await new Promise<boolean>((r) => { const t = createServer().once('error', () => r(false)).listen(9000, '127.0.0.1', () => t.close(() => r(true))); });
+  if (!free) { console.log('  SKIP README ulimit command: port 9000 is taken on this machine'); return; }
+  const { spawn } = await import('node:child_process');
+  const child = spawn('sh', ['-c', line!], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('not listening within 20 s')), 20000);
+      let out = ''; child.stdout!.on('data', (d) => { out += d; if (out.includes('listening on 127.0.0.1:9000')) { clearTimeout(t); resolve(); } });
+    });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const s = connect(9000, '127.0.0.1', () => s.write('readme'));
+      s.once('data', (d) => { resolve(d.toString()); s.destroy(); }); s.once('error', reject);
+    });
+    assert.is(echoed, 'readme');
+  } finally { try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ } }
+});
+
 for (let i = 0; i < blocks.length; i++) {
   test(`README block ${i} runs (${blocks[i]!.split('\n')[0]})`, () => {
     if (!native) return;
