@@ -43,6 +43,14 @@ export function systemError(syscall: string, n: number, detail?: string): System
   return err;
 }
 
+/** A system error about a socket address: `connect ECONNREFUSED 127.0.0.1:9`, with `address` and `port` set as node:net sets them. */
+export function addressError(syscall: string, n: number, a: { text: string; host: string; port: number }): SystemError {
+  const err = systemError(syscall, n, a.text);
+  err.address = a.host;
+  err.port = a.port;
+  return err;
+}
+
 /** A system error by name, for conditions the library detects itself (a closed Poll is EBADF). */
 export function errorByName(syscall: string, code: string, message: string): SystemError {
   const n = mod.constants[code as keyof typeof mod.constants] ?? 0;

@@ -41,8 +41,13 @@ test('bind errors name the address; bad addresses are TypeErrors', () => {
     const e = assertCode(() => TcpListener.bind(`127.0.0.1:${port}`), 'EADDRINUSE', 'bind');
     assert.is(e.message, `bind EADDRINUSE 127.0.0.1:${port}`);
     assert.ok(e.errno < 0, 'errno is negative, as Node reports it');
+    assert.is((e as { address?: string }).address, '127.0.0.1', 'address, as node:net sets it');
+    assert.is((e as { port?: number }).port, port, 'port, as node:net sets it');
   } finally { l.close(); }
   assert.throws(() => TcpListener.bind('localhost:0'), (e: Error) => e instanceof TypeError && /localhost/.test(e.message));
+  for (const bad of ['127.0.0.1:0080', '127.0.0.1:00', '[::1]:08', '127.0.0.1:65536', '127.0.0.1:+1', '127.0.0.1: 1']) {
+    assert.throws(() => TcpListener.bind(bad), (e: { code?: string }) => e instanceof TypeError && e.code === 'ERR_INVALID_ARG_VALUE', bad);
+  }
   assert.throws(() => TcpListener.bind(80 as never), (e: Error) => e instanceof TypeError);
 });
 

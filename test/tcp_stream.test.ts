@@ -130,6 +130,7 @@ test('connection refused: writable/error event, takeError names the target', () 
     assert.is(err.code, 'ECONNREFUSED');
     assert.is(err.syscall, 'connect');
     assert.is(err.message, `connect ECONNREFUSED 127.0.0.1:${port}`);
+    assert.is(err.address, '127.0.0.1'); assert.is(err.port, port);
     if (onWine) console.log('  SKIP takeError clearing the error: Wine keeps SO_ERROR set [win32-x64 under Wine]');
     else assert.is(s.takeError(), null, 'taking it clears it');
     assertCode(() => s.peerAddr(), 'ENOTCONN', 'getpeername');

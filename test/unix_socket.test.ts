@@ -107,4 +107,11 @@ test('1000 pair open/close cycles leak no fd', async () => {
   assert.ok((await leakedSince(before)).length <= 1);
 });
 
+test('metal-io/net has the Unix types too (mio keeps them in net)', async () => {
+  const net = await import('../src/net.js');
+  const unix = await import('../src/unix.js');
+  assert.is(net.UnixStream, unix.UnixStream); assert.is(net.UnixListener, unix.UnixListener);
+  assert.is(net.UnixDatagram, unix.UnixDatagram); assert.is(net.UnixSocketAddress, unix.UnixSocketAddress);
+});
+
 test.run();

@@ -37,7 +37,7 @@ export type SocketAddr = string | {
   scopeId?: number;
 } | SocketAddress;
 
-export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string }
+export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string; host: string }
 
 function bad(input: unknown, why: string): TypeError {
   return invalidArg(`invalid socket address ${typeof input === 'string' ? `'${input}'` : describe(input)}: ${why}`);
@@ -126,16 +126,17 @@ function fromHostPort(host: string, port: number, input: unknown, flowinfo = 0, 
     scope = Number(zone); h = h.slice(0, pct);
   }
   const v4 = pct < 0 ? parseIPv4(h) : null;
-  if (v4) return { v6: false, bytes: v4, port, flowinfo: 0, scopeId: 0, text: `${h}:${port}` };
+  if (v4) return { v6: false, bytes: v4, port, flowinfo: 0, scopeId: 0, text: `${h}:${port}`, host: h };
   const v6 = parseIPv6(h);
-  if (v6) return { v6: true, bytes: v6, port, flowinfo, scopeId: scope, text: `[${host}]:${port}` };
+  if (v6) return { v6: true, bytes: v6, port, flowinfo, scopeId: scope, text: `[${host}]:${port}`, host };
   throw bad(input, `'${host}' is not an IPv4 or IPv6 address (names are not resolved)`);
 }
 
 /** Parses any accepted address form; throws TypeError naming the input when malformed. */
 export function parseAddr(input: unknown): ParsedAddr {
   if (typeof input === 'string') {
-    const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(input) ?? /^([^:[\]]+):(\d{1,5})$/.exec(input);
+    // The port as people write it: 0, or no leading zero ("0080" is not 80).
+    const m = /^\[([^\]]+)\]:(0|[1-9]\d{0,4})$/.exec(input) ?? /^([^:[\]]+):(0|[1-9]\d{0,4})$/.exec(input);
     if (!m) throw bad(input, 'expected "host:port" or "[v6]:port"');
     return fromHostPort(m[1]!, validPort(Number(m[2]), input), input);
   }

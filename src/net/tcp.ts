@@ -1,7 +1,7 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
 import { constant } from '../sys/os.js';
 import { sock } from './sockapi.js';
-import { systemError, type SystemError } from '../errors.js';
+import { systemError, addressError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
 import { validInteger } from '../validators.js';
@@ -22,7 +22,7 @@ export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) =
   try {
     prepare(fd);
     const len = encodeAddr(a, scratch.addr);
-    if (sock().bind(fd, scratch.addr, len) !== 0) throw systemError('bind', sock().errno(), a.text);
+    if (sock().bind(fd, scratch.addr, len) !== 0) throw addressError('bind', sock().errno(), a);
     return fd;
   } catch (e) { sock().close(fd); throw e; }
 }
@@ -37,7 +37,7 @@ export class TcpListener extends ListenerBase {
     // SO_REUSEADDR on Unix (rebind while old connections linger); not on Windows, where it would let
     // another socket steal the port (mio does the same).
     const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (!sock().windows) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); });
-    if (sock().listen(fd, 1024) !== 0) { const e = sock().errno(); sock().close(fd); throw systemError('listen', e, a.text); }
+    if (sock().listen(fd, 1024) !== 0) { const e = sock().errno(); sock().close(fd); throw addressError('listen', e, a); }
     return new TcpListener(fd);
   }
 
@@ -65,7 +65,7 @@ export function validTtl(ttl: unknown): number { return validInteger(ttl, 'ttl',
 
 /** A non-blocking TCP connection. */
 export class TcpStream extends SocketBase {
-  private target = '';
+  private target: ParsedAddr | null = null;
   private constructor(fd: number) { super(fd, 'TcpStream'); }
 
   /** @internal An accepted connection. */
@@ -86,17 +86,17 @@ export class TcpStream extends SocketBase {
       if (e === api.EINTR) continue;
       if (e === api.EINPROGRESS) break;
       api.close(fd);
-      throw systemError('connect', e, a.text);
+      throw addressError('connect', e, a);
     }
     const s = new TcpStream(fd);
-    s.target = a.text;
+    s.target = a;
     return s;
   }
 
   /** Adopts a connected socket's fd (made non-blocking). */
   static fromFd(fd: number): TcpStream { return new TcpStream(adoptFd(fd)); }
 
-  protected override errorFor(e: number): SystemError { return this.target ? systemError('connect', e, this.target) : systemError('getsockopt', e); }
+  protected override errorFor(e: number): SystemError { return this.target ? addressError('connect', e, this.target) : systemError('getsockopt', e); }
 
   /**
    * Reads into `buf` (or its `offset`/`length` part): the byte count, 0 at end of stream, or null

@@ -1,6 +1,6 @@
 // UdpSocket (mio's net::UdpSocket).
 import { constant, layout } from '../sys/os.js';
-import { systemError } from '../errors.js';
+import { systemError, addressError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
 import { DATAGRAM, type TransferFn } from '../io-source.js';
@@ -185,7 +185,7 @@ export class UdpSocket extends SocketBase {
     const a = parseAddr(addr);
     const fd = this.io.checkOpen('connect');
     const len = encodeAddr(a, scratch.addr);
-    if (sock().connect(fd, scratch.addr, len) !== 0) throw systemError('connect', sock().errno(), a.text);
+    if (sock().connect(fd, scratch.addr, len) !== 0) throw addressError('connect', sock().errno(), a);
   }
 
   /** Sends one datagram to the connected peer. */
