@@ -363,6 +363,9 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(SOL_SOCKET), /* SOL_SOCKET */
   (unsigned long long)(long long)(SOL_UDP), /* SOL_UDP */
   (unsigned long long)(long long)(SOMAXCONN), /* SOMAXCONN */
+  (unsigned long long)(long long)(TCP_KEEPCNT), /* TCP_KEEPCNT */
+  (unsigned long long)(long long)(TCP_KEEPIDLE), /* TCP_KEEPIDLE */
+  (unsigned long long)(long long)(TCP_KEEPINTVL), /* TCP_KEEPINTVL */
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
   (unsigned long long)(long long)(UDP_GRO), /* UDP_GRO */
   (unsigned long long)(long long)(UDP_SEGMENT), /* UDP_SEGMENT */

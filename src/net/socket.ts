@@ -1,7 +1,7 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
 import { OwnedFd, type TransferFn } from '../io-source.js';
-import { constant, fn, mod } from '../sys/os.js';
+import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf } from '../sys/ffi.js';
 import { sock } from './sockapi.js';
 import { systemError, type SystemError } from '../errors.js';
@@ -217,6 +217,38 @@ export class SocketBase extends OwnedFd {
     scratch.addr.fill(0);
     if (sock()[which](fd, scratch.addr, scratch.len) !== 0) throw systemError(which, sock().errno());
     return scratch.len[0]!;
+  }
+
+  /** SO_RCVBUF: the kernel's receive buffer, in bytes (Linux doubles what is set, for its bookkeeping). */
+  setRecvBufferSize(bytes: number): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff)); }
+  /** SO_RCVBUF, in bytes. */
+  recvBufferSize(): number { return this.intOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF')); }
+  /** SO_SNDBUF: the kernel's send buffer, in bytes (Linux doubles what is set). */
+  setSendBufferSize(bytes: number): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff)); }
+  /** SO_SNDBUF, in bytes. */
+  sendBufferSize(): number { return this.intOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF')); }
+
+  /**
+   * SO_LINGER: with a time (milliseconds, kept in whole seconds, rounded up), close() waits up to
+   * that long for unsent data; with 0 it resets the connection at once; null turns it off.
+   */
+  setLinger(ms: number | null): void {
+    const l = layout('linger');
+    const on = ms !== null;
+    const secs = on ? Math.ceil(validInteger(ms, 'ms', 0, 0xffff * 1000) / 1000) : 0;
+    const b = Buffer.alloc(l.size);
+    const put = (f: string, v: number) => { const x = l.fields[f]!; if (x.size === 2) b.writeUInt16LE(v, x.offset); else b.writeInt32LE(v, x.offset); };
+    put('l_onoff', on ? 1 : 0); put('l_linger', secs);
+    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0) throw systemError('setsockopt', sock().errno());
+  }
+  /** SO_LINGER: the linger time in milliseconds, or null when off. */
+  linger(): number | null {
+    const l = layout('linger');
+    const b = Buffer.alloc(l.size);
+    scratch.len[0] = l.size;
+    if (sock().getsockopt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0) throw systemError('getsockopt', sock().errno());
+    const get = (f: string) => { const x = l.fields[f]!; return x.size === 2 ? b.readUInt16LE(x.offset) : b.readInt32LE(x.offset); };
+    return get('l_onoff') ? get('l_linger') * 1000 : null;
   }
 
   protected intOpt(level: number, name: number): number { return getIntOpt(this.io.checkOpen('getsockopt'), level, name); }

@@ -4,7 +4,8 @@ import { sock } from './sockapi.js';
 import { systemError, addressError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
-import { validInteger } from '../validators.js';
+import { validInteger, validBoolean, argTypeError } from '../validators.js';
+import { mod } from '../sys/os.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn } from '../io-source.js';
 
 
@@ -13,6 +14,9 @@ let hot: { recv: TransferFn; send: TransferFn; sendFlags: number } | null = null
 export function calls() {
   return hot ??= { recv: sock().recv, send: sock().send, sendFlags: SEND_FLAGS() };
 }
+
+/** The idle-time option: TCP_KEEPIDLE, or TCP_KEEPALIVE on macOS. */
+function keepIdle(): number { return mod.constants.TCP_KEEPIDLE ?? constant('TCP_KEEPALIVE'); }
 
 function family(a: ParsedAddr): number { return a.v6 ? constant('AF_INET6') : constant('AF_INET'); }
 
@@ -31,13 +35,15 @@ export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) =
 export class TcpListener extends ListenerBase {
   private constructor(fd: number) { super(fd, 'TcpListener'); }
 
-  /** Binds and listens (SO_REUSEADDR, backlog 1024), non-blocking. `bind EADDRINUSE 127.0.0.1:80` on failure. */
-  static override bind(addr: SocketAddr): TcpListener {
+  /** Binds and listens, non-blocking (SO_REUSEADDR on Unix; `backlog` 1024 unless given; `reusePort`, `onlyV6`). `bind EADDRINUSE 127.0.0.1:80` on failure. */
+  static override bind(addr: SocketAddr, options?: BindOptions & { backlog?: number }): TcpListener {
     const a = parseAddr(addr);
+    const o = bindOptions(options);
+    const backlog = options?.backlog === undefined ? 1024 : validInteger(options.backlog, 'options.backlog', 0, 0x7fffffff);
     // SO_REUSEADDR on Unix (rebind while old connections linger); not on Windows, where it would let
     // another socket steal the port (mio does the same).
-    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (!sock().windows) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); });
-    if (sock().listen(fd, 1024) !== 0) { const e = sock().errno(); sock().close(fd); throw addressError('listen', e, a); }
+    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (!sock().windows) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); applyBindOptions(s, a, o); });
+    if (sock().listen(fd, backlog) !== 0) { const e = sock().errno(); sock().close(fd); throw addressError('listen', e, a); }
     return new TcpListener(fd);
   }
 
@@ -62,6 +68,30 @@ export class TcpListener extends ListenerBase {
 }
 
 export function validTtl(ttl: unknown): number { return validInteger(ttl, 'ttl', 1, 255); }
+
+/** Options every `bind` takes. */
+export interface BindOptions {
+  /** SO_REUSEPORT: several sockets (in this or other processes) bind the same address and the kernel spreads connections or datagrams among them (Unix). */
+  reusePort?: boolean;
+  /** IPV6_V6ONLY for an IPv6 address: true, IPv6 only; false, IPv4-mapped too; omitted: the OS default. */
+  onlyV6?: boolean;
+}
+
+export function bindOptions(o: unknown): { reusePort: boolean; onlyV6: boolean | undefined } {
+  if (o === undefined) return { reusePort: false, onlyV6: undefined };
+  if (typeof o !== 'object' || o === null) throw argTypeError('options', 'an object', o);
+  const { reusePort, onlyV6 } = o as BindOptions;
+  return { reusePort: reusePort === undefined ? false : validBoolean(reusePort, 'options.reusePort'), onlyV6: onlyV6 === undefined ? undefined : validBoolean(onlyV6, 'options.onlyV6') };
+}
+
+/** Sets the bind options on `s` before bind(2). */
+export function applyBindOptions(s: number, a: ParsedAddr, o: { reusePort: boolean; onlyV6: boolean | undefined }): void {
+  if (o.reusePort) {
+    if (mod.constants.SO_REUSEPORT === undefined) throw Object.assign(new Error(`metal-io: reusePort (SO_REUSEPORT) is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+    setIntOpt(s, constant('SOL_SOCKET'), mod.constants.SO_REUSEPORT, 1);
+  }
+  if (o.onlyV6 !== undefined && a.v6) setIntOpt(s, constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY'), o.onlyV6 ? 1 : 0);
+}
 
 /** A non-blocking TCP connection. */
 export class TcpStream extends SocketBase {
@@ -131,6 +161,36 @@ export class TcpStream extends SocketBase {
   setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
   /** IP_TTL. */
   ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
+
+  /** SO_KEEPALIVE: probe an idle connection so a dead peer is noticed. */
+  setKeepalive(on: boolean): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE'), validBoolean(on, 'on') ? 1 : 0); }
+  /** SO_KEEPALIVE. */
+  keepalive(): boolean { return this.intOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE')) !== 0; }
+
+  /**
+   * Turns keepalive on and tunes it (socket2's TcpKeepalive): `time`, idle milliseconds before the
+   * first probe; `interval`, milliseconds between probes; `retries`, probes before the connection
+   * is dropped. Times are kept in whole seconds (rounded up). Each field where the OS has it
+   * (Linux, Android, FreeBSD, macOS); ERR_METAL_IO_UNSUPPORTED elsewhere.
+   */
+  setTcpKeepalive(k: { time?: number; interval?: number; retries?: number }): void {
+    if (typeof k !== 'object' || k === null) throw argTypeError('keepalive', 'an object', k);
+    const secs = (v: unknown, n: string) => Math.ceil(validInteger(v, n, 1, 0x7fffffff) / 1000);
+    const { time, interval, retries } = k;
+    const t = time === undefined ? undefined : secs(time, 'keepalive.time');
+    const i = interval === undefined ? undefined : secs(interval, 'keepalive.interval');
+    const r = retries === undefined ? undefined : validInteger(retries, 'keepalive.retries', 1, 0x7fffffff);
+    this.setKeepalive(true);
+    if (t !== undefined) this.setOpt(constant('IPPROTO_TCP'), keepIdle(), t);
+    if (i !== undefined) this.setOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPINTVL'), i);
+    if (r !== undefined) this.setOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPCNT'), r);
+  }
+  /** Idle milliseconds before the first keepalive probe. */
+  keepaliveTime(): number { return this.intOpt(constant('IPPROTO_TCP'), keepIdle()) * 1000; }
+  /** Milliseconds between keepalive probes. */
+  keepaliveInterval(): number { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPINTVL')) * 1000; }
+  /** Keepalive probes before the connection is dropped. */
+  keepaliveRetries(): number { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPCNT')); }
 
   /** `connect` target or peer, for messages. */
   override toString(): string {

@@ -29,7 +29,7 @@ const peerCall: { peer: PeerAddress | null; recv: TransferFn; send: TransferFn }
   },
   send: (fd, view, n, flags) => { const p = peerCall.peer!; return sock().sendto(fd, view, n, flags, p.bytes, p.len); },
 };
-import { boundSocket, validTtl, calls } from './tcp.js';
+import { boundSocket, validTtl, calls, bindOptions, applyBindOptions, type BindOptions } from './tcp.js';
 import { sock } from './sockapi.js';
 import { describe, validInteger, invalidArg } from '../validators.js';
 
@@ -50,8 +50,10 @@ export class UdpSocket extends SocketBase {
   private constructor(fd: number) { super(fd, 'UdpSocket'); }
 
   /** Binds to `addr` ("127.0.0.1:0" for any port). */
-  static override bind(addr: SocketAddr): UdpSocket {
-    return new UdpSocket(boundSocket(parseAddr(addr), constant('SOCK_DGRAM'), () => {}));
+  static override bind(addr: SocketAddr, options?: BindOptions): UdpSocket {
+    const a = parseAddr(addr);
+    const o = bindOptions(options);
+    return new UdpSocket(boundSocket(a, constant('SOCK_DGRAM'), (s) => applyBindOptions(s, a, o)));
   }
 
   /** Adopts a UDP socket fd (made non-blocking); the socket then owns it. */
