@@ -1,6 +1,8 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
 import { OwnedFd, type TransferFn } from '../io-source.js';
+import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
+import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf } from '../sys/ffi.js';
 import { sock } from './sockapi.js';
@@ -127,6 +129,16 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: numbe
 
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
 export class SocketBase extends OwnedFd {
+  /**
+   * Hands a connected stream socket to node:net: a `net.Socket` on the same fd, which Node now
+   * owns. This object is left closed (deregistered first). Unix only (ERR_METAL_IO_UNSUPPORTED on
+   * Windows, before anything is given up). For TcpStream and UnixStream.
+   */
+  protected handToNode(): NodeSocket {
+    checkHandover('intoNodeSocket');
+    return nodeSocketOf(this.intoRawFd());
+  }
+
   constructor(fd: number, what: string) { super(fd, what, (s) => sock().close(s)); }
 
   /** `TcpStream { fd: 12, local: 127.0.0.1:4000, peer: 127.0.0.1:51234 }`, or `{ closed }`. */
@@ -309,6 +321,16 @@ export class ListenerBase extends SocketBase {
 
   /** How many queued connections this listener refused while paused (closed at once after accepting). */
   get acceptShedCount(): number { return this.#shed; }
+
+  /**
+   * Hands the listening socket to node:net: a `net.Server` listening on the same fd (`onConnection`
+   * becomes its 'connection' listener). This object is left closed (deregistered first); the fd is
+   * Node's now. Unix only (ERR_METAL_IO_UNSUPPORTED on Windows, before anything is given up).
+   */
+  intoNodeServer(onConnection?: (socket: NodeSocket) => void): NodeServer {
+    checkHandover('intoNodeServer');
+    return nodeServerOf(this.intoRawFd(), onConnection);
+  }
 
   /** The fd of the next connection, or null: none queued (would-block, re-armed) or paused. */
   protected acceptRaw(): number | null {

@@ -5,6 +5,8 @@ import { systemError, addressError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
 import { validInteger, validBoolean, argTypeError } from '../validators.js';
+import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
+import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { mod } from '../sys/os.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn } from '../io-source.js';
 
@@ -49,6 +51,12 @@ export class TcpListener extends ListenerBase {
 
   /** Adopts a listening socket's fd (made non-blocking). */
   static fromFd(fd: number): TcpListener { return new TcpListener(adoptFd(fd)); }
+
+  /**
+   * Takes over a listening node:net Server: its fd is duplicated, the Server closed (Node stops
+   * accepting), and the listener returned owns the duplicate. Unix only.
+   */
+  static fromNodeServer(server: NodeServer): TcpListener { return TcpListener.fromFd(takeFromNodeServer(server)); }
 
   /**
    * The next connection and its peer address, or null when none is pending (would block) or
@@ -137,6 +145,16 @@ export class TcpStream extends SocketBase {
 
   /** Writes from `buf` (or its `offset`/`length` part): the byte count (maybe short), or null when the send buffer is full. */
   write(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE); }
+
+  /**
+   * Takes over a connected node:net Socket (mio's from_std for Node): paused, checked to hold no
+   * unread or unwritten bytes (else ERR_INVALID_STATE: read them, or wait for 'drain'), its fd
+   * duplicated, the Socket destroyed (closing only Node's copy: no double close, no 'error'). Unix only.
+   */
+  static fromNodeSocket(socket: NodeSocket): TcpStream { return TcpStream.fromFd(takeFromNodeSocket(socket)); }
+
+  /** Hands the stream to node:net: a `net.Socket` on the same fd, Node's now; this object is left closed. Unix only. */
+  intoNodeSocket(): NodeSocket { return this.handToNode(); }
 
   /** Reads into several buffers in order (readv(2)). */
   readv(bufs: ArrayBufferView[]): number | null { return this.vectored('readv', bufs); }

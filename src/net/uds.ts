@@ -6,6 +6,8 @@ import { systemError } from '../errors.js';
 import { describe, bytesOf, argTypeError, invalidArg, outOfRange } from '../validators.js';
 import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, noSigpipe, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM } from '../io-source.js';
+import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
+import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { calls } from './tcp.js';
 import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
 
@@ -122,6 +124,8 @@ export class UnixListener extends ListenerBase {
   }
   /** Adopts a listening Unix socket fd (made non-blocking); the listener then owns it. */
   static fromFd(fd: number): UnixListener { return new UnixListener(adoptFd(fd)); }
+  /** Takes over a listening node:net Server on a Unix socket (fd duplicated, Server closed). */
+  static fromNodeServer(server: NodeServer): UnixListener { return UnixListener.fromFd(takeFromNodeServer(server)); }
 
   /** The next connection and its address, or null: none pending (would block) or paused for lack of fds (`acceptPaused`). */
   accept(): [UnixStream, UnixSocketAddress] | null {
@@ -157,6 +161,10 @@ export class UnixStream extends UnixBase {
   static pair(): [UnixStream, UnixStream] { const [a, b] = pair(constant('SOCK_STREAM')); return [new UnixStream(a), new UnixStream(b)]; }
   /** Adopts a connected Unix stream fd (made non-blocking); the stream then owns it. */
   static fromFd(fd: number): UnixStream { return new UnixStream(adoptFd(fd)); }
+  /** Takes over a connected node:net Socket on a Unix socket (as TcpStream.fromNodeSocket). */
+  static fromNodeSocket(socket: NodeSocket): UnixStream { return UnixStream.fromFd(takeFromNodeSocket(socket)); }
+  /** Hands the stream to node:net: a `net.Socket` on the same fd, Node's now; this object is left closed. */
+  intoNodeSocket(): NodeSocket { return this.handToNode(); }
 
   /** Reads into `buf` (or its `offset`/`length` part): bytes read, 0 at end of stream, or null on would-block. */
   read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', calls().recv, buf, offset, length, 0, STREAM_READ); }
