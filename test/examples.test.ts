@@ -20,6 +20,19 @@ test('udp_echo.ts: a datagram goes there and back', () => {
   assert.match(r.stdout, /echoed 'ping' from 127\.0\.0\.1:\d+/);
 });
 
+test('udp_server.ts: 1000 requests answered in batches', () => {
+  const r = run('examples/udp_server.ts');
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^1000 replies, all correct$/m);
+});
+
+test('worker_loop.ts: a blocking I/O loop in a worker, stopped through a Waker', () => {
+  const r = run('examples/worker_loop.ts');
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /echoed 'hello worker' from the I\/O thread/);
+  assert.match(r.stdout, /the I\/O thread stopped/);
+});
+
 test('unix_echo.ts: a Unix-socket echo', () => {
   if (process.platform === 'win32') return;
   const r = run('examples/unix_echo.ts');

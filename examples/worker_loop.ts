@@ -1,0 +1,55 @@
+// A dedicated I/O loop in a worker thread, driven from the main thread through a Waker. The worker
+// owns a Poll and a TCP echo listener and blocks in poll() (a worker may block; the main thread
+// stays free); the main thread talks to it with node:net, then asks it to stop: it sets a flag in
+// shared memory and wakes the worker's Poll with Waker.fromHandle(handle).wake(). Prints
+// `echoed 'hello worker' from the I/O thread` and `the I/O thread stopped`, exits 0.
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { connect } from 'node:net';
+import { Poll, Events, Interest, Waker, type WakerHandle } from '../src/index.js';
+import { TcpListener, type TcpStream } from '../src/net.js';
+
+const LISTENER = 0; const WAKER = 1;
+
+if (isMainThread) {
+  const control = new Int32Array(new SharedArrayBuffer(4)); // [0]: 1 = please stop
+  // This file again, in a worker (through tsx's loader, which workers do not inherit).
+  const worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: { control } });
+  const { port, handle } = await new Promise<{ port: number; handle: WakerHandle }>((r) => worker.once('message', r));
+  const waker = Waker.fromHandle(handle);
+  const socket = connect(port, '127.0.0.1');
+  socket.write('hello worker');
+  const echoed = await new Promise<string>((r) => socket.once('data', (d) => r(d.toString())));
+  console.log(`echoed '${echoed}' from the I/O thread`);
+  socket.destroy();
+  Atomics.store(control, 0, 1);
+  waker.wake(); // the worker's poll() returns with the waker's event and sees the flag
+  const code = await new Promise<number>((r) => worker.once('exit', r));
+  console.log(code === 0 ? 'the I/O thread stopped' : `the I/O thread exited ${code}`);
+  process.exit(code);
+} else {
+  const { control } = workerData as { control: Int32Array };
+  const poll = new Poll(); const events = new Events(64);
+  const listener = TcpListener.bind('127.0.0.1:0');
+  poll.registry().register(listener, LISTENER, Interest.READABLE);
+  const waker = new Waker(poll.registry(), WAKER);
+  parentPort!.postMessage({ port: listener.localAddr().port, handle: waker.handle });
+  const conns = new Map<number, TcpStream>(); let next = 2;
+  const buf = Buffer.alloc(16 * 1024);
+  while (Atomics.load(control, 0) === 0) {
+    poll.poll(events, null); // blocking: this thread has nothing else to do
+    for (const ev of events) {
+      if (ev.token === WAKER) continue; // the loop condition reads the flag
+      if (ev.token === LISTENER) {
+        let a;
+        while ((a = listener.accept())) { const t = next++; conns.set(t, a[0]); poll.registry().register(a[0], t, Interest.READABLE); }
+        continue;
+      }
+      const s = conns.get(ev.token)!;
+      let n;
+      while ((n = s.read(buf)) !== null && n > 0) s.write(buf, 0, n); // small echoes: one write each
+      if (n === 0) { s.close(); conns.delete(ev.token); }
+    }
+  }
+  for (const s of conns.values()) s.close();
+  listener.close(); waker.close(); poll.close();
+}
