@@ -33,6 +33,38 @@ test('worker_loop.ts: a blocking I/O loop in a worker, stopped through a Waker',
   assert.match(r.stdout, /the I\/O thread stopped/);
 });
 
+test('tcp_proxy.ts: 4 MiB through the proxy and back, byte for byte, with a client that stalls', async () => {
+  const { spawn } = await import('node:child_process');
+  const { createServer, connect } = await import('node:net');
+  const { randomBytes } = await import('node:crypto');
+  const upstream = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1');
+  await new Promise((r) => upstream.once('listening', r));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/tcp_proxy.ts', '--upstream', `127.0.0.1:${(upstream.address() as { port: number }).port}`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = ''; child.stderr!.on('data', (d) => { err += d; });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`proxy did not start: ${err}`)), 15000);
+      child.stdout!.once('data', (d: Buffer) => { clearTimeout(t); resolve(Number(/:(\d+)/.exec(d.toString())![1])); });
+    });
+    const data = randomBytes(4 * 1024 * 1024);
+    const c = connect(port, '127.0.0.1');
+    const got: Buffer[] = []; let n = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`only ${n} bytes came back`)), 30000);
+      c.on('data', (d) => { got.push(d); n += d.length; if (n >= data.length) { clearTimeout(t); resolve(); } });
+    });
+    c.pause(); // stall: the proxy must hold back, not drop or buffer without bound
+    c.write(data);
+    await new Promise((r) => setTimeout(r, 300));
+    c.resume();
+    await done;
+    assert.ok(Buffer.concat(got).equals(data), 'byte for byte');
+    c.destroy();
+  } finally { child.kill('SIGTERM'); upstream.close(); }
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.is(code, 0, err);
+});
+
 test('unix_echo.ts: a Unix-socket echo', () => {
   if (process.platform === 'win32') return;
   const r = run('examples/unix_echo.ts');
