@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { closeSync } from 'node:fs';
+import { Socket as NodeSocket } from 'node:net';
 import { Poll, Events, Interest, Waker, Registry } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
 import { pipe, UnixStream, UnixDatagram, SourceFd } from '../src/unix.js';
@@ -123,6 +124,12 @@ const targets: Target[] = [
   ...streamMethods.map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => (f.tcp.server as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: ['read', 'write', 'peek', 'readv', 'writev'].includes(m) ? 0 : undefined })),
   ...['read', 'write'].map((m): Target => ({ name: `TcpStream.${m} (client)`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
   { name: 'TcpListener.accept', call: (f) => f.tcp.listener.accept() },
+  ...['setRecvBufferSize', 'setSendBufferSize', 'setLinger', 'setKeepalive', 'setTcpKeepalive', 'setNodelay'].map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  { name: 'TcpListener.bind (options)', call: (_f, a) => TcpListener.bind('127.0.0.1:0', a[0] as never) },
+  { name: 'UdpSocket.bind (options)', call: (_f, a) => UdpSocket.bind('127.0.0.1:0', a[0] as never) },
+  { name: 'TcpStream.fromNodeSocket', call: (_f, a) => TcpStream.fromNodeSocket(a[0] as never) },
+  { name: 'TcpListener.fromNodeServer', call: (_f, a) => TcpListener.fromNodeServer(a[0] as never) },
+  { name: 'TcpListener.intoNodeServer', call: (f, a) => f.tcp.listener.intoNodeServer(a[0] as never) },
   { name: 'TcpListener.acceptShedAfter=', call: (f, a) => { f.tcp.listener.acceptShedAfter = a[0] as number; } },
   { name: 'TcpListener.setTtl', call: (f, a) => f.tcp.listener.setTtl(a[0] as number) },
   ...['recvFrom', 'peekFrom', 'send', 'recv', 'peek'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
@@ -185,10 +192,11 @@ function acceptable(e: unknown): string | null {
   return `${(e as Error)?.constructor?.name}: ${(e as Error)?.message} (code ${String(s?.code)})`;
 }
 
-/** Closes whatever a call returned that owns an fd (accepted streams, new listeners, intoRawFd). */
+/** Closes whatever a call returned that owns an fd (accepted streams, new listeners, node:net objects). */
 function release(r: unknown): void {
   if (r && typeof r === 'object') {
     if (Array.isArray(r)) { for (const x of r) release(x); return; }
+    if (r instanceof NodeSocket) { r.destroy(); return; }
     const c = (r as { close?: unknown }).close;
     if (typeof c === 'function' && !(r instanceof Registry)) (c as () => void).call(r);
   }
