@@ -7,7 +7,7 @@ import { createSelector } from './sys/backend.js';
 import { eventSink, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
 import { validInterest, type Interest } from './interest.js';
-import { argTypeError, describe } from './validators.js';
+import { argTypeError } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
 import { outOfRangeError } from './validators.js';
