@@ -26,9 +26,6 @@ export interface SystemError extends Error {
 /** The errno name for a positive OS error number (EAGAIN, WSAECONNREFUSED → ECONNREFUSED), or `Unknown system error N`. */
 export function errnoName(n: number): string { return names.get(n) ?? `Unknown system error ${n}`; }
 
-/** Whether `n` has a name here (every errno the target's headers define does: syscalls.yaml). */
-export function hasErrnoName(n: number): boolean { return names.has(n); }
-
 /** A Node-style system error for OS error number `n` (positive, as errno(3) gives it). */
 export function systemError(syscall: string, n: number, detail?: string): SystemError {
   // A number the target's headers do not define gets libuv's code for it, UNKNOWN.
