@@ -24,6 +24,7 @@ export function koffiPrototype(f: FunctionSpec): string {
 
 function jsParamType(p: Param, hot: boolean): string {
   if (p.pointer) return hot ? 'Address' : 'Pointer';
+  if (p.type === 'pointer') return 'FunctionPointer'; // a typedef'd function pointer (uv_signal_cb)
   return ['int64', 'uint64', 'long', 'ulong', 'longlong', 'ulonglong', 'intptr', 'uintptr'].includes(p.type) ? 'number | bigint' : 'number';
 }
 function jsReturnType(p: Param): string {
@@ -143,8 +144,9 @@ export function emitTypes(spec: Spec): string {
     { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))), docs: ['Every constant of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))), docs: ['Every struct of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionName', type: union(all.flatMap((m) => m.functions.map((f) => f.name))), docs: ['Every function of every target, by its C name (ws_* are the Winsock spellings).'] },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'none'`, docs: ['How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, or not at all.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'none'`, docs: ['How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), or not at all.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'Address', type: 'number | bigint', docs: ['A memory address, as `koffi.address(buffer)` returns it; the caller keeps the buffer alive.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionPointer', type: 'bigint | null', docs: ['A C function pointer (a registered callback), or null.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'Pointer', type: 'ArrayBufferView | ArrayBuffer | null', docs: ['Memory koffi passes by pointer for the duration of the call.'] },
     {
       kind: StructureKind.Interface, isExported: true, name: 'TargetInfo', docs: ['What a target is: OS, CPU, data model, libc and who checked its layouts.'], properties: [
@@ -231,7 +233,8 @@ export function probeItems(m: TargetModel): ProbeItem[] {
 const INCLUDES: Record<string, string[]> = {
   linux: ['#define _GNU_SOURCE', '#include <stddef.h>', '#include <errno.h>', '#include <fcntl.h>', '#include <poll.h>',
     '#include <time.h>', '#include <unistd.h>', '#include <sys/epoll.h>', '#include <sys/eventfd.h>', '#include <sys/ioctl.h>',
-    '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>', '#include <netinet/in.h>', '#include <netinet/tcp.h>', '#include <netinet/udp.h>'],
+    '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>', '#include <netinet/in.h>', '#include <netinet/tcp.h>', '#include <netinet/udp.h>',
+    '#include <uv.h> /* Node\'s libuv headers (include/node), found by codegen/probe.ts */'],
   win32: ['#define WIN32_NO_STATUS', '#include <stddef.h>', '#include <winsock2.h>', '#include <ws2tcpip.h>', '#include <mswsock.h>', '#include <windows.h>',
     '#undef WIN32_NO_STATUS', '#include <ntstatus.h>', '#include <winternl.h>'],
 };

@@ -2,9 +2,9 @@
 // alignment, offset and constant with syscalls.yaml, reporting all mismatches at once
 // (`bad epoll_event size: yaml 16 != c 12 (linux-x64)`), as rust-lang/libc's ctest does.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TargetModel } from './model.js';
 import { emitProbe, probeItems, PROBE_MAGIC, PROBE_SECTION } from './emit.js';
 
@@ -14,6 +14,20 @@ export interface ProbeResult { target: string; checked: number; mismatches: stri
 export function haveCompiler(triple: string): boolean {
   return ['gcc', 'objcopy'].every((tool) => spawnSync(`${triple}-${tool}`, ['--version'], { stdio: 'ignore' }).status === 0);
 }
+
+/**
+ * Node's C headers (include/node, next to the running node: the official builds and npm's node
+ * packages carry them), which hold libuv's uv.h for the Unix probes; null when absent.
+ */
+export function nodeIncludeDir(): string | null {
+  for (const dir of [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']) {
+    if (existsSync(join(dir, 'uv.h'))) return dir;
+  }
+  return null;
+}
+
+/** Whether the probe of `m` can find every header it includes (Unix probes need Node's uv.h). */
+export function haveProbeHeaders(m: TargetModel): boolean { return m.target.os === 'win32' || nodeIncludeDir() !== null; }
 
 function decode(bin: Buffer): bigint[] {
   const out: bigint[] = [];
@@ -55,8 +69,11 @@ export function runProbe(m: TargetModel, opts: { run?: boolean } = {}): ProbeRes
   try {
     const src = join(dir, 'probe.c');
     execFileSync('sh', ['-c', 'cat > "$1"', 'sh', src], { input: emitProbe(m) });
+    const uv = m.target.os === 'win32' ? null : nodeIncludeDir();
+    // After the compiler's own directories: only uv.h and uv/ are taken from there.
+    const inc = uv ? ['-idirafter', uv] : [];
     const cc = (args: string[]) => {
-      const r = spawnSync(`${triple}-gcc`, ['-std=gnu11', '-Wall', ...args], { encoding: 'utf8' });
+      const r = spawnSync(`${triple}-gcc`, ['-std=gnu11', '-Wall', ...inc, ...args], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${triple}-gcc failed for ${m.target.name}:\n${r.stderr}`);
     };
     cc(['-c', '-o', join(dir, 'probe.o'), src]);

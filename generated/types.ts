@@ -355,6 +355,8 @@ export type ConstantName =
   | 'TCP_NODELAY'
   | 'UDP_GRO'
   | 'UDP_SEGMENT'
+  | 'UV_RUN_NOWAIT'
+  | 'UV_SIGNAL'
   | 'WAIT_TIMEOUT'
   | 'WSAEACCES'
   | 'WSAEADDRINUSE'
@@ -512,6 +514,16 @@ export type FunctionName =
   | 'shutdown'
   | 'socket'
   | 'socketpair'
+  | 'uv_backend_fd'
+  | 'uv_close'
+  | 'uv_handle_size'
+  | 'uv_loop_close'
+  | 'uv_loop_init'
+  | 'uv_loop_size'
+  | 'uv_run'
+  | 'uv_signal_init'
+  | 'uv_signal_start'
+  | 'uv_signal_stop'
   | 'write'
   | 'writev'
   | 'ws_accept'
@@ -528,10 +540,12 @@ export type FunctionName =
   | 'ws_setsockopt'
   | 'ws_shutdown'
   | 'ws_socket';
-/** How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, or not at all. */
-export type ErrorConvention = 'errno' | 'wsa' | 'win32' | 'ntstatus' | 'none';
+/** How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), or not at all. */
+export type ErrorConvention = 'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'none';
 /** A memory address, as `koffi.address(buffer)` returns it; the caller keeps the buffer alive. */
 export type Address = number | bigint;
+/** A C function pointer (a registered callback), or null. */
+export type FunctionPointer = bigint | null;
 /** Memory koffi passes by pointer for the duration of the call. */
 export type Pointer = ArrayBufferView | ArrayBuffer | null;
 
@@ -747,6 +761,26 @@ export interface SysCalls {
   socket: (domain: number, type: number, protocol: number) => number;
   /** `int socketpair(int domain, int type, int protocol, int *sv)` — socketpair(2) */
   socketpair: (domain: number, type: number, protocol: number, sv: Pointer) => number;
+  /** `int uv_backend_fd(const uv_loop_t *loop)` — uv_backend_fd (uv.h): the loop's epoll/kqueue fd, readable when the loop has work */
+  uv_backend_fd: (loop: Pointer) => number;
+  /** `void uv_close(uv_handle_t *handle, uv_close_cb close_cb)` — uv_close (uv.h) */
+  uv_close: (handle: Pointer, close_cb: FunctionPointer) => void;
+  /** `size_t uv_handle_size(uv_handle_type type)` — uv_handle_size (uv.h) */
+  uv_handle_size: (type: number) => number | bigint;
+  /** `int uv_loop_close(uv_loop_t *loop)` — uv_loop_close (uv.h) */
+  uv_loop_close: (loop: Pointer) => number;
+  /** `int uv_loop_init(uv_loop_t *loop)` — uv_loop_init (uv.h) */
+  uv_loop_init: (loop: Pointer) => number;
+  /** `size_t uv_loop_size(void)` — uv_loop_size (uv.h) */
+  uv_loop_size: () => number | bigint;
+  /** `int uv_run(uv_loop_t *loop, uv_run_mode mode)` — uv_run (uv.h) */
+  uv_run: (loop: Pointer, mode: number) => number;
+  /** `int uv_signal_init(uv_loop_t *loop, uv_signal_t *handle)` — uv_signal_init (uv.h) */
+  uv_signal_init: (loop: Pointer, handle: Pointer) => number;
+  /** `int uv_signal_start(uv_signal_t *handle, uv_signal_cb signal_cb, int signum)` — uv_signal_start (uv.h) */
+  uv_signal_start: (handle: Pointer, signal_cb: FunctionPointer, signum: number) => number;
+  /** `int uv_signal_stop(uv_signal_t *handle)` — uv_signal_stop (uv.h) */
+  uv_signal_stop: (handle: Pointer) => number;
   /** `ssize_t write(int fd, const void *buf, size_t count)` — write(2) */
   write: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t writev(int fd, const struct iovec *iov, int iovcnt)` — writev(2) */

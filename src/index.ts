@@ -5,5 +5,6 @@ export { Events, Event } from './event.js';
 export { Interest } from './interest.js';
 export type { Token } from './token.js';
 export { Waker } from './waker.js';
+export { Signals } from './signals.js';
 export type { WakerHandle } from './sys/selector.js';
 export type { SystemError } from './errors.js';

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { closeSync } from 'node:fs';
 import { Socket as NodeSocket } from 'node:net';
-import { Poll, Events, Interest, Waker, Registry } from '../src/index.js';
+import { Poll, Events, Interest, Waker, Registry, Signals } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
 import { pipe, UnixStream, UnixDatagram, SourceFd } from '../src/unix.js';
 import sys from '../src/sys/index.js';
@@ -125,6 +125,7 @@ const targets: Target[] = [
   ...['read', 'write'].map((m): Target => ({ name: `TcpStream.${m} (client)`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
   { name: 'TcpListener.accept', call: (f) => f.tcp.listener.accept() },
   ...['setRecvBufferSize', 'setSendBufferSize', 'setLinger', 'setKeepalive', 'setTcpKeepalive', 'setNodelay'].map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  { name: 'new Signals', call: (_f, a) => new Signals(a[0] as never) },
   { name: 'TcpListener.bind (options)', call: (_f, a) => TcpListener.bind('127.0.0.1:0', a[0] as never) },
   { name: 'UdpSocket.bind (options)', call: (_f, a) => UdpSocket.bind('127.0.0.1:0', a[0] as never) },
   { name: 'TcpStream.fromNodeSocket', call: (_f, a) => TcpStream.fromNodeSocket(a[0] as never) },

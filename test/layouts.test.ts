@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { loadSpec, type TargetModel } from '../codegen/model.js';
-import { runProbe, haveCompiler } from '../codegen/probe.js';
+import { runProbe, haveCompiler, haveProbeHeaders } from '../codegen/probe.js';
 import { available } from './_util/env.js';
 
 const spec = loadSpec(fileURLToPath(new URL('../syscalls.yaml', import.meta.url)));
@@ -15,6 +15,7 @@ const nativeTriple = process.platform === 'linux' && process.arch === 'x64' ? 'x
 for (const m of verified) {
   test(`probe ${m.target.name}: ${m.target.verify}-gcc agrees with every size, offset and constant`, () => {
     if (!available(haveCompiler(m.target.verify!), `probe ${m.target.name}`, `${m.target.verify}-gcc/objcopy not installed (apt-get install ${debianPackage(m.target.verify!)})`)) return;
+    if (!available(haveProbeHeaders(m), `probe ${m.target.name}`, "Node's C headers (include/node/uv.h) are not next to this node (install Node from nodejs.org or npm's node package)")) return;
     const r = runProbe(m, { run: m.target.name === 'linux-x64' && m.target.verify === nativeTriple });
     assert.ok(r.checked > 50, `${r.checked} items checked`);
     assert.equal(r.mismatches, [], `${r.mismatches.length} mismatches:\n${r.mismatches.join('\n')}`);

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <uv.h> /* Node's libuv headers (include/node), found by codegen/probe.ts */
 #include <stdint.h>
 struct kevent { uintptr_t ident; short filter; unsigned short flags; unsigned int fflags; intptr_t data; void *udata; };
 #define EVFILT_READ (-1)
@@ -414,6 +415,8 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
   (unsigned long long)(long long)(UDP_GRO), /* UDP_GRO */
   (unsigned long long)(long long)(UDP_SEGMENT), /* UDP_SEGMENT */
+  (unsigned long long)(long long)(UV_RUN_NOWAIT), /* UV_RUN_NOWAIT */
+  (unsigned long long)(long long)(UV_SIGNAL), /* UV_SIGNAL */
 };
 
 #ifdef METAL_PROBE_MAIN

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <uv.h> /* Node's libuv headers (include/node), found by codegen/probe.ts */
 
 
 __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[] = {
@@ -369,6 +370,8 @@ __attribute__((used, section(".mprobe"))) const unsigned long long metal_probe[]
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
   (unsigned long long)(long long)(UDP_GRO), /* UDP_GRO */
   (unsigned long long)(long long)(UDP_SEGMENT), /* UDP_SEGMENT */
+  (unsigned long long)(long long)(UV_RUN_NOWAIT), /* UV_RUN_NOWAIT */
+  (unsigned long long)(long long)(UV_SIGNAL), /* UV_SIGNAL */
 };
 
 #ifdef METAL_PROBE_MAIN

@@ -1,6 +1,6 @@
 // Binds a generated module's functions through koffi, lazily: a library is loaded on the first call
 // of one of its functions, never at import.
-import koffi, { type LibraryHandle } from 'koffi';
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import type { SysModule, FunctionName, SysCalls } from '../../generated/types.js';
 
 /** A target's shared library could not be loaded (the message lists every file tried). */
@@ -31,10 +31,12 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
     if (!candidates) throw new LibraryLoadError(`metal-io: ${mod.target.name} has no library '${lib}'`);
     const tried: string[] = [];
     for (const c of candidates) {
-      const file = c.startsWith('$') ? env[c.slice(1)] : c;
+      // `<self>` is the running program (dlopen(NULL)): Node's own exports, such as libuv's.
+      const self = c === '<self>';
+      const file = self ? c : c.startsWith('$') ? env[c.slice(1)] : c;
       if (!file) { tried.push(`${c} (unset)`); continue; }
       try {
-        const handle = koffi.load(file);
+        const handle = koffi.load(self ? null : file);
         libs.set(lib, handle);
         return handle;
       } catch (e) {
@@ -101,3 +103,18 @@ export function pinnedBuffer(size: number): Buffer {
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
   return Number(koffi.address(buf as never));
 }
+
+const protos = new Map<string, TypeObject>();
+
+/**
+ * A C function pointer that calls `fn` (koffi.register), for callbacks C code makes synchronously,
+ * on this thread, during a call from here. `proto` names the type: `void cb_name(int a)`.
+ */
+export function makeCallback(proto: string, fn: (...args: never[]) => unknown): bigint {
+  let type = protos.get(proto);
+  if (!type) { type = koffi.pointer(koffi.proto(proto)); protos.set(proto, type); }
+  return koffi.register(fn as (...args: unknown[]) => unknown, type);
+}
+
+/** Frees a pointer from makeCallback (it must no longer be reachable from C). */
+export function releaseCallback(cb: bigint): void { koffi.unregister(cb); }

@@ -1,0 +1,15 @@
+// Which signal mechanism the running target has: libuv's signal pipes on Unix (sys/unix/signals.ts).
+// On Windows there are no POSIX signals to catch: libuv emulates SIGINT/SIGBREAK/SIGHUP from
+// console events inside Node's own loop, which has no handle a Poll could watch.
+import { isWindows, mod } from './os.js';
+import { createSignalSet as unixSignalSet, type SignalSet } from './unix/signals.js';
+
+export type { SignalSet } from './unix/signals.js';
+
+/** Catches `signums`; throws ERR_METAL_IO_UNSUPPORTED where a Poll cannot watch signals. */
+export function createSignalSet(signums: readonly number[]): SignalSet {
+  if (isWindows) {
+    throw Object.assign(new Error(`metal-io: Signals is not available on ${mod.target.name} (no POSIX signals: use process.on with pollAsync, or a Waker)`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  }
+  return unixSignalSet(signums);
+}
