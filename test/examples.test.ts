@@ -65,6 +65,87 @@ test('tcp_proxy.ts: 4 MiB through the proxy and back, byte for byte, with a clie
   assert.is(code, 0, err);
 });
 
+/** Splits raw HTTP/1.1 responses (Content-Length framed) into status, headers and body. */
+function responses(raw: Buffer): { status: number; headers: string; body: Buffer }[] {
+  const out: { status: number; headers: string; body: Buffer }[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf('\r\n\r\n', at);
+    if (end < 0) break;
+    const headers = raw.toString('latin1', at, end);
+    const length = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
+    if (raw.length < end + 4 + length) break;
+    out.push({ status: Number(headers.slice(9, 12)), headers, body: raw.subarray(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+test('http_server.ts: keep-alive, pipelining, partial writes, bad requests, SIGTERM', async () => {
+  const { spawn } = await import('node:child_process');
+  const { connect } = await import('node:net');
+  const http = await import('node:http');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/http_server.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = ''; let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  /** Sends `chunks` on one connection (a pause between them) and returns everything read until the server closes. */
+  const exchange = (port: number, chunks: (string | Buffer)[], pauseMs = 0) => new Promise<Buffer>((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    const t = setTimeout(() => { c.destroy(); reject(new Error(`no close; got ${Buffer.concat(got).length} bytes`)); }, 30000);
+    c.on('data', (d) => got.push(d));
+    c.on('error', reject);
+    c.on('close', () => { clearTimeout(t); resolve(Buffer.concat(got)); });
+    if (pauseMs) { c.pause(); setTimeout(() => c.resume(), pauseMs); }
+    void (async () => { for (const x of chunks) { c.write(x); await new Promise((r) => setTimeout(r, 20)); } })();
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 20000);
+      child.stdout!.on('data', () => { const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out); if (m) { clearTimeout(t); resolve(Number(m[1])); } });
+    });
+    // Four pipelined requests in one write; the last asks to close.
+    const pipelined = 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /bytes/10 HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /nope HTTP/1.1\r\nConnection: close\r\n\r\n';
+    let rs = responses(await exchange(port, [pipelined]));
+    assert.equal(rs.map((r) => r.status), [200, 200, 200, 404]);
+    assert.equal(rs.map((r) => r.body.toString()), ['hello from metal-io\n', '0123456789', 'hello', 'not found\n']);
+    // The same bytes cut mid-line, mid-header and mid-body: the same answers.
+    const cuts = [7, 40, 75, 96];
+    rs = responses(await exchange(port, cuts.map((c, i) => pipelined.slice(i ? cuts[i - 1] : 0, c)).concat(pipelined.slice(96))));
+    assert.equal(rs.map((r) => r.body.toString()), ['hello from metal-io\n', '0123456789', 'hello', 'not found\n']);
+    // 2 x 8 MiB to a client that does not read for 300 ms: partial writes, nothing lost, in order.
+    const big = 8 * 1024 * 1024;
+    rs = responses(await exchange(port, [`GET /bytes/${big} HTTP/1.1\r\n\r\nGET /bytes/${big + 1} HTTP/1.1\r\nConnection: close\r\n\r\n`], 300));
+    assert.equal(rs.map((r) => r.body.length), [big, big + 1]);
+    const pattern = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz\n');
+    for (const r of rs) for (const at of [0, 37 * 1000, Math.floor(big / 37 - 1) * 37]) assert.ok(r.body.subarray(at, at + 37).equals(pattern), `pattern at ${at}`);
+    // node:http with a keep-alive agent: 20 requests on one socket.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const reused: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.request({ port, host: '127.0.0.1', path: '/echo', method: 'POST', agent, headers: { 'content-type': 'text/plain' } }, (res) => {
+          let b = ''; res.setEncoding('utf8'); res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b));
+        });
+        req.on('error', reject);
+        reused.push(req.reusedSocket);
+        req.end(`request ${i}`);
+      });
+      assert.is(body, `request ${i}`);
+    }
+    agent.destroy();
+    assert.equal(reused.filter(Boolean).length, 19, 'one socket kept alive for all 20');
+    // Malformed and oversized: an answer, then the connection closes.
+    assert.equal(responses(await exchange(port, ['garbage\r\n\r\n'])).map((r) => r.status), [400]);
+    assert.equal(responses(await exchange(port, [`GET / HTTP/1.1\r\nX: ${'a'.repeat(20000)}`])).map((r) => r.status), [431]);
+    assert.equal(responses(await exchange(port, ['POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n'])).map((r) => r.status), [411]);
+  } finally { child.kill('SIGTERM'); }
+  assert.is(await exited, 0, err);
+  assert.match(out, /closed/);
+});
+
 test('unix_echo.ts: a Unix-socket echo', () => {
   if (process.platform === 'win32') return;
   const r = run('examples/unix_echo.ts');
