@@ -2,17 +2,22 @@
 // baselines (cc), then, in the same run, each pinned to CPU 0 with its load generator on CPU 1:
 //   TCP: C epoll, metal-io's examples/tcp_server.ts, Node's net with s.pipe(s); msgs/s, server
 //        CPU-µs per message, bulk MB/s.
+//   Multi-core accept (not pinned: the servers use both cores): metal-io's
+//        examples/multicore_server.ts with 1 and 2 worker threads against Node's cluster with 2
+//        worker processes (and Node's net in one process); msgs/s and CPU-µs per message, the CPU
+//        of the whole process tree.
 //   UDP: C epoll with recvfrom/sendto per datagram, metal-io per datagram (recvFromPeer/sendToPeer),
 //        metal-io batched (recvMany/sendMany), metal-io with recvFrom/sendTo, Node's dgram;
 //        datagrams/s, server CPU-µs (total and user) per datagram.
 // Server CPU comes from /proc/PID/stat; metal-io's GCs are counted inside the server for each
 // measured window.
-//   npm run bench [-- --only tcp|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
+//   npm run bench [-- --only tcp|multicore|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import os from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { only: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, size: { type: 'string', default: '64' }, 'bulk-size': { type: 'string', default: '65536' } } });
@@ -26,17 +31,26 @@ const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const pin = (cpu: number, cmd: string[]) => (haveTaskset ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
 const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-/** [user, system] CPU seconds of a process. */
+/** [user, system] CPU seconds of a process (all its threads) and of its descendants still running. */
 function cpuSeconds(pid: number): [number, number] {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return [Number(fields[11]) / TICK, Number(fields[12]) / TICK]; // utime, stime
+  const t: [number, number] = [Number(fields[11]) / TICK, Number(fields[12]) / TICK]; // utime, stime
+  for (const child of childPids(pid)) { const [u, s] = cpuSeconds(child); t[0] += u; t[1] += s; }
+  return t;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch { return []; } // gone, or a kernel without /proc/PID/task/TID/children
 }
 
 interface Server { name: string; child: ChildProcess; port: number; stats?: () => Promise<string> }
 
+let pinned = true; // false for the multi-core section: the servers there need both cores
 async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
-  const [bin, ...args] = pin(0, cmd);
+  const [bin, ...args] = pinned ? pin(0, cmd) : cmd;
   const child = spawn(bin!, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -61,7 +75,7 @@ async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv =
 
 /** Runs a load generator against `s`; measures the server's CPU over the generator's window. */
 async function load(s: Server, loadArgs: string[]) {
-  const [bin, ...args] = pin(1, loadArgs);
+  const [bin, ...args] = pinned ? pin(1, loadArgs) : loadArgs;
   const child = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = ''; let cpu0: [number, number] = [0, 0]; let gcReset: Promise<string> | null = null;
   child.stdout!.on('data', (d) => { out += d; });
@@ -114,7 +128,7 @@ const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 console.log(`echo bench: node ${process.version}, ${values.rounds} rounds (medians), ${values.seconds} s measured after ${values.warmup} s warm-up each, ${haveTaskset ? 'server on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}`);
 const secs = [values.seconds!, values.warmup!];
 
-if (values.only !== 'udp') {
+if (values.only === undefined || values.only === 'tcp') {
   const size = Number(values.size); const bulk = Number(values['bulk-size']);
   const tcp = (conns: number, sz: number, mode: string): Scenario['args'] => (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(sz), secs[0]!, mode, secs[1]!];
   const scenarios: Scenario[] = [
@@ -142,7 +156,36 @@ if (values.only !== 'udp') {
   console.table(rows);
 }
 
-if (values.only !== 'tcp') {
+if (values.only === undefined || values.only === 'multicore') {
+  const size = Number(values.size);
+  const tcp = (conns: number): Scenario['args'] => (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(size), secs[0]!, 'pingpong', secs[1]!];
+  const scenarios: Scenario[] = [
+    { label: `ping-pong ${size} B, 32 conns`, args: tcp(32) },
+    { label: `ping-pong ${size} B, 256 conns`, args: tcp(256) },
+  ];
+  const multicore = (workers: number): string[] => [process.execPath, '--import', 'tsx', 'examples/multicore_server.ts', '--port', '0', '--workers', String(workers)];
+  const servers: ServerSpec[] = [
+    ['metal-io, 1 worker thread', multicore(1)],
+    ['metal-io, 2 worker threads', multicore(2)],
+    ['node cluster, 2 workers', [process.execPath, 'bench/node-cluster-echo.mjs', '0', '2']],
+    ['node net, 1 process', [process.execPath, 'bench/node-echo.mjs', '0']],
+  ];
+  pinned = false;
+  const results = await section(servers, scenarios);
+  pinned = true;
+  const rows = [];
+  for (const sc of scenarios) {
+    const cl = results['node cluster, 2 workers']![sc.label]!;
+    for (const [name] of servers) {
+      const r = results[name]![sc.label]!;
+      rows.push({ scenario: sc.label, server: name, 'msgs/s': Math.round(r.msgsPerSec), 'vs cluster': x(r.msgsPerSec, cl.msgsPerSec), 'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2), 'CPU vs cluster': x(r.cpuUsPerMsg, cl.cpuUsPerMsg) });
+    }
+  }
+  console.log(`Multi-core accept (${os.availableParallelism()} CPUs, nothing pinned; the load generator shares them)`);
+  console.table(rows);
+}
+
+if (values.only === undefined || values.only === 'udp') {
   const size = Number(values.size);
   const label = `UDP ping-pong ${size} B, 32 sockets x 8 in flight`;
   const scenarios: Scenario[] = [{ label, args: (port) => [join(build, 'udp_loadgen'), String(port), '32', '8', String(size), secs[0]!, secs[1]!] }];

@@ -146,6 +146,47 @@ test('http_server.ts: keep-alive, pipelining, partial writes, bad requests, SIGT
   assert.match(out, /closed/);
 });
 
+for (const share of ['reuseport', 'clone'] as const) {
+  test(`multicore_server.ts --share ${share}: 2 worker threads accept and echo on one port; SIGTERM stops all`, async () => {
+    if (process.platform === 'win32') { console.log('  SKIP multicore_server: a socket belongs to one completion port on Windows [win32]'); return; }
+    const { spawn } = await import('node:child_process');
+    const { connect } = await import('node:net');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/multicore_server.ts', '--workers', '2', '--share', share, '--stats'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = ''; let err = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { err += d; });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
+        child.stdout!.on('data', () => { const m = /listening on 127\.0\.0\.1:(\d+) \(2 workers, (\w+)\)/.exec(out); if (m) { clearTimeout(t); resolve(Number(m[1])); } });
+      });
+      assert.match(out, new RegExp(`2 workers, ${share}`));
+      const conns = 40;
+      const echoes = await Promise.all(Array.from({ length: conns }, (_, i) => new Promise<string>((resolve, reject) => {
+        const c = connect(port, '127.0.0.1');
+        let got = '';
+        c.on('error', reject);
+        c.on('data', (d) => { got += d; if (got.length >= `hello ${i}`.length * 2) { c.destroy(); resolve(got); } });
+        c.write(`hello ${i}`); setTimeout(() => c.write(`hello ${i}`), 10);
+      })));
+      echoes.forEach((e, i) => assert.is(e, `hello ${i}hello ${i}`));
+      const before = out.length;
+      child.kill('SIGUSR2');
+      const counts = await new Promise<number[]>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no stats')), 10000);
+        const check = () => { const m = /accepted (\d+),(\d+)/.exec(out.slice(before)); if (m) { clearTimeout(t); resolve([Number(m[1]), Number(m[2])]); } };
+        child.stdout!.on('data', check); check();
+      });
+      assert.is(counts[0]! + counts[1]!, conns, `accepted ${counts}`);
+      // SO_REUSEPORT hashes connections over the listeners: all 40 on one has odds 2^-39.
+      if (share === 'reuseport') assert.ok(counts[0]! > 0 && counts[1]! > 0, `both workers accepted: ${counts}`);
+    } finally { child.kill('SIGTERM'); }
+    assert.is(await exited, 0, err);
+    assert.match(out, /closed/);
+  });
+}
+
 test('unix_echo.ts: a Unix-socket echo', () => {
   if (process.platform === 'win32') return;
   const r = run('examples/unix_echo.ts');

@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, createServer, type Socket, type Server } from 'node:net';
 import { Poll, Events, Interest } from '../src/index.js';
-import { TcpListener, TcpStream, UnixListener, UnixStream } from '../src/net.js';
+import { TcpListener, TcpStream, UnixListener, UnixStream, UdpSocket } from '../src/net.js';
+import { createSocket, Socket as DgramSocket } from 'node:dgram';
 import { tcpPair, readExactly, tempDir } from './_util/net.js';
 import { openFds, leakedSince } from './_util/events.js';
 
@@ -142,6 +143,61 @@ test('Unix streams and listeners both ways', async () => {
     await new Promise((r) => setTimeout(r, 20));
     if (before) assert.equal(await leakedSince(before), []);
   } finally { dir.remove(); }
+});
+
+test('UDP both ways: intoNodeDgram receives and sends for Node; fromNodeDgram continues on metal-io', async () => {
+  if (windows) {
+    const u = UdpSocket.bind('127.0.0.1:0');
+    try {
+      assert.throws(() => u.intoNodeDgram(), (e: NodeJS.ErrnoException) => e.code === 'ERR_METAL_IO_UNSUPPORTED');
+      assert.ok(u.fd >= 0, 'nothing given up');
+    } finally { u.close(); }
+    return skip('UDP handoff');
+  }
+  const before = fdsNow();
+  const peer = UdpSocket.bind('127.0.0.1:0');
+  const poll = new Poll(); const events = new Events(4);
+  poll.registry().register(peer, 1, Interest.READABLE);
+  const recv = (buf = Buffer.alloc(64)) => {
+    for (let i = 0; i < 100; i++) { const r = peer.recvFrom(buf); if (r) return [buf.toString('utf8', 0, r[0]), r[1].port] as const; poll.poll(events, 20); }
+    throw new Error('no datagram');
+  };
+  // Into Node.
+  const mine = UdpSocket.bind('127.0.0.1:0');
+  const port = mine.localAddr().port;
+  const node = mine.intoNodeDgram();
+  try {
+    assert.ok(node instanceof DgramSocket);
+    assert.ok(mine.fd < 0); mine.close();
+    assert.is(node.address().port, port, 'the same socket');
+    peer.sendTo(Buffer.from('to node'), `127.0.0.1:${port}`);
+    assert.is((await once<Buffer>(node, 'message')).toString(), 'to node');
+    await new Promise<void>((r, j) => node.send('from node', peer.localAddr().port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    assert.equal(recv(), ['from node', port]);
+  } finally { node.close(); }
+  // From Node: a datagram Node has not read yet stays queued for metal-io.
+  const theirs = createSocket('udp4');
+  await new Promise<void>((r) => theirs.bind(0, '127.0.0.1', () => r()));
+  let nodeGotOne = false; theirs.on('message', () => { nodeGotOne = true; });
+  const theirPort = theirs.address().port;
+  peer.sendTo(Buffer.from('queued in the kernel'), `127.0.0.1:${theirPort}`); // Node's loop does not turn before the takeover
+  const taken = UdpSocket.fromNodeDgram(theirs);
+  try {
+    assert.is(taken.localAddr().port, theirPort);
+    const buf = Buffer.alloc(64);
+    let r = null;
+    poll.registry().register(taken, 2, Interest.READABLE);
+    for (let i = 0; i < 100 && !r; i++) { r = taken.recvFrom(buf); if (!r) poll.poll(events, 20); }
+    assert.ok(r, 'the datagram was kept');
+    assert.is(buf.toString('utf8', 0, r![0]), 'queued in the kernel');
+    taken.sendTo(Buffer.from('from metal-io'), `127.0.0.1:${peer.localAddr().port}`);
+    assert.equal(recv(), ['from metal-io', theirPort]);
+    await new Promise((res) => setTimeout(res, 20));
+    assert.not.ok(nodeGotOne, "Node's closed copy read nothing");
+    assert.throws(() => UdpSocket.fromNodeDgram(theirs), (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_STATE', 'closed: no fd');
+    assert.throws(() => UdpSocket.fromNodeDgram({} as never), (e: NodeJS.ErrnoException) => e.code === 'ERR_INVALID_ARG_TYPE');
+  } finally { taken.close(); peer.close(); poll.close(); }
+  if (before) assert.equal(await leakedSince(before), []);
 });
 
 test.run();

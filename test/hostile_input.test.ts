@@ -129,6 +129,7 @@ const targets: Target[] = [
   { name: 'TcpListener.bind (options)', call: (_f, a) => TcpListener.bind('127.0.0.1:0', a[0] as never) },
   { name: 'UdpSocket.bind (options)', call: (_f, a) => UdpSocket.bind('127.0.0.1:0', a[0] as never) },
   { name: 'TcpStream.fromNodeSocket', call: (_f, a) => TcpStream.fromNodeSocket(a[0] as never) },
+  { name: 'UdpSocket.fromNodeDgram', call: (_f, a) => UdpSocket.fromNodeDgram(a[0] as never) },
   { name: 'TcpListener.fromNodeServer', call: (_f, a) => TcpListener.fromNodeServer(a[0] as never) },
   { name: 'TcpListener.intoNodeServer', call: (f, a) => f.tcp.listener.intoNodeServer(a[0] as never) },
   { name: 'TcpListener.acceptShedAfter=', call: (f, a) => { f.tcp.listener.acceptShedAfter = a[0] as number; } },

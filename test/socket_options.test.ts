@@ -2,7 +2,8 @@
 // backlog and onlyV6 at bind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TcpListener, UdpSocket } from '../src/net.js';
+import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
+import { Poll, Events, Interest } from '../src/index.js';
 import { constants as C } from '../src/sys/index.js';
 import { tcpPair, haveIPv6Loopback } from './_util/net.js';
 import { assertCode, onWine } from './_util/events.js';
@@ -81,6 +82,46 @@ test('backlog and onlyV6 at bind', () => {
       assert.is(u.onlyV6(), v);
     } finally { u.close(); }
   }
+});
+
+test('tryClone: a second object on the same socket, each registered and closed on its own', () => {
+  const listener = TcpListener.bind('127.0.0.1:0');
+  if (process.platform === 'win32') {
+    try { assertCode(() => listener.tryClone(), 'ERR_METAL_IO_UNSUPPORTED'); } finally { listener.close(); }
+    return;
+  }
+  const clone = listener.tryClone();
+  const p1 = new Poll(); const p2 = new Poll(); const events = new Events(4);
+  try {
+    assert.ok(clone instanceof TcpListener);
+    assert.is.not(clone.fd, listener.fd);
+    assert.equal(clone.localAddr(), listener.localAddr());
+    // One accept queue, two Polls: a connection is seen by both, taken by one.
+    p1.registry().register(listener, 1, Interest.READABLE);
+    p2.registry().register(clone, 2, Interest.READABLE);
+    const c = TcpStream.connect(`127.0.0.1:${listener.localAddr().port}`);
+    p2.poll(events, 2000);
+    assert.equal([...events].map((e) => e.token), [2]);
+    const got = clone.accept();
+    assert.ok(got, 'the clone accepts');
+    assert.is(listener.accept(), null, 'taken: the queue is shared');
+    // Closing the original leaves the clone listening.
+    listener.close();
+    const c2 = TcpStream.connect(`127.0.0.1:${clone.localAddr().port}`);
+    p2.poll(events, 2000);
+    const got2 = clone.accept();
+    assert.ok(got2, 'still listening after the original closed');
+    // A stream clone writes into the same connection.
+    const [server] = got!;
+    const w = server.tryClone();
+    assert.is(w.write(Buffer.from('via the clone')), 13);
+    const buf = Buffer.alloc(64);
+    let n: number | null = null;
+    for (let i = 0; i < 200 && n === null; i++) { n = c.read(buf); if (n === null) p1.poll(events, 10); }
+    assert.is(buf.toString('utf8', 0, n!), 'via the clone');
+    for (const x of [w, server, got2![0], c, c2]) x.close();
+    assertCode(() => listener.tryClone(), 'EBADF');
+  } finally { clone.close(); listener.close(); p1.close(); p2.close(); }
 });
 
 test.run();

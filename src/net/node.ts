@@ -3,11 +3,9 @@
 // takes a duplicate (F_DUPFD_CLOEXEC) and destroys Node's side, which closes only Node's copy, so
 // libuv stops polling it and never closes ours.
 import { Socket, Server, createServer } from 'node:net';
+import { Socket as DgramSocket, createSocket } from 'node:dgram';
 import { linkSync, renameSync } from 'node:fs';
-import { constant, fn } from '../sys/os.js';
-import { errno } from '../sys/ffi.js';
 import { sock } from './sockapi.js';
-import { systemError } from '../errors.js';
 import { argTypeError } from '../validators.js';
 
 function unsupportedHere(what: string): Error {
@@ -27,13 +25,6 @@ function nodeFd(o: Socket | Server, what: string): number {
   return fd;
 }
 
-/** A close-on-exec duplicate of `fd` (fcntl F_DUPFD_CLOEXEC). */
-function dupFd(fd: number): number {
-  const n = fn('fcntl')(fd, constant('F_DUPFD_CLOEXEC'), 'int', 0);
-  if (n === -1) throw systemError('fcntl', errno());
-  return n;
-}
-
 /**
  * Takes the fd of a connected node:net Socket: pauses it (libuv stops reading), refuses when Node
  * still holds bytes that would be lost (read them first, or let writes drain), duplicates the fd and
@@ -45,7 +36,7 @@ export function takeFromNodeSocket(socket: unknown): number {
   socket.pause();
   if (socket.readableLength > 0) throw invalidState(`fromNodeSocket: node:net has ${socket.readableLength} bytes read and not consumed; read them (socket.read()) first`);
   if (socket.writableLength > 0) throw invalidState(`fromNodeSocket: node:net has ${socket.writableLength} bytes not yet written; wait for 'drain' first`);
-  const mine = dupFd(fd);
+  const mine = sock().duplicate(fd);
   socket.destroy();
   return mine;
 }
@@ -54,7 +45,7 @@ export function takeFromNodeSocket(socket: unknown): number {
 export function takeFromNodeServer(server: unknown): number {
   if (!(server instanceof Server)) throw argTypeError('server', 'an instance of net.Server', server);
   const fd = nodeFd(server, 'fromNodeServer');
-  const mine = dupFd(fd);
+  const mine = sock().duplicate(fd);
   // libuv unlinks a Unix socket's path when its server closes: keep the name with a hard link and
   // put it back, so clients still find the listener at its path.
   const path = server.address();
@@ -82,4 +73,39 @@ export function nodeServerOf(fd: number, onConnection?: (socket: Socket) => void
   const server = createServer(onConnection);
   try { server.listen({ fd }); } catch (e) { sock().close(fd); throw e; }
   return server;
+}
+
+/**
+ * The fd libuv holds for a dgram.Socket. dgram keeps its handle under a symbol (its `_handle`
+ * getter is deprecated and warns): found by the symbol's description, checked.
+ */
+function dgramFd(socket: DgramSocket): number {
+  if (sock().windows) throw unsupportedHere('fromNodeDgram');
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  const state = key ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>)[key] : undefined;
+  const fd = state?.handle?.fd;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw invalidState('fromNodeDgram: the dgram.Socket has no open fd (not bound, or already closed)');
+  return fd;
+}
+
+/**
+ * Takes the fd of a bound dgram.Socket: refuses while sends are queued in Node, duplicates the fd
+ * and closes the Socket. Datagrams Node has already read were emitted as 'message'; the rest stay
+ * in the kernel's queue for the new owner.
+ */
+export function takeFromNodeDgram(socket: unknown): number {
+  if (!(socket instanceof DgramSocket)) throw argTypeError('socket', 'an instance of dgram.Socket', socket);
+  const fd = dgramFd(socket);
+  const queued = socket.getSendQueueCount();
+  if (queued > 0) throw invalidState(`fromNodeDgram: node:dgram has ${queued} sends queued; wait for their callbacks first`);
+  const mine = sock().duplicate(fd);
+  socket.close();
+  return mine;
+}
+
+/** A dgram.Socket owning `fd` (a UDP socket given up with intoRawFd), bound to it at once. */
+export function nodeDgramOf(fd: number, type: 'udp4' | 'udp6'): DgramSocket {
+  const socket = createSocket(type);
+  try { socket.bind({ fd }); } catch (e) { socket.close(); sock().close(fd); throw e; }
+  return socket;
 }

@@ -19,6 +19,8 @@ export interface SockApi {
   /** A non-blocking socket that child processes do not inherit. */
   socket(domain: number, type: number): number;
   close(s: number): void;
+  /** A second descriptor for the same socket, close-on-exec (ERR_METAL_IO_UNSUPPORTED on Windows). */
+  duplicate(s: number): number;
   setNonblocking(s: number): void;
   accept(s: number, addr: Buffer, len: Uint32Array): number;
   bind(s: number, addr: Buffer, len: number): number;
@@ -57,6 +59,11 @@ function bsd(): SockApi {
       return fd;
     },
     close: closeFd,
+    duplicate(s) {
+      const d = fn('fcntl')(s, constant('F_DUPFD_CLOEXEC'), 'int', 0);
+      if (d === -1) throw systemError('fcntl', unixErrno());
+      return d;
+    },
     setNonblocking(s) { setNonblocking(s, true); setCloexec(s); },
     accept(s, addr, len) {
       if (flags && mod.functions.accept4) return fn('accept4')(s, addr, len, flags);
@@ -102,6 +109,10 @@ function winsock(): SockApi {
       return Number(s);
     },
     close(s) { if (fn('closesocket')(s) !== 0) throw systemError('closesocket', err()); },
+    duplicate() {
+      // WSADuplicateSocketW is for handing a socket to another process; one process's threads share its SOCKETs.
+      throw Object.assign(new Error('metal-io: duplicating a socket is not available on Windows (threads of one process can share the SOCKET itself)'), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+    },
     setNonblocking: nonblocking,
     accept(s, addr, len) {
       const a = fn('ws_accept')(s, addr, len);

@@ -141,6 +141,19 @@ export class SocketBase extends OwnedFd {
 
   constructor(fd: number, what: string) { super(fd, what, (s) => sock().close(s)); }
 
+  /**
+   * A second object of the same type on a duplicate of the fd (std's `try_clone`): both refer to
+   * the same socket; each is registered with its own Poll and closed on its own. One listener
+   * cloned into several threads, each accepting in its own Poll, spreads connections over them.
+   * ERR_METAL_IO_UNSUPPORTED on Windows.
+   */
+  tryClone(): this {
+    const fd = sock().duplicate(this.io.checkOpen('tryClone'));
+    try {
+      return (this.constructor as unknown as { fromFd(fd: number): SocketBase }).fromFd(fd) as this;
+    } catch (e) { sock().close(fd); throw e; }
+  }
+
   /** `TcpStream { fd: 12, local: 127.0.0.1:4000, peer: 127.0.0.1:51234 }`, or `{ closed }`. */
   [inspect.custom](): string {
     const name = this.constructor.name;

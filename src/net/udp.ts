@@ -9,6 +9,8 @@ import { errnoName, type SystemError } from '../errors.js';
 import { span, validBoolean } from '../validators.js';
 import { mod } from '../sys/os.js';
 import { setIntOpt } from './socket.js';
+import type { Socket as DgramSocket } from 'node:dgram';
+import { checkHandover, nodeDgramOf, takeFromNodeDgram } from './node.js';
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8). */
 const MAX_UDP_PAYLOAD = 65507;
@@ -58,6 +60,24 @@ export class UdpSocket extends SocketBase {
 
   /** Adopts a UDP socket fd (made non-blocking); the socket then owns it. */
   static fromFd(fd: number): UdpSocket { return new UdpSocket(adoptFd(fd)); }
+
+  /**
+   * Takes over a bound node:dgram Socket: refuses while Node has sends queued (ERR_INVALID_STATE),
+   * duplicates its fd and closes it (only Node's copy). Datagrams Node has not read yet stay queued
+   * for this socket. Unix only (ERR_METAL_IO_UNSUPPORTED on Windows).
+   */
+  static fromNodeDgram(socket: DgramSocket): UdpSocket { return UdpSocket.fromFd(takeFromNodeDgram(socket)); }
+
+  /**
+   * Hands the socket to node:dgram: a dgram.Socket bound to the same fd, which Node now owns. This
+   * object is left closed (deregistered first). Unix only (ERR_METAL_IO_UNSUPPORTED on Windows,
+   * before anything is given up).
+   */
+  intoNodeDgram(): DgramSocket {
+    checkHandover('intoNodeDgram');
+    const type = this.localAddr().family === 'IPv6' ? 'udp6' : 'udp4';
+    return nodeDgramOf(this.intoRawFd(), type);
+  }
 
   /** Sends one datagram (`buf`, or its `offset`/`length` part) to `addr`: bytes sent, or null when it would block. */
   sendTo(buf: ArrayBufferView, addr: SocketAddr, offset?: number, length?: number): number | null {
