@@ -1,6 +1,7 @@
 // Reads syscalls.yaml, validates it (JSON schema, then semantic checks that point at the line) and
 // resolves it into one plain model per target: constants, struct layouts and function prototypes.
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { Ajv } from 'ajv';
 import schema from './schema.json' with { type: 'json' };
@@ -22,6 +23,10 @@ export interface DataModel { short: number; int: number; long: number; longlong:
 export interface Target {
   name: string; os: string; arch: string; model: DataModel; modelName: string; endian: 'little' | 'big';
   libc: string; verify: string | null; stdcall: boolean; kqueue: string | null;
+  /** The event queues it runs, the default first (from `oses`, or the target's own list). */
+  backends: string[];
+  /** Its socket API: 'bsd' or 'winsock'. */
+  net: string;
 }
 
 export interface FieldLayout {
@@ -50,7 +55,7 @@ export interface TargetModel {
   decls: string;
 }
 
-export interface Spec { targets: Target[]; models: TargetModel[]; errnoGroup: string }
+export interface Spec { targets: Target[]; models: TargetModel[]; errnoGroup: string; oses: string[] }
 
 export class SpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -62,12 +67,17 @@ export class SpecError extends Error {
 // ---- raw YAML shape (after schema validation) -------------------------------------------------
 
 type ValueMap = Record<string, number>;
-interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string }
+interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string; backends?: string[] }
+/** A text that is the same for every target, or a selector map (the most specific key wins). */
+type PerTarget = string | Record<string, string>;
+interface RawRequirement { functions: string[]; constants: string[]; structs: string[]; optional?: string[] }
 interface RawStruct { c?: string; header: string; on?: string[]; packed?: string[]; fields?: string[]; variants?: Record<string, string[]> }
-interface RawFunction { proto: string; symbol?: string; lib: string; on: string[]; errors: string; blocking?: boolean; hot?: boolean; optional?: boolean; doc: string }
+interface RawFunction { proto: PerTarget; symbol?: PerTarget; lib: string; on: string[]; errors: string; blocking?: boolean; hot?: boolean; optional?: boolean; doc: string }
 interface Raw {
   version: number;
   models: Record<string, DataModel>;
+  oses: Record<string, { backends: string[]; net: string }>;
+  requires: Partial<Record<string, RawRequirement>>;
   targets: Record<string, RawTarget>;
   groups: Record<string, string[]>;
   libraries: Record<string, Record<string, string[]>>;
@@ -81,7 +91,9 @@ interface Raw {
 
 /** Loads and resolves a spec file; throws SpecError listing every problem with its line. */
 export function loadSpec(path: string): Spec {
-  return parseSpec(readFileSync(path, 'utf8'), path);
+  // Messages name the file as the user would type it: relative to where the command runs.
+  const shown = relative(process.cwd(), path);
+  return parseSpec(readFileSync(path, 'utf8'), shown.startsWith('..') || isAbsolute(shown) ? path : shown);
 }
 
 export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
@@ -107,7 +119,8 @@ export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
   if (!validate(raw)) {
     throw new SpecError((validate.errors ?? []).map((e) => {
       const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-      return `${at(path)}: ${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
+      const allowed = e.params && 'allowedValues' in e.params ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
+      return `${at(path)}: ${e.instancePath || '/'} ${e.message}${allowed}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
     }));
   }
   return resolve(raw, at, doc);
@@ -115,16 +128,19 @@ export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
 
 // ---- resolution -------------------------------------------------------------------------------
 
-const OS_NAMES = new Set(['linux', 'android', 'darwin', 'freebsd', 'openbsd', 'win32']);
-
 function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Document): Spec {
   const problems: string[] = [];
+  // The one list of operating systems.
+  const OS_NAMES = new Set(Object.keys(raw.oses));
   const targets: Target[] = Object.entries(raw.targets).map(([name, t]) => {
     const model = raw.models[t.model];
     if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
+    const os = raw.oses[t.os];
+    if (!os) problems.push(`${at(['targets', name, 'os'])}: unknown OS '${t.os}' for target ${name} (the OSes are the keys of 'oses:': ${[...OS_NAMES].join(', ')})`);
     return {
       name, os: t.os, arch: t.arch, model: model ?? raw.models[Object.keys(raw.models)[0]!]!, modelName: t.model,
       endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null,
+      backends: t.backends ?? os?.backends ?? [], net: os?.net ?? 'bsd',
     };
   });
   const targetNames = new Set(targets.map((t) => t.name));
@@ -170,6 +186,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
   }
   for (const [f, fn] of Object.entries(raw.functions)) {
     checkSelectors(fn.on, ['functions', f, 'on']);
+    for (const k of ['proto', 'symbol'] as const) { const v = fn[k]; if (v && typeof v === 'object') checkSelectors(Object.keys(v), ['functions', f, k]); }
     if (!raw.libraries[fn.lib]) problems.push(`${at(['functions', f, 'lib'])}: unknown library '${fn.lib}'`);
   }
   const seenConst = new Map<string, string>();
@@ -267,10 +284,21 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     const functions: FunctionSpec[] = [];
     for (const [name, fn] of Object.entries(raw.functions)) {
       if (!matches(fn.on, t)) continue;
-      const path = ['functions', name, 'proto'];
-      const p = parsePrototype(fn.proto);
-      if (!p) { problems.push(`${at(path)}: cannot parse prototype '${fn.proto}'`); continue; }
-      const symbol = fn.symbol ?? name;
+      // Prototype and symbol may differ by target (NetBSD: size_t nchanges, the versioned __kevent50).
+      const perTarget = (v: PerTarget, key: 'proto' | 'symbol'): { text: string; path: (string | number)[] } | null => {
+        if (typeof v === 'string') return { text: v, path: ['functions', name, key] };
+        const k = pick(Object.keys(v), t, ['functions', name, key]);
+        if (k === undefined) { problems.push(`${at(['functions', name, key])}: no ${key} for ${t.name} (none of ${Object.keys(v).join(', ')} matches it)`); return null; }
+        return { text: v[k]!, path: ['functions', name, key, k] };
+      };
+      const pr = perTarget(fn.proto, 'proto');
+      const sy = fn.symbol === undefined ? { text: name, path: ['functions', name] } : perTarget(fn.symbol, 'symbol');
+      if (!pr || !sy) continue;
+      const path = pr.path;
+      const proto = pr.text;
+      const p = parsePrototype(proto);
+      if (!p) { problems.push(`${at(path)}: cannot parse prototype '${proto}'`); continue; }
+      const symbol = sy.text;
       if (p.name !== symbol) problems.push(`${at(path)}: prototype names '${p.name}', expected '${symbol}'`);
       const conv = (c: { name: string; ctype: string }): Param | null => {
         const ty = typeOf(c.ctype, path);
@@ -283,7 +311,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       if (!ret || params.some((x) => !x)) continue;
       if (!libraries[fn.lib]) { problems.push(`${at(['functions', name, 'lib'])}: library '${fn.lib}' has no file for ${t.name}`); continue; }
       functions.push({
-        name, symbol, lib: fn.lib, proto: fn.proto, ret, params: params as Param[], variadic: p.variadic,
+        name, symbol, lib: fn.lib, proto, ret, params: params as Param[], variadic: p.variadic,
         stdcall: p.stdcall && t.stdcall, errors: fn.errors, blocking: fn.blocking ?? false, hot: fn.hot ?? false,
         optional: fn.optional ?? false, doc: fn.doc,
       });
@@ -297,8 +325,26 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
   for (const name of Object.keys(raw.structs)) {
     if (!models.some((m) => m.structs.some((s) => s.name === name))) problems.push(`${at(['structs', name])}: struct '${name}' has no layout for any target`);
   }
+  // Every name a requirement lists must exist, and every target must have what its backends and
+  // socket API take (refusing now beats an empty or partial module that fails at run time).
+  const known = new Set([...Object.keys(raw.functions), ...Object.keys(raw.structs), ...seenConst.keys()]);
+  for (const [k, req] of Object.entries(raw.requires)) {
+    for (const kind of ['functions', 'constants', 'structs', 'optional'] as const) {
+      (req![kind] ?? []).forEach((n, i) => { if (!known.has(n)) problems.push(`${at(['requires', k, kind, i])}: '${n}' is not a function, constant or struct of this file`); });
+    }
+  }
+  for (const m of models) {
+    const t = m.target;
+    const have = { functions: new Set(m.functions.map((f) => f.name)), constants: new Set(m.constants.map((c) => c.name)), structs: new Set(m.structs.map((x) => x.name)) };
+    for (const need of [...t.backends, t.net]) {
+      const req = raw.requires[need];
+      if (!req) continue;
+      const lacks = (['functions', 'constants', 'structs'] as const).map((kind) => [kind, req[kind].filter((n) => !have[kind].has(n))] as const).filter(([, xs]) => xs.length);
+      if (lacks.length) problems.push(`${at(['targets', t.name])}: target ${t.name} lacks what ${need} needs (requires.${need}): ${lacks.map(([kind, xs]) => `${kind} ${xs.join(', ')}`).join('; ')}`);
+    }
+  }
   if (problems.length) throw new SpecError([...new Set(problems)]);
-  return { targets, models, errnoGroup };
+  return { targets, models, errnoGroup, oses: [...OS_NAMES] };
 }
 
 // ---- C type helpers ---------------------------------------------------------------------------

@@ -44,12 +44,17 @@ function init(): void {
 const TWO32 = 4294967296;
 
 /** Writes one kevent at slot `i` of `view` (fields the layout does not list, like FreeBSD's ext, stay zero). */
+// filter and flags are 16 bits (int16_t, uint16_t) on FreeBSD, OpenBSD, macOS and libkqueue, and
+// 32 bits (uint32_t) on NetBSD: read and written at the width the target's layout gives.
+function getFilter(v: DataView, b: number): number { return FILTER.size === 4 ? v.getInt32(b + FILTER.offset, true) : v.getInt16(b + FILTER.offset, true); }
+function getFlags(v: DataView, b: number): number { return FLAGS.size === 4 ? v.getUint32(b + FLAGS.offset, true) : v.getUint16(b + FLAGS.offset, true); }
+
 function setKevent(view: DataView, i: number, ident: number, filter: number, flags: number, fflags: number, token: Token): void {
   const b = i * SIZE;
   for (let k = 0; k < SIZE; k += 4) view.setUint32(b + k, 0, true);
   setUint(view, b + IDENT.offset, IDENT.size, ident);
-  view.setInt16(b + FILTER.offset, filter, true);
-  view.setUint16(b + FLAGS.offset, flags, true);
+  if (FILTER.size === 4) view.setInt32(b + FILTER.offset, filter, true); else view.setInt16(b + FILTER.offset, filter, true);
+  if (FLAGS.size === 4) view.setUint32(b + FLAGS.offset, flags >>> 0, true); else view.setUint16(b + FLAGS.offset, flags, true);
   view.setUint32(b + FFLAGS.offset, fflags >>> 0, true);
   setUint(view, b + UDATA.offset, UDATA.size, token);
 }
@@ -169,7 +174,7 @@ export class KqueueSelector implements Selector, WakerHost {
     }
     for (let i = 0; i < n; i++) {
       const b = i * SIZE;
-      if ((v.getUint16(b + FLAGS.offset, true) & EV_ERROR) === 0) continue;
+      if ((getFlags(v, b) & EV_ERROR) === 0) continue;
       const err = Number(v.getInt32(b + DATA.offset, true));
       if (err !== 0 && !ignore.includes(err)) throw systemError('kevent', err);
     }
@@ -260,8 +265,8 @@ export class KqueueSelector implements Selector, WakerHost {
     let count = 0;
     for (let i = 0; i < n; i++) {
       const b = i * SIZE;
-      const filter = v.getInt16(b + FILTER.offset, true);
-      const flags = v.getUint16(b + FLAGS.offset, true);
+      const filter = getFilter(v, b);
+      const flags = getFlags(v, b);
       const token = getUint(v, b + UDATA.offset, UDATA.size);
       if (token === INTERRUPT && filter === EVFILT_USER) continue; // our own interrupt
       if (filter === EVFILT_READ && this.entries.size) {
@@ -311,7 +316,7 @@ class UserEventWaker implements SysWaker {
     setKevent(v, 0, ident, EVFILT_USER!, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, token);
     const n = fn('kevent')(selector.fd, addressOf(b), 1, addressOf(b), 1, 0);
     if (n === -1) fail('kevent');
-    if (v.getUint16(FLAGS.offset, true) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
+    if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
     this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, state: newGuard() };
   }
   wake(): void { wakeUserEvent(this.handle); }
@@ -336,7 +341,7 @@ export function wakeUserEvent(h: { fd: number; token: number; ident?: number; st
     for (;;) {
       const n = fn('kevent')(h.fd, addressOf(b), 1, addressOf(b), 1, 0);
       if (n === -1) { if (errno() === EINTR) continue; throw systemError('kevent', errno()); }
-      if (v.getUint16(FLAGS.offset, true) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
+      if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
       return;
     }
   });

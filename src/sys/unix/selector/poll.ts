@@ -2,9 +2,11 @@
 //
 // poll(2) is level-triggered; like mio's poll selector, this backend emulates edge-triggering for
 // sources the library owns: once an interest is reported it is disarmed until the source's operation
-// reports would-block (rearm) or it is reregistered. Sources the library does not own (SourceFd)
-// keep their interests armed and so see level-triggered readiness. A hang-up, error or invalid fd
-// disables the slot (fd -1) until reregister, so a dead fd cannot spin the loop.
+// reports would-block (rearm) or it is reregistered; a disarmed source stays in the set with no
+// events asked for, so hang-ups and errors (which poll(2) always reports) still arrive. Sources the
+// library does not own (SourceFd) keep their interests armed and so see level-triggered readiness.
+// A hang-up, error or invalid fd disables the slot (fd -1) until reregister, so a dead fd cannot
+// spin the loop.
 //
 // Slot 0 of the pollfd array is an internal notify pipe. pollAsync runs poll(2) on a koffi worker
 // thread; while it runs the pollfd array belongs to that call: changes are recorded in JS, the
@@ -136,8 +138,11 @@ export class PollSelector implements Selector, WakerHost {
     this.view.setInt16(base + PFD_REVENTS, 0, true);
   }
 
+  // A disarmed source keeps its fd in the set with no events asked for, as mio's poll selector
+  // does: poll(2) reports POLLHUP, POLLERR and POLLNVAL whatever was asked, so a peer that hangs up
+  // or an error still arrives while the source waits for its would-block.
   private writeEntry(e: Entry): void {
-    this.writeSlot(e.slot + 1, e.disabled || e.armed === 0 ? -1 : e.fd, e.armed);
+    this.writeSlot(e.slot + 1, e.disabled ? -1 : e.fd, e.armed);
   }
 
   /** Applies a change to an entry's slot now, or after the running async poll returns. */
