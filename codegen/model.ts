@@ -53,6 +53,8 @@ export interface TargetModel {
   structs: StructLayout[];
   functions: FunctionSpec[];
   decls: string;
+  /** Constants and structs whose value or layout this target takes from a group key (bsd, unix...), when no compiler checks the target. */
+  inherited: string[];
 }
 
 export interface Spec { targets: Target[]; models: TargetModel[]; errnoGroup: string; oses: string[] }
@@ -71,12 +73,12 @@ interface RawTarget { os: string; arch: string; model: string; endian: 'little' 
 /** A text that is the same for every target, or a selector map (the most specific key wins). */
 type PerTarget = string | Record<string, string>;
 interface RawRequirement { functions: string[]; constants: string[]; structs: string[]; optional?: string[] }
-interface RawStruct { c?: string; header: string; on?: string[]; packed?: string[]; fields?: string[]; variants?: Record<string, string[]> }
+interface RawStruct { c?: string; header: string; on?: string[]; packed?: string[]; pack?: Record<string, number>; fields?: string[]; variants?: Record<string, string[]> }
 interface RawFunction { proto: PerTarget; symbol?: PerTarget; lib: string; on: string[]; errors: string; blocking?: boolean; hot?: boolean; optional?: boolean; doc: string }
 interface Raw {
   version: number;
   models: Record<string, DataModel>;
-  oses: Record<string, { backends: string[]; net: string }>;
+  oses: Record<string, { backends: string[]; net: string; like?: string }>;
   requires: Partial<Record<string, RawRequirement>>;
   targets: Record<string, RawTarget>;
   groups: Record<string, string[]>;
@@ -132,6 +134,9 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
   const problems: string[] = [];
   // The one list of operating systems.
   const OS_NAMES = new Set(Object.keys(raw.oses));
+  for (const [os, o] of Object.entries(raw.oses)) {
+    if (o.like !== undefined && (!OS_NAMES.has(o.like) || raw.oses[o.like]!.like !== undefined)) problems.push(`${at(['oses', os, 'like'])}: '${o.like}' is not an OS of oses: without a like of its own`);
+  }
   const targets: Target[] = Object.entries(raw.targets).map(([name, t]) => {
     const model = raw.models[t.model];
     if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
@@ -151,13 +156,14 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     });
   }
 
-  /** Rank with which `sel` matches `t`: 3 exact target, 2 OS, 1 group, 0 none; -1 unknown selector. */
+  /** Rank with which `sel` matches `t`: 3 exact target, 2 OS, 1.5 the OS it is `like`, 1 group, 0 none; -1 unknown selector. */
   const rank = (sel: string, t: Target): number => {
     if (targetNames.has(sel)) return sel === t.name ? 3 : 0;
-    if (OS_NAMES.has(sel)) return sel === t.os ? 2 : 0;
+    const like = raw.oses[t.os]?.like;
+    if (OS_NAMES.has(sel)) return sel === t.os ? 2 : sel === like ? 1.5 : 0;
     const g = raw.groups[sel];
     if (!g) return -1;
-    return g.includes(t.name) || g.includes(t.os) ? 1 : 0;
+    return g.includes(t.name) || g.includes(t.os) || (like !== undefined && g.includes(like)) ? 1 : 0;
   };
   const checkSelectors = (sels: string[], path: (string | number)[]) => {
     for (const s of sels) if (targets.length && rank(s, targets[0]!) < 0) problems.push(`${at([...path, s])}: unknown selector '${s}' (not a target, OS or group)`);
@@ -180,6 +186,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
   for (const [g, grp] of Object.entries(raw.constants)) for (const [c, m] of Object.entries(grp.values)) checkSelectors(Object.keys(m), ['constants', g, 'values', c]);
   for (const [s, st] of Object.entries(raw.structs)) {
     checkSelectors([...(st.on ?? []), ...(st.packed ?? [])], ['structs', s]);
+    if (st.pack) checkSelectors(Object.keys(st.pack), ['structs', s, 'pack']);
     if (st.variants) checkSelectors(Object.keys(st.variants), ['structs', s, 'variants']);
     if (!st.fields === !st.variants) problems.push(`${at(['structs', s])}: struct '${s}' needs exactly one of 'fields' or 'variants'`);
     if (st.fields && !st.on) problems.push(`${at(['structs', s])}: struct '${s}' with 'fields' needs 'on'`);
@@ -223,11 +230,15 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       if (k) libraries[lib] = m[k]!;
     }
 
+    const inherited = new Set<string>();
     const constants: ConstantSpec[] = [];
     for (const [g, grp] of Object.entries(raw.constants)) {
       for (const [c, m] of Object.entries(grp.values)) {
         const k = pick(Object.keys(m), t, ['constants', g, 'values', c]);
-        if (k !== undefined) constants.push({ name: c, value: m[k]!, group: g, header: grp.header });
+        if (k !== undefined) {
+          constants.push({ name: c, value: m[k]!, group: g, header: grp.header });
+          if (rank(k, t) === 1) inherited.add(c);
+        }
       }
     }
 
@@ -240,13 +251,18 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       let fieldList: string[] | undefined; let path: (string | number)[];
       if (st.fields) {
         if (!matches(st.on ?? [], t)) { layoutCache.set(name, null); return null; }
+        if (!(st.on ?? []).some((x) => rank(x, t) > 1)) inherited.add(name);
         fieldList = st.fields; path = ['structs', name, 'fields'];
       } else {
         const k = pick(Object.keys(st.variants!), t, ['structs', name, 'variants']);
         if (!k) { layoutCache.set(name, null); return null; }
         fieldList = st.variants![k]; path = ['structs', name, 'variants', k];
+        if (rank(k, t) === 1) inherited.add(name);
       }
       const packed = matches(st.packed ?? [], t);
+      // `#pragma pack(N)`: no field aligned beyond N (macOS's struct kevent is pack(4)).
+      const packKey = st.pack ? pick(Object.keys(st.pack), t, ['structs', name, 'pack']) : undefined;
+      const packMax = packKey === undefined ? Infinity : st.pack![packKey]!;
       const fields: FieldLayout[] = [];
       let offset = 0; let align = 1; const names = new Set<string>();
       fieldList!.forEach((spec, i) => {
@@ -266,7 +282,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
           if (!inner) { problems.push(`${at([...path, i])}: struct '${ty.type}' has no layout for ${t.name}`); return; }
           el = inner;
         }
-        const fa = packed ? 1 : el.align;
+        const fa = packed ? 1 : Math.min(el.align, packMax);
         offset = alignUp(offset, fa);
         const size = el.size * (ty.count ?? 1);
         fields.push({ name: fname, ctype, type: ty.type, count: ty.count, offset, size, align: el.align });
@@ -317,7 +333,9 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       });
     }
     const decl = raw.decls ? pick(Object.keys(raw.decls), t, ['decls']) : undefined;
-    return { target: t, libraries, constants, structs, functions, decls: decl ? raw.decls![decl]! : '' };
+    // What a compiler checks is not inherited on faith.
+    const unchecked = t.verify ? [] : [...inherited].sort();
+    return { target: t, libraries, constants, structs, functions, decls: decl ? raw.decls![decl]! : '', inherited: unchecked };
   });
 
   // Every struct must have a layout on every target where a function or another struct of that

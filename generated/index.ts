@@ -6,14 +6,17 @@ import darwinX64 from './darwin-x64.js';
 import freebsdArm64 from './freebsd-arm64.js';
 import freebsdIa32 from './freebsd-ia32.js';
 import freebsdX64 from './freebsd-x64.js';
+import iosArm64 from './ios-arm64.js';
 import linuxArm from './linux-arm.js';
 import linuxArm64 from './linux-arm64.js';
+import linuxArm64Musl from './linux-arm64-musl.js';
 import linuxIa32 from './linux-ia32.js';
 import linuxLibkqueueX64 from './linux-libkqueue-x64.js';
 import linuxLoong64 from './linux-loong64.js';
 import linuxPpc64 from './linux-ppc64.js';
 import linuxRiscv64 from './linux-riscv64.js';
 import linuxX64 from './linux-x64.js';
+import linuxX64Musl from './linux-x64-musl.js';
 import openbsdArm64 from './openbsd-arm64.js';
 import openbsdIa32 from './openbsd-ia32.js';
 import openbsdX64 from './openbsd-x64.js';
@@ -30,14 +33,17 @@ export const targets = {
   'freebsd-arm64': freebsdArm64,
   'freebsd-ia32': freebsdIa32,
   'freebsd-x64': freebsdX64,
+  'ios-arm64': iosArm64,
   'linux-arm': linuxArm,
   'linux-arm64': linuxArm64,
+  'linux-arm64-musl': linuxArm64Musl,
   'linux-ia32': linuxIa32,
   'linux-libkqueue-x64': linuxLibkqueueX64,
   'linux-loong64': linuxLoong64,
   'linux-ppc64': linuxPpc64,
   'linux-riscv64': linuxRiscv64,
   'linux-x64': linuxX64,
+  'linux-x64-musl': linuxX64Musl,
   'openbsd-arm64': openbsdArm64,
   'openbsd-ia32': openbsdIa32,
   'openbsd-x64': openbsdX64,

@@ -5,6 +5,7 @@ export type OsName =
   | 'android'
   | 'darwin'
   | 'freebsd'
+  | 'ios'
   | 'linux'
   | 'openbsd'
   | 'win32';
@@ -19,14 +20,17 @@ export type TargetName =
   | 'freebsd-arm64'
   | 'freebsd-ia32'
   | 'freebsd-x64'
+  | 'ios-arm64'
   | 'linux-arm'
   | 'linux-arm64'
+  | 'linux-arm64-musl'
   | 'linux-ia32'
   | 'linux-libkqueue-x64'
   | 'linux-loong64'
   | 'linux-ppc64'
   | 'linux-riscv64'
   | 'linux-x64'
+  | 'linux-x64-musl'
   | 'openbsd-arm64'
   | 'openbsd-ia32'
   | 'openbsd-x64'
@@ -637,6 +641,8 @@ export interface SysModule {
   readonly target: TargetInfo;
   /** Shared libraries by name, with the files tried in order. */
   readonly libraries: Readonly<Record<string, readonly string[]>>;
+  /** Constants and structs this target takes from a group key (bsd, unix, ...) that no compiler here checked for it (empty when a compiler checks the target). */
+  readonly inherited: readonly string[];
   /** Constants by C name. */
   readonly constants: Readonly<Partial<Record<ConstantName, number>>>;
   /** The errno names the target defines. */

@@ -15,13 +15,24 @@ const tiny = readFileSync(here('./fixtures/tiny.yaml'), 'utf8');
 
 test('golden: the tiny fixture generates exactly the committed files', () => {
   const files = emitAll(parseSpec(tiny, 'tiny.yaml'));
-  assert.equal([...files.keys()], ['generated/index.ts', 'generated/linux-ia32.ts', 'generated/linux-x64.ts', 'generated/probes/linux-x64.c', 'generated/types.ts']);
+  assert.equal([...files.keys()], ['generated/functions.ts', 'generated/index.ts', 'generated/linux-ia32.ts', 'generated/linux-x64.ts', 'generated/os/linux.ts', 'generated/probes/linux-x64.c', 'generated/types.ts']);
   for (const [path, text] of files) {
     const golden = here(`./fixtures/golden/${path.replace(/^generated\//, '').replace(/\//g, '__')}`);
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, text);
     assert.ok(existsSync(golden), `missing golden ${golden} (UPDATE_GOLDEN=1 writes it)`);
     assert.fixture(text, readFileSync(golden, 'utf8'), path);
   }
+});
+
+test('a new constant changes only the files that carry its value (shared per OS, mkmerge-style)', () => {
+  const before = emitAll(parseSpec(tiny, 'tiny.yaml'));
+  const changed = (text: string) => { const after = emitAll(parseSpec(text, 'tiny.yaml')); return [...after.keys()].filter((k) => after.get(k) !== before.get(k)); };
+  // The same value on every linux target: the OS's shared file, the names' union type, the probe.
+  assert.equal(changed(tiny.replace('      EPOLLET: { linux: 0x80000000 }', '      EPOLLET: { linux: 0x80000000 }\n      EPOLLOUT: { linux: 0x4 }')),
+    ['generated/os/linux.ts', 'generated/probes/linux-x64.c', 'generated/types.ts']);
+  // One target's value: that target only (and the names, and its probe: linux-ia32 has none).
+  assert.equal(changed(tiny.replace('      EPOLLET: { linux: 0x80000000 }', '      EPOLLET: { linux: 0x80000000 }\n      EPOLLOUT: { linux-ia32: 0x4 }')),
+    ['generated/linux-ia32.ts', 'generated/types.ts']);
 });
 
 test('golden: output is deterministic', () => {
@@ -156,6 +167,17 @@ test('requires: each backend and socket API lists every function, constant and s
   assert.equal(missing, [], missing.join('\n'));
 });
 
+test('inherited: what an unchecked target takes from a group key is listed in its module; checked targets list nothing', () => {
+  const spec = loadSpec(here('../syscalls.yaml'));
+  const inh = (t: string) => spec.models.find((m) => m.target.name === t)!.inherited;
+  assert.equal(inh('linux-x64'), []);
+  assert.equal(inh('darwin-arm64'), [], 'zig checks darwin');
+  for (const n of ['EVFILT_READ', 'msghdr', 'SOL_SOCKET']) assert.ok(inh('freebsd-x64').includes(n), `freebsd-x64 inherits ${n}`);
+  assert.not.ok(inh('freebsd-x64').includes('kevent'), 'its kevent is keyed by freebsd itself');
+  const text = readFileSync(here('../generated/openbsd-x64.ts'), 'utf8');
+  assert.match(text, /export const inherited = \[.*'EVFILT_READ'/);
+});
+
 test('every OS of oses: has a target, and the generated modules carry its backends', () => {
   const spec = loadSpec(here('../syscalls.yaml'));
   for (const os of spec.oses) assert.ok(spec.targets.some((t) => t.os === os), `${os} has a target`);
@@ -178,7 +200,7 @@ test('syscalls.yaml: darwin, freebsd and openbsd carry all the kqueue backend an
     // The waker: EVFILT_USER with NOTE_TRIGGER, or (OpenBSD here) a pipe.
     assert.is(c.has('EVFILT_USER'), c.has('NOTE_TRIGGER'), `${m.target.name} waker constants`);
     // macOS has neither accept4 nor SOCK_CLOEXEC nor MSG_NOSIGNAL: accept + fcntl, SO_NOSIGPIPE.
-    if (m.target.os === 'darwin') assert.ok(!have.has('accept4') && !c.has('SOCK_CLOEXEC') && c.has('SO_NOSIGPIPE'));
+    if (m.target.libc === 'libSystem') assert.ok(!have.has('accept4') && !c.has('SOCK_CLOEXEC') && c.has('SO_NOSIGPIPE'));
     else assert.ok(have.has('accept4') && c.has('SOCK_CLOEXEC') && c.has('MSG_NOSIGNAL'));
   }
   const size = (t: string) => spec.models.find((m) => m.target.name === t)!.structs.find((s) => s.name === 'kevent')!.size;

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fileURLToPath } from 'node:url';
 import { loadSpec, type TargetModel } from '../codegen/model.js';
-import { runProbe, haveCompiler, haveProbeHeaders } from '../codegen/probe.js';
+import { runProbe, haveCompiler, haveProbeHeaders, compilerHint } from '../codegen/probe.js';
 import { available } from './_util/env.js';
 
 const spec = loadSpec(fileURLToPath(new URL('../syscalls.yaml', import.meta.url)));
@@ -13,8 +13,9 @@ const verified = spec.models.filter((m) => m.target.verify);
 const nativeTriple = process.platform === 'linux' && process.arch === 'x64' ? 'x86_64-linux-gnu' : null;
 
 for (const m of verified) {
-  test(`probe ${m.target.name}: ${m.target.verify}-gcc agrees with every size, offset and constant`, () => {
-    if (!available(haveCompiler(m.target.verify!), `probe ${m.target.name}`, `${m.target.verify}-gcc/objcopy not installed (apt-get install ${debianPackage(m.target.verify!)})`)) return;
+  test(`probe ${m.target.name}: ${m.target.verify!.startsWith('zig:') ? `zig cc -target ${m.target.verify!.slice(4)}` : `${m.target.verify}-gcc`} agrees with every size, offset and constant`, () => {
+    const v = m.target.verify!;
+    if (!available(haveCompiler(v), `probe ${m.target.name}`, v.startsWith('zig:') ? compilerHint(v) : `${compilerHint(v)} (apt-get install ${debianPackage(v)})`)) return;
     if (!available(haveProbeHeaders(m), `probe ${m.target.name}`, "Node's C headers (include/node/uv.h) are not next to this node (install Node from nodejs.org or npm's node package)")) return;
     const r = runProbe(m, { run: m.target.name === 'linux-x64' && m.target.verify === nativeTriple });
     assert.ok(r.checked > 50, `${r.checked} items checked`);
@@ -37,7 +38,7 @@ test('probe: a wrong layout is reported with both values, all at once', () => {
 
 test('targets no compiler here checks say so, and cite a header for every struct', () => {
   const unverified = spec.models.filter((m) => !m.target.verify).map((m) => m.target.name).sort();
-  assert.equal(unverified, ['android-arm64', 'android-x64', 'darwin-arm64', 'darwin-x64', 'freebsd-arm64', 'freebsd-ia32', 'freebsd-x64', 'linux-loong64', 'openbsd-arm64', 'openbsd-ia32', 'openbsd-x64', 'win32-arm64']);
+  assert.equal(unverified, ['android-arm64', 'android-x64', 'freebsd-arm64', 'freebsd-ia32', 'freebsd-x64', 'linux-loong64', 'openbsd-arm64', 'openbsd-ia32', 'openbsd-x64', 'win32-arm64']);
   for (const m of spec.models) for (const s of m.structs) assert.ok(s.header.length > 3, `${m.target.name} ${s.name} cites a header`);
 });
 

@@ -20,6 +20,24 @@ test('epoll_event is 12 bytes packed on x86, 16 on other 64-bit Linux', () => {
   }
 });
 
+test('musl: told apart from glibc by the loader mapped in the process; its own layouts', async () => {
+  const { mapsShowMusl, isMusl, runningTargetName } = await import('../src/sys/target.js');
+  assert.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /lib/ld-musl-x86_64.so.1\n'));
+  assert.ok(mapsShowMusl('ffff-fffe r-xp 00000000 08:01 123 /lib/ld-musl-aarch64.so.1\n'));
+  assert.not.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f-7f r-xp 0 0 0 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n'));
+  // This machine's Node is glibc's (process.report agrees).
+  const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime;
+  if (process.platform === 'linux') assert.is(isMusl(), !glibc);
+  if (process.platform === 'linux' && glibc) assert.is(runningTargetName({}), `linux-${process.arch}`);
+  // musl pads msghdr's int fields to 8 bytes where glibc has size_t: same offsets, 4-byte fields.
+  const musl = targetModule('linux-x64-musl').structs; const gnu = targetModule('linux-x64').structs;
+  assert.is(musl.msghdr!.size, gnu.msghdr!.size);
+  assert.is(musl.msghdr!.fields.msg_controllen!.offset, gnu.msghdr!.fields.msg_controllen!.offset);
+  assert.equal([musl.msghdr!.fields.msg_iovlen!.size, gnu.msghdr!.fields.msg_iovlen!.size], [4, 8]);
+  assert.equal([musl.cmsghdr!.fields.cmsg_len!.size, gnu.cmsghdr!.fields.cmsg_len!.size], [4, 8]);
+  assert.equal(targetModule('linux-arm64-musl').libraries.libc, ['libc.musl-aarch64.so.1', 'libc.so']);
+});
+
 test('an unsupported target is a clear error naming it', () => {
   try { targetModule('aix-ppc64'); assert.unreachable('should throw'); } catch (e) {
     assert.instance(e, UnsupportedTargetError);

@@ -1,10 +1,27 @@
 // Picks the generated module of the running target. Importing this loads no library.
+import { readFileSync } from 'node:fs';
 import { targets } from '../../generated/index.js';
 import type { SysModule, TargetName } from '../../generated/types.js';
 
-/** The target name for this process: `${platform}-${arch}`, or linux-libkqueue-x64 when asked for. */
+/**
+ * Whether this process runs on musl (Alpine): Node names the platform linux either way. The loaded
+ * dynamic loader says it (/proc/self/maps has ld-musl-*.so.1); without /proc, process.report's
+ * header, which names a glibc version only on glibc.
+ */
+export function isMusl(): boolean {
+  if (process.platform !== 'linux') return false;
+  try { return mapsShowMusl(readFileSync('/proc/self/maps', 'utf8')); } catch { /* no /proc */ }
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header !== undefined && !header.glibcVersionRuntime;
+}
+
+/** Whether a /proc/PID/maps text shows musl's dynamic loader mapped. */
+export function mapsShowMusl(maps: string): boolean { return /\/ld-musl-[^/\s]*\.so/.test(maps); }
+
+/** The target name for this process: `${platform}-${arch}` (with `-musl` on musl), or linux-libkqueue-x64 when asked for. */
 export function runningTargetName(env: NodeJS.ProcessEnv = process.env): string {
-  const name = `${process.platform}-${process.arch}`;
+  let name = `${process.platform}-${process.arch}`;
+  if (isMusl()) name += '-musl';
   // Linux with the userspace libkqueue: Linux sockets, kqueue event queue (see README, kqueue on Linux).
   if (name === 'linux-x64' && env.METAL_IO_BACKEND === 'kqueue' && env.METAL_IO_LIBKQUEUE) return 'linux-libkqueue-x64';
   return name;
