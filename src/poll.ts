@@ -2,7 +2,7 @@
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
 import koffi from 'koffi';
 import { inspect } from 'node:util';
-import type { Selector } from './sys/selector.js';
+import type { Selector, WaitStrategy } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';
 import { eventSink, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
@@ -190,12 +190,13 @@ export class Poll implements Disposable {
       if (signal?.aborted) return Promise.reject(abortError(signal));
       ev.len = 0;
       const sel = this.#selector;
-      if (sel.wait.kind === 'fd') {
+      const wait = sel.wait;
+      if (wait.kind === 'fd') {
         ev.len = sel.select(ev, 0);
         if (ev.len > 0 || t === 0) return Promise.resolve();
-        return this.#waitOnFd(sel.wait.fd, ev, t, signal);
+        return this.#waitOnFd(wait.fd, ev, t, signal);
       }
-      return this.#waitOnThread(ev, t, signal);
+      return this.#waitOnThread(wait, ev, t, signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -254,13 +255,12 @@ export class Poll implements Disposable {
   }
 
   /** The blocking wait runs on a koffi worker thread; abort interrupts it. */
-  #waitOnThread(ev: Sink, t: number, signal?: AbortSignal): Promise<void> {
-    const sel = this.#selector;
+  #waitOnThread(wait: Extract<WaitStrategy, { kind: 'thread' }>, ev: Sink, t: number, signal?: AbortSignal): Promise<void> {
     const deadline = t < 0 ? Infinity : performance.now() + t;
     return new Promise<void>((resolve, reject) => {
       this.#busy = true;
       let aborted: unknown;
-      const onAbort = () => { aborted = abortError(signal!); sel.interrupt!(); };
+      const onAbort = () => { aborted = abortError(signal!); wait.interrupt(); };
       const settle = (err: unknown) => {
         this.#busy = false;
         this.#cancelWait = null;
@@ -270,7 +270,7 @@ export class Poll implements Disposable {
       this.#cancelWait = (err) => { aborted = err; };
       const attempt = () => {
         const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
-        sel.selectAsync!(ev, left, (err, n) => {
+        wait.selectAsync(ev, left, (err, n) => {
           if (err) return settle(aborted ?? err);
           ev.len = n;
           if (aborted !== undefined) { ev.len = 0; return settle(aborted); }

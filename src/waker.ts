@@ -2,10 +2,7 @@
 // readable event with the waker's token.
 import type { BackendName, SysWaker, WakerHandle } from './sys/selector.js';
 import { types } from 'node:util';
-import { wakeFd } from './sys/unix/selector/epoll.js';
-import { wakePipe } from './sys/unix/waker.js';
-import { wakeUserEvent } from './sys/unix/selector/kqueue.js';
-import { wakeIocp } from './sys/windows/selector.js';
+import { wakeHandle, WAKER_KINDS } from './sys/wakers.js';
 import { selectorOf, type Registry } from './poll.js';
 import { validToken, type Token } from './token.js';
 import { argTypeError, argValueError, validInteger } from './validators.js';
@@ -18,7 +15,6 @@ import { isClosed } from './sys/waker-guard.js';
 /** Set only while fromHandle constructs an adopted Waker. */
 let adopting: WakerHandle | null = null;
 
-const WAKE_BY_KIND: Record<string, ((h: WakerHandle) => void) | undefined> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent, iocp: wakeIocp };
 
 /**
  * Wakes a Poll from any thread (mio's Waker): `wake()` makes the Poll report a readable event with
@@ -59,7 +55,7 @@ export class Waker implements Disposable {
   /** Wakes the Poll. Throws EBADF once the Waker (its owner) is closed. */
   wake(): void {
     if (this.#sys) { this.#sys.wake(); return; }
-    WAKE_BY_KIND[this.#handle.kind]!(this.#handle);
+    wakeHandle(this.#handle);
   }
 
   /** Whether the owner closed it (then wake() throws EBADF). */
@@ -77,14 +73,6 @@ export class Waker implements Disposable {
   [Symbol.dispose](): void { this.close(); }
 }
 
-/** Which waker kinds each backend makes, and how large their shared guard is (waker-guard.ts). */
-const KINDS: Record<WakerHandle['kind'], { backends: readonly BackendName[]; guard: number; fdMax: number }> = {
-  eventfd: { backends: ['epoll'], guard: 8, fdMax: 0x7fffffff },
-  pipe: { backends: ['poll', 'kqueue'], guard: 8, fdMax: 0x7fffffff },
-  kqueue: { backends: ['kqueue'], guard: 8, fdMax: 0x7fffffff },
-  iocp: { backends: ['iocp'], guard: 12, fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
-};
-
 /**
  * Checks every field of a posted handle before anything is written anywhere, reading only its own
  * data properties (a getter or a Proxy is never called), and returns a frozen copy.
@@ -95,8 +83,8 @@ function validHandle(handle: unknown): WakerHandle {
   const bad = (k: string, why: string) => argValueError(`handle.${k}`, why, field(k));
   if (field('type') !== 'metal-io-waker') throw bad('type', "must be 'metal-io-waker'");
   const kind = field('kind');
-  const spec = typeof kind === 'string' && Object.hasOwn(KINDS, kind) ? KINDS[kind as WakerHandle['kind']] : undefined;
-  if (!spec) throw bad('kind', `must be one of ${Object.keys(KINDS).join(', ')}`);
+  const spec = typeof kind === 'string' && Object.hasOwn(WAKER_KINDS, kind) ? WAKER_KINDS[kind as WakerHandle['kind']] : undefined;
+  if (!spec) throw bad('kind', `must be one of ${Object.keys(WAKER_KINDS).join(', ')}`);
   const backend = field('backend') as BackendName;
   if (!spec.backends.includes(backend)) throw bad('backend', `must be ${spec.backends.join(' or ')} for a ${String(kind)} waker`);
   if (field('target') !== mod.target.name) throw bad('target', `must be this process's target, ${mod.target.name}`);

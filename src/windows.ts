@@ -13,7 +13,7 @@ import { Registry, selectorOf, type Source } from './poll.js';
 import { constant, fn, layout, mod } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
-import type { IocpSelector } from './sys/windows/selector.js';
+import { IocpSelector } from './sys/windows/selector.js';
 import { invalidArg, span, bytesOf, validInteger } from './validators.js';
 
 const BUF = 64 * 1024;
@@ -27,6 +27,13 @@ function wide(name: unknown): Buffer {
 }
 const lastError = () => fn('GetLastError')();
 
+
+/** The IOCP selector behind `registry`: a NamedPipe completes on a port, so only that backend takes one. */
+function iocpOf(registry: Registry, syscall: string): IocpSelector {
+  const sel = selectorOf(registry);
+  if (!(sel instanceof IocpSelector)) throw Object.assign(new Error(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  return sel;
+}
 /**
  * A Windows named pipe end, non-blocking in mio's sense: would-block is null, readiness by events.
  * Like mio's, it makes progress only while registered with a Poll (its completions arrive there).
@@ -202,7 +209,7 @@ export class NamedPipe implements Source, Disposable {
   /** Source: associates the pipe with the Poll's completion port and starts its I/O there. */
   register(registry: Registry, token: Token, interest: Interest): void {
     this.#check('register');
-    const sel = selectorOf(registry) as unknown as IocpSelector;
+    const sel = iocpOf(registry, 'register');
     if (this.#sel) throw errorByName('register', 'EEXIST', 'the NamedPipe is already registered');
     sel.associate(this.#h);
     this.#sel = sel; this.#token = token; this.#interest = validInterest(interest);
@@ -211,13 +218,13 @@ export class NamedPipe implements Source, Disposable {
   /** Source: changes token and interest (ENOENT unless registered with this Poll). */
   reregister(registry: Registry, token: Token, interest: Interest): void {
     this.#check('reregister');
-    if (this.#sel !== (selectorOf(registry) as unknown as IocpSelector)) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
+    if (this.#sel !== iocpOf(registry, 'reregister')) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
     this.#token = token; this.#interest = validInterest(interest);
   }
   /** Source: stops reporting events (completions already queued are dropped). */
   deregister(registry: Registry): void {
     this.#check('deregister');
-    if (this.#sel !== (selectorOf(registry) as unknown as IocpSelector)) throw errorByName('deregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
+    if (this.#sel !== iocpOf(registry, 'deregister')) throw errorByName('deregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
     this.#sel = null; // completions already routed to the port are dropped (no token)
   }
 

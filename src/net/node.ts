@@ -5,7 +5,7 @@
 import { Socket, Server, createServer } from 'node:net';
 import { Socket as DgramSocket, createSocket } from 'node:dgram';
 import { linkSync, renameSync } from 'node:fs';
-import { sock } from './sockapi.js';
+import { sock } from '../sys/net.js';
 import { argTypeError } from '../validators.js';
 
 function unsupportedHere(what: string): Error {
@@ -18,7 +18,7 @@ function invalidState(message: string): Error {
 
 /** The fd libuv holds for a node:net Socket or Server (its handle's `fd`), checked. */
 function nodeFd(o: Socket | Server, what: string): number {
-  if (sock().windows) throw unsupportedHere(what);
+  if (!sock().fds) throw unsupportedHere(what);
   const handle = (o as unknown as { _handle?: { fd?: unknown } | null })._handle;
   const fd = handle?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw invalidState(`${what}: the node:net object has no open fd (not connected or listening, or already closed)`);
@@ -60,7 +60,7 @@ export function takeFromNodeServer(server: unknown): number {
 }
 
 /** Throws where handing over cannot work (Windows), before anything is given up. */
-export function checkHandover(what: string): void { if (sock().windows) throw unsupportedHere(what); }
+export function checkHandover(what: string): void { if (!sock().fds) throw unsupportedHere(what); }
 
 /** A node:net Socket owning `fd` (a connected stream socket given up with intoRawFd). */
 export function nodeSocketOf(fd: number): Socket {
@@ -80,7 +80,7 @@ export function nodeServerOf(fd: number, onConnection?: (socket: Socket) => void
  * getter is deprecated and warns): found by the symbol's description, checked.
  */
 function dgramFd(socket: DgramSocket): number {
-  if (sock().windows) throw unsupportedHere('fromNodeDgram');
+  if (!sock().fds) throw unsupportedHere('fromNodeDgram');
   const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
   const state = key ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } | null } | undefined>)[key] : undefined;
   const fd = state?.handle?.fd;

@@ -5,7 +5,7 @@ import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf } from '../sys/ffi.js';
-import { sock } from './sockapi.js';
+import { sock } from '../sys/net.js';
 import { systemError, type SystemError } from '../errors.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
@@ -174,7 +174,7 @@ export class SocketBase extends OwnedFd {
     const e = getIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'));
     if (e === 0) return null;
     // Reading SO_ERROR clears it on Unix; Winsock keeps it, so clear it to keep "take" semantics.
-    if (sock().windows) setIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'), 0);
+    if (!sock().soErrorClearsOnRead) setIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'), 0);
     return this.errorFor(e);
   }
 
@@ -183,7 +183,7 @@ export class SocketBase extends OwnedFd {
 
   /** readv(2) / writev(2) over several buffers in order. */
   protected vectored(which: 'readv' | 'writev', bufs: unknown): number | null {
-    if (sock().windows) return this.vectoredByCopy(which, bufs);
+    if (!sock().vectoredCalls) return this.vectoredByCopy(which, bufs);
     const { iov, count, total } = iovecs(bufs, 'bufs');
     const fd = this.io.checkOpen(which);
     const f = fn(which);
@@ -300,7 +300,7 @@ const BACKOFF_MAX_MS = 1000;
 /** The spare fd for shedding (one per process, as libuv keeps one per loop); -1 when none is held. */
 let spareFd = -1;
 function takeSpare(): void {
-  if (spareFd >= 0 || sock().windows) return; // Winsock sockets are not fds: no per-process slot to free
+  if (spareFd >= 0 || !sock().fds) return; // Winsock sockets are not fds: no per-process slot to free
   try { spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM')); } catch { /* none free now; retried later */ }
 }
 

@@ -1,6 +1,6 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
 import { constant } from '../sys/os.js';
-import { sock } from './sockapi.js';
+import { sock } from '../sys/net.js';
 import { systemError, addressError, type SystemError } from '../errors.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
@@ -44,7 +44,7 @@ export class TcpListener extends ListenerBase {
     const backlog = options?.backlog === undefined ? 1024 : validInteger(options.backlog, 'options.backlog', 0, 0x7fffffff);
     // SO_REUSEADDR on Unix (rebind while old connections linger); not on Windows, where it would let
     // another socket steal the port (mio does the same).
-    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (!sock().windows) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); applyBindOptions(s, a, o); });
+    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (sock().reuseAddrForListeners) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); applyBindOptions(s, a, o); });
     if (sock().listen(fd, backlog) !== 0) { const e = sock().errno(); sock().close(fd); throw addressError('listen', e, a); }
     return new TcpListener(fd);
   }

@@ -32,7 +32,7 @@ const peerCall: { peer: PeerAddress | null; recv: TransferFn; send: TransferFn }
   send: (fd, view, n, flags) => { const p = peerCall.peer!; return sock().sendto(fd, view, n, flags, p.bytes, p.len); },
 };
 import { boundSocket, validTtl, calls, bindOptions, applyBindOptions, type BindOptions } from './tcp.js';
-import { sock } from './sockapi.js';
+import { sock } from '../sys/net.js';
 import { describe, validInteger, invalidArg } from '../validators.js';
 
 

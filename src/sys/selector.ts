@@ -36,7 +36,20 @@ export interface EventSink {
   readonly flags: Uint32Array;
 }
 
-export type WaitStrategy = { readonly kind: 'fd'; readonly fd: number } | { readonly kind: 'thread' };
+/**
+ * How pollAsync waits without blocking Node's loop. `fd`: libuv watches the backend's fd (epoll,
+ * kqueue) and the events are collected with a zero timeout. `thread`: the blocking wait runs on a
+ * koffi worker thread (poll(2), IOCP, libkqueue), and `interrupt` makes a running one return soon.
+ */
+export type WaitStrategy =
+  | { readonly kind: 'fd'; readonly fd: number }
+  | {
+    readonly kind: 'thread';
+    /** The selector's wait on a worker thread; `done` runs on the JS thread. */
+    selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void;
+    /** Makes a running selectAsync return soon. */
+    interrupt(): void;
+  };
 
 /** What a Waker needs from a backend; `handle` is structured-cloneable for worker threads. */
 export interface SysWaker {
@@ -78,10 +91,6 @@ export interface Selector {
   /** An owned source's operation hit would-block: watch its `interest` again (poll(2), AFD). */
   rearm(fd: number, interest: Interest): void;
   select(sink: EventSink, timeoutMs: number): number;
-  /** Thread strategy only: the same wait on a worker thread; `done` runs on the JS thread. */
-  selectAsync?(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void;
-  /** Thread strategy only: make a running selectAsync return soon. */
-  interrupt?(): void;
   createWaker(token: Token): SysWaker;
   close(): void;
   readonly closed: boolean;

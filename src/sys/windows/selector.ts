@@ -22,27 +22,30 @@
 // request in flight and submits a new one when the cancellation completes. pollAsync waits on a
 // koffi worker thread (a port cannot be watched by libuv) and is interrupted by a post with a
 // completion key no token can be (2^53); registrations during the wait need no interrupt.
-import type { EventSink, Selector, SysWaker, WakerHandle } from '../selector.js';
+import type { EventSink, Selector, SysWaker, WakerHandle, WaitStrategy } from '../selector.js';
 import type { Token } from '../../token.js';
 import { Interest, validInterest } from '../../interest.js';
 import { Ready } from '../../event.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer } from '../ffi.js';
 import { systemError, errorByName } from '../../errors.js';
-import { newGuard, guardedWake, closeGuard } from '../waker-guard.js';
+import { newGuard, closeGuard } from '../waker-guard.js';
+import { INTERRUPT, PENDING, lastError, post, wakeIocp } from './port.js';
+import { SockState, afdEvents, alwaysEvents, readiness, writePtr, baseSocket, type OverlappedOp } from './afd.js';
 import { invalidArg } from '../../validators.js';
 
-const INTERRUPT = 2 ** 53;
 const TWO32 = 4294967296;
-const PENDING = 2; // Int32 index in the waker's shared state: a wake is queued and not yet reported
 
 type AsyncGqcs = { async(port: number, ent: number, n: number, removed: number, ms: number, alertable: number, cb: (err: Error | null, ok: number) => void): void };
 
-function lastError(syscall: string): Error { return systemError(syscall, fn('GetLastError')()); }
 
 export class IocpSelector implements Selector {
   readonly backend = 'iocp' as const;
-  readonly wait = { kind: 'thread' } as const;
+  readonly wait: WaitStrategy = {
+    kind: 'thread',
+    selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done),
+    interrupt: () => this.interrupt(),
+  };
   private port: number;
   private entries: Buffer;
   private entriesAddr: number;
@@ -157,13 +160,13 @@ export class IocpSelector implements Selector {
 
   /** A poll request for what is armed; a request with another mask in flight is cancelled first. */
   private resubmit(st: SockState): void {
-    if (st.pending) { if (st.pending !== (st.armed | ALWAYS)) this.cancel(st); return; }
+    if (st.pending) { if (st.pending !== (st.armed | alwaysEvents())) this.cancel(st); return; }
     this.submit(st);
   }
 
   private submit(st: SockState): void {
     if (st.armed === 0 || st.deleted) return;
-    const mask = st.armed | ALWAYS;
+    const mask = st.armed | alwaysEvents();
     const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
     const h0 = info.fields.Handles!.offset;
     st.info.fill(0);
@@ -317,87 +320,4 @@ export class IocpSelector implements Selector {
   }
 }
 
-function post(port: number, key: number): void {
-  if (!fn('PostQueuedCompletionStatus')(port, 0, key, null)) throw lastError('PostQueuedCompletionStatus');
-}
-
-/** Posts the waker's token, from any thread; wakes before the next report coalesce into one. */
-export function wakeIocp(h: WakerHandle): void {
-  const ok = guardedWake(h.state, () => {
-    const s = new Int32Array(h.state);
-    if (Atomics.compareExchange(s, PENDING, 0, 1) !== 0) return; // one already queued
-    try { post(h.fd, h.token); } catch (e) { Atomics.store(s, PENDING, 0); throw e; }
-  });
-  if (!ok) throw errorByName('PostQueuedCompletionStatus', 'EBADF', 'the Waker is closed');
-}
-
-// ---- AFD helpers ----------------------------------------------------------------------------
-
-let AFD: Record<string, number> | null = null;
-function afd(): Record<string, number> {
-  return AFD ??= {
-    RECEIVE: constant('AFD_POLL_RECEIVE'), RECEIVE_EXPEDITED: constant('AFD_POLL_RECEIVE_EXPEDITED'), SEND: constant('AFD_POLL_SEND'),
-    DISCONNECT: constant('AFD_POLL_DISCONNECT'), ABORT: constant('AFD_POLL_ABORT'), LOCAL_CLOSE: constant('AFD_POLL_LOCAL_CLOSE'),
-    ACCEPT: constant('AFD_POLL_ACCEPT'), CONNECT_FAIL: constant('AFD_POLL_CONNECT_FAIL'),
-  };
-}
-/** Always asked for: conditions every registration must hear of (mio's base set). */
-let ALWAYS = 0;
-
-/** mio's interest translation: readable is receive, accept, disconnect; writable is send. */
-function afdEvents(interest: Interest): number {
-  const a = afd();
-  ALWAYS = a.ABORT! | a.LOCAL_CLOSE! | a.CONNECT_FAIL!;
-  let e = 0;
-  if (interest & Interest.READABLE) e |= a.RECEIVE! | a.ACCEPT! | a.DISCONNECT!;
-  if (interest & Interest.PRIORITY) e |= a.RECEIVE_EXPEDITED!;
-  if (interest & Interest.WRITABLE) e |= a.SEND!;
-  return e;
-}
-
-/** mio's event translation for AFD, limited to what was asked for. */
-function readiness(events: number, interest: Interest): number {
-  const a = afd();
-  let r = 0;
-  const readable = Interest.isReadable(interest); const writable = Interest.isWritable(interest);
-  if (readable && events & (a.RECEIVE! | a.ACCEPT! | a.DISCONNECT! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.READABLE;
-  if (writable && events & (a.SEND! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.WRITABLE;
-  if (events & a.CONNECT_FAIL!) r |= Ready.ERROR;
-  if (events & (a.DISCONNECT! | a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.READ_CLOSED;
-  if (events & (a.ABORT! | a.CONNECT_FAIL!)) r |= Ready.WRITE_CLOSED;
-  if (Interest.isPriority(interest) && events & a.RECEIVE_EXPEDITED!) r |= Ready.PRIORITY;
-  return r;
-}
-
-function writePtr(buf: Buffer, field: { offset: number; size: number }, v: number | bigint, base = 0): void {
-  if (field.size === 8) buf.writeBigUInt64LE(BigInt(v), base + field.offset); else buf.writeUInt32LE(Number(v), base + field.offset);
-}
-
-/** The base service provider's socket (SIO_BASE_HANDLE): AFD only knows that one. */
-function baseSocket(sock: number): bigint {
-  const out = Buffer.alloc(8); const ret = new Uint32Array(1);
-  for (const code of [constant('SIO_BASE_HANDLE'), constant('SIO_BSP_HANDLE_POLL')]) {
-    if (fn('WSAIoctl')(sock, code, null, 0, out, mod.target.pointerSize, ret, null, null) === 0) {
-      return mod.target.pointerSize === 8 ? out.readBigUInt64LE(0) : BigInt(out.readUInt32LE(0));
-    }
-  }
-  throw systemError('WSAIoctl', fn('WSAGetLastError')());
-}
-
-/** An overlapped operation's completion: returns the Ready bits to report for `token` (0: none). */
-export interface OverlappedOp { token: number | undefined; complete(): number }
-
-/** One registered socket: its interests, and the AFD request buffers the kernel owns while pending. */
-class SockState {
-  armed: number;
-  pending = 0;
-  cancelling = false;
-  deleted = false;
-  readonly info = pinnedBuffer(layout('AFD_POLL_INFO').size);
-  readonly infoAddr = addressOf(this.info);
-  readonly iosb = pinnedBuffer(layout('IO_STATUS_BLOCK').size);
-  readonly iosbAddr = addressOf(this.iosb);
-  constructor(readonly sock: number, readonly base: bigint, public token: Token, public interest: Interest) {
-    this.armed = afdEvents(interest);
-  }
-}
+export { wakeIocp, type OverlappedOp };

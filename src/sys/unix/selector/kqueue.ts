@@ -8,7 +8,7 @@
 // (EV_ADD on a registered fd modifies it; EV_DELETE of an absent filter is ENOENT per filter), so
 // the selector keeps the set of registered fds. The waker is EVFILT_USER with NOTE_TRIGGER where the
 // OS has it, else a pipe.
-import type { EventSink, Selector, SysWaker } from '../../selector.js';
+import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
@@ -97,7 +97,7 @@ export class KqueueSelector implements Selector, WakerHost {
    * Linux does not signal registrations made while libuv watches it, so that target (syscalls.yaml:
    * `kqueue: libkqueue`) waits on a worker thread instead, interrupted by an EVFILT_USER event.
    */
-  readonly wait: { kind: 'fd'; fd: number } | { kind: 'thread' };
+  readonly wait: WaitStrategy;
   private inflight = false;
   private kq: number;
   private readonly entries = new Map<number, Entry>();
@@ -120,7 +120,9 @@ export class KqueueSelector implements Selector, WakerHost {
     if (kq === -1) fail('kqueue');
     try { setCloexec(kq); } catch (e) { closeFd(kq); throw e; }
     this.kq = kq;
-    this.wait = mod.target.kqueue === 'libkqueue' ? { kind: 'thread' } : { kind: 'fd', fd: kq };
+    this.wait = mod.target.kqueue === 'libkqueue'
+      ? { kind: 'thread', selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done), interrupt: () => this.interrupt() }
+      : { kind: 'fd', fd: kq };
     this.changes = pinnedBuffer(2 * SIZE);
     this.changesView = new DataView(this.changes.buffer, this.changes.byteOffset, this.changes.length);
     this.changesAddr = addressOf(this.changes);

@@ -11,7 +11,7 @@
 // Slot 0 of the pollfd array is an internal notify pipe. pollAsync runs poll(2) on a koffi worker
 // thread; while it runs the pollfd array belongs to that call: changes are recorded in JS, the
 // notify pipe interrupts the call, and the array is rebuilt before the next one.
-import type { EventSink, Selector, SysWaker } from '../../selector.js';
+import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
@@ -92,7 +92,11 @@ type AsyncPoll = { async(addr: number, n: number, timeout: number, cb: (err: Err
 
 export class PollSelector implements Selector, WakerHost {
   readonly backend = 'poll' as const;
-  readonly wait = { kind: 'thread' } as const;
+  readonly wait: WaitStrategy = {
+    kind: 'thread',
+    selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done),
+    interrupt: () => this.interrupt(),
+  };
   private readonly entries = new Map<number, Entry>();
   private slots: Entry[] = [];
   private buf = pinnedBuffer(0);

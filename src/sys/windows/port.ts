@@ -1,0 +1,28 @@
+// The completion-port side of the IOCP backend: posting a completion (the waker, pollAsync's
+// interrupt) and the keys that are not tokens.
+import type { WakerHandle } from '../selector.js';
+import { fn } from '../os.js';
+import { systemError, errorByName } from '../../errors.js';
+import { guardedWake } from '../waker-guard.js';
+
+/** The completion key of pollAsync's interrupt: no token can be 2^53. */
+export const INTERRUPT = 2 ** 53;
+/** Int32 index in the waker's shared state: a wake is queued and not yet reported. */
+export const PENDING = 2;
+
+export function lastError(syscall: string): Error { return systemError(syscall, fn('GetLastError')()); }
+
+/** Queues a completion carrying `key` and no OVERLAPPED. */
+export function post(port: number, key: number): void {
+  if (!fn('PostQueuedCompletionStatus')(port, 0, key, null)) throw lastError('PostQueuedCompletionStatus');
+}
+
+/** Posts the waker's token, from any thread; wakes before the next report coalesce into one. */
+export function wakeIocp(h: WakerHandle): void {
+  const ok = guardedWake(h.state, () => {
+    const s = new Int32Array(h.state);
+    if (Atomics.compareExchange(s, PENDING, 0, 1) !== 0) return; // one already queued
+    try { post(h.fd, h.token); } catch (e) { Atomics.store(s, PENDING, 0); throw e; }
+  });
+  if (!ok) throw errorByName('PostQueuedCompletionStatus', 'EBADF', 'the Waker is closed');
+}
