@@ -68,7 +68,8 @@ export class SpecError extends Error {
 
 // ---- raw YAML shape (after schema validation) -------------------------------------------------
 
-type ValueMap = Record<string, number>;
+/** A constant's value by selector; null: absent there (an OS `like` another lacks one of its values). */
+type ValueMap = Record<string, number | null>;
 interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string; backends?: string[] }
 /** A text that is the same for every target, or a selector map (the most specific key wins). */
 type PerTarget = string | Record<string, string>;
@@ -235,7 +236,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     for (const [g, grp] of Object.entries(raw.constants)) {
       for (const [c, m] of Object.entries(grp.values)) {
         const k = pick(Object.keys(m), t, ['constants', g, 'values', c]);
-        if (k !== undefined) {
+        if (k !== undefined && m[k] !== null) {
           constants.push({ name: c, value: m[k]!, group: g, header: grp.header });
           if (rank(k, t) === 1) inherited.add(c);
         }

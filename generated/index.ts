@@ -3,6 +3,7 @@ import androidArm64 from './android-arm64.js';
 import androidX64 from './android-x64.js';
 import darwinArm64 from './darwin-arm64.js';
 import darwinX64 from './darwin-x64.js';
+import dragonflyX64 from './dragonfly-x64.js';
 import freebsdArm64 from './freebsd-arm64.js';
 import freebsdIa32 from './freebsd-ia32.js';
 import freebsdX64 from './freebsd-x64.js';
@@ -30,6 +31,7 @@ export const targets = {
   'android-x64': androidX64,
   'darwin-arm64': darwinArm64,
   'darwin-x64': darwinX64,
+  'dragonfly-x64': dragonflyX64,
   'freebsd-arm64': freebsdArm64,
   'freebsd-ia32': freebsdIa32,
   'freebsd-x64': freebsdX64,

@@ -4,6 +4,7 @@
 export type OsName =
   | 'android'
   | 'darwin'
+  | 'dragonfly'
   | 'freebsd'
   | 'ios'
   | 'linux'
@@ -17,6 +18,7 @@ export type TargetName =
   | 'android-x64'
   | 'darwin-arm64'
   | 'darwin-x64'
+  | 'dragonfly-x64'
   | 'freebsd-arm64'
   | 'freebsd-ia32'
   | 'freebsd-x64'
@@ -59,6 +61,7 @@ export type ConstantName =
   | 'EAFNOSUPPORT'
   | 'EAGAIN'
   | 'EALREADY'
+  | 'EASYNC'
   | 'EAUTH'
   | 'EBADARCH'
   | 'EBADE'

@@ -21,7 +21,18 @@ test('epoll_event is 12 bytes packed on x86, 16 on other 64-bit Linux', () => {
 });
 
 test('musl: told apart from glibc by the loader mapped in the process; its own layouts', async () => {
-  const { mapsShowMusl, isMusl, runningTargetName } = await import('../src/sys/target.js');
+  const { mapsShowMusl, isMusl, runningTargetName, targetNameFor } = await import('../src/sys/target.js');
+  // Node names musl Linux linux, and DragonFly freebsd: the target name tells them apart.
+  assert.is(targetNameFor({ platform: 'linux', arch: 'arm64', osType: 'Linux', musl: true }), 'linux-arm64-musl');
+  assert.is(targetNameFor({ platform: 'linux', arch: 'x64', osType: 'Linux', musl: false }), 'linux-x64');
+  assert.is(targetNameFor({ platform: 'freebsd', arch: 'x64', osType: 'DragonFly', musl: false }), 'dragonfly-x64');
+  assert.is(targetNameFor({ platform: 'freebsd', arch: 'x64', osType: 'FreeBSD', musl: false }), 'freebsd-x64');
+  for (const t of ['linux-arm64-musl', 'dragonfly-x64', 'ios-arm64']) assert.is(targetModule(t).target.name, t);
+  // DragonFly takes FreeBSD's values (like: freebsd) except where its headers differ.
+  const df = targetModule('dragonfly-x64'); const fb = targetModule('freebsd-x64');
+  assert.equal([df.constants.EVFILT_USER, df.constants.O_CLOEXEC, df.constants.MSG_NOSIGNAL, df.constants.EVFILT_READ], [-9, 0x20000, 0x400, fb.constants.EVFILT_READ]);
+  assert.is(df.constants.ECAPMODE, undefined, 'absent on DragonFly (null in the YAML)');
+  assert.equal([df.structs.kevent!.size, fb.structs.kevent!.size], [32, 64]);
   assert.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /lib/ld-musl-x86_64.so.1\n'));
   assert.ok(mapsShowMusl('ffff-fffe r-xp 00000000 08:01 123 /lib/ld-musl-aarch64.so.1\n'));
   assert.not.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f-7f r-xp 0 0 0 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n'));

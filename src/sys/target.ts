@@ -1,5 +1,6 @@
 // Picks the generated module of the running target. Importing this loads no library.
 import { readFileSync } from 'node:fs';
+import { type as osType } from 'node:os';
 import { targets } from '../../generated/index.js';
 import type { SysModule, TargetName } from '../../generated/types.js';
 
@@ -18,10 +19,18 @@ export function isMusl(): boolean {
 /** Whether a /proc/PID/maps text shows musl's dynamic loader mapped. */
 export function mapsShowMusl(maps: string): boolean { return /\/ld-musl-[^/\s]*\.so/.test(maps); }
 
-/** The target name for this process: `${platform}-${arch}` (with `-musl` on musl), or linux-libkqueue-x64 when asked for. */
+/**
+ * The target name for a platform as Node names it, refined where Node names two systems alike:
+ * musl Linux (`-musl`), and DragonFly, whose Node reports 'freebsd' (os.type() says 'DragonFly').
+ */
+export function targetNameFor(p: { platform: string; arch: string; osType: string; musl: boolean }): string {
+  if (p.platform === 'freebsd' && p.osType === 'DragonFly') return `dragonfly-${p.arch}`;
+  return `${p.platform}-${p.arch}${p.platform === 'linux' && p.musl ? '-musl' : ''}`;
+}
+
+/** The target name for this process (targetNameFor), or linux-libkqueue-x64 when asked for. */
 export function runningTargetName(env: NodeJS.ProcessEnv = process.env): string {
-  let name = `${process.platform}-${process.arch}`;
-  if (isMusl()) name += '-musl';
+  const name = targetNameFor({ platform: process.platform, arch: process.arch, osType: osType(), musl: isMusl() });
   // Linux with the userspace libkqueue: Linux sockets, kqueue event queue (see README, kqueue on Linux).
   if (name === 'linux-x64' && env.METAL_IO_BACKEND === 'kqueue' && env.METAL_IO_LIBKQUEUE) return 'linux-libkqueue-x64';
   return name;
