@@ -66,7 +66,7 @@ export const functions = {
   sendto: F.sendto,
   setsockopt: F.setsockopt,
   shutdown: F.shutdown,
-  socket: F.socket,
+  socket: F.socket_6d2bf7b9,
   socketpair: F.socketpair,
   uv_backend_fd: F.uv_backend_fd,
   uv_close: F.uv_close,

@@ -781,7 +781,18 @@ export const ioctlsocket_9ce7caaf = {
   variadic: false,
   doc: 'ioctlsocket (winsock2.h)',
 } as const;
-export const kevent = {
+export const kevent_88e7528e = {
+  lib: 'kqueue',
+  symbol: '__kevent50',
+  koffi: 'int __kevent50(int kq, uintptr_t changelist, uintptr_t nchanges, uintptr_t eventlist, uintptr_t nevents, uintptr_t timeout)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'kevent(2)',
+} as const;
+export const kevent_e14e853b = {
   lib: 'kqueue',
   symbol: 'kevent',
   koffi: 'int kevent(int kq, uintptr_t changelist, int nchanges, uintptr_t eventlist, int nevents, uintptr_t timeout)',
@@ -990,7 +1001,18 @@ export const shutdown = {
   variadic: false,
   doc: 'shutdown(2)',
 } as const;
-export const socket = {
+export const socket_45fcdb56 = {
+  lib: 'libc',
+  symbol: '__socket30',
+  koffi: 'int __socket30(int domain, int type, int protocol)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'socket(2)',
+} as const;
+export const socket_6d2bf7b9 = {
   lib: 'libc',
   symbol: 'socket',
   koffi: 'int socket(int domain, int type, int protocol)',

@@ -18,6 +18,8 @@ import linuxPpc64 from './linux-ppc64.js';
 import linuxRiscv64 from './linux-riscv64.js';
 import linuxX64 from './linux-x64.js';
 import linuxX64Musl from './linux-x64-musl.js';
+import netbsdArm64 from './netbsd-arm64.js';
+import netbsdX64 from './netbsd-x64.js';
 import openbsdArm64 from './openbsd-arm64.js';
 import openbsdIa32 from './openbsd-ia32.js';
 import openbsdX64 from './openbsd-x64.js';
@@ -46,6 +48,8 @@ export const targets = {
   'linux-riscv64': linuxRiscv64,
   'linux-x64': linuxX64,
   'linux-x64-musl': linuxX64Musl,
+  'netbsd-arm64': netbsdArm64,
+  'netbsd-x64': netbsdX64,
   'openbsd-arm64': openbsdArm64,
   'openbsd-ia32': openbsdIa32,
   'openbsd-x64': openbsdX64,

@@ -8,6 +8,7 @@ export type OsName =
   | 'freebsd'
   | 'ios'
   | 'linux'
+  | 'netbsd'
   | 'openbsd'
   | 'win32';
 /** The event-queue backends. */
@@ -33,6 +34,8 @@ export type TargetName =
   | 'linux-riscv64'
   | 'linux-x64'
   | 'linux-x64-musl'
+  | 'netbsd-arm64'
+  | 'netbsd-x64'
   | 'openbsd-arm64'
   | 'openbsd-ia32'
   | 'openbsd-x64'
@@ -745,7 +748,7 @@ export interface SysCalls {
   /** `int WSAAPI ioctlsocket(SOCKET s, long cmd, u_long *argp)` — ioctlsocket (winsock2.h) */
   ioctlsocket: (s: number | bigint, cmd: number | bigint, argp: Pointer) => number;
   /** `int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist, int nevents, const struct timespec *timeout)` — kevent(2) */
-  kevent: (kq: number, changelist: Address, nchanges: number, eventlist: Address, nevents: number, timeout: Address) => number;
+  kevent: (kq: number, changelist: Address, nchanges: number | bigint, eventlist: Address, nevents: number | bigint, timeout: Address) => number;
   /** `int kqueue(void)` — kqueue(2) */
   kqueue: () => number;
   /** `int listen(int sockfd, int backlog)` — listen(2) */

@@ -33,6 +33,13 @@ test('musl: told apart from glibc by the loader mapped in the process; its own l
   assert.equal([df.constants.EVFILT_USER, df.constants.O_CLOEXEC, df.constants.MSG_NOSIGNAL, df.constants.EVFILT_READ], [-9, 0x20000, 0x400, fb.constants.EVFILT_READ]);
   assert.is(df.constants.ECAPMODE, undefined, 'absent on DragonFly (null in the YAML)');
   assert.equal([df.structs.kevent!.size, fb.structs.kevent!.size], [32, 64]);
+  // NetBSD: 32-bit filter and flags, EVFILT_READ 0, the versioned __kevent50 (size_t counts) and __socket30.
+  const nb = targetModule('netbsd-x64');
+  assert.equal([nb.structs.kevent!.size, nb.structs.kevent!.fields.filter!.size, nb.structs.kevent!.fields.flags!.size, nb.structs.kevent!.fields.data!.offset], [40, 4, 4, 24]);
+  assert.equal([nb.constants.EVFILT_READ, nb.constants.EVFILT_WRITE, nb.constants.EVFILT_USER], [0, 1, 8]);
+  assert.equal([nb.functions.kevent!.symbol, nb.functions.socket!.symbol, fb.functions.kevent!.symbol], ['__kevent50', '__socket30', 'kevent']);
+  assert.match(nb.functions.kevent!.koffi, /uintptr_t nchanges/);
+  assert.equal(nb.libraries.libc, ['libc.so.12']);
   assert.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /lib/ld-musl-x86_64.so.1\n'));
   assert.ok(mapsShowMusl('ffff-fffe r-xp 00000000 08:01 123 /lib/ld-musl-aarch64.so.1\n'));
   assert.not.ok(mapsShowMusl('7f12-7f13 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/libc.so.6\n7f-7f r-xp 0 0 0 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n'));
