@@ -594,10 +594,21 @@ export const accept4 = {
   variadic: false,
   doc: 'accept4(2)',
 } as const;
-export const bind = {
+export const bind_7c5ce167 = {
   lib: 'libc',
   symbol: 'bind',
   koffi: 'int bind(int sockfd, void * addr, uint32_t addrlen)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'bind(2)',
+} as const;
+export const bind_f346973c = {
+  lib: 'libc',
+  symbol: '__xnet_bind',
+  koffi: 'int __xnet_bind(int sockfd, void * addr, uint32_t addrlen)',
   errors: 'errno',
   blocking: false,
   hot: false,
@@ -638,10 +649,21 @@ export const closesocket_a20b95c3 = {
   variadic: false,
   doc: 'closesocket (winsock2.h)',
 } as const;
-export const connect = {
+export const connect_3def514c = {
   lib: 'libc',
   symbol: 'connect',
   koffi: 'int connect(int sockfd, void * addr, uint32_t addrlen)',
+  errors: 'errno',
+  blocking: true,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'connect(2)',
+} as const;
+export const connect_eb84f91a = {
+  lib: 'libc',
+  symbol: '__xnet_connect',
+  koffi: 'int __xnet_connect(int sockfd, void * addr, uint32_t addrlen)',
   errors: 'errno',
   blocking: true,
   hot: false,
@@ -737,7 +759,18 @@ export const getsockname = {
   variadic: false,
   doc: 'getsockname(2)',
 } as const;
-export const getsockopt = {
+export const getsockopt_7840116a = {
+  lib: 'libc',
+  symbol: '__xnet_getsockopt',
+  koffi: 'int __xnet_getsockopt(int sockfd, int level, int optname, void * optval, void * optlen)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'getsockopt(2)',
+} as const;
+export const getsockopt_9e8e97f0 = {
   lib: 'libc',
   symbol: 'getsockopt',
   koffi: 'int getsockopt(int sockfd, int level, int optname, void * optval, void * optlen)',
@@ -869,6 +902,61 @@ export const poll_b9d3410f = {
   variadic: false,
   doc: 'poll(2)',
 } as const;
+export const port_associate = {
+  lib: 'libc',
+  symbol: 'port_associate',
+  koffi: 'int port_associate(int port, int source, uintptr_t object, int events, uintptr_t user)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'port_associate(3C): one-shot, re-associated after each event',
+} as const;
+export const port_create = {
+  lib: 'libc',
+  symbol: 'port_create',
+  koffi: 'int port_create(void)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'port_create(3C)',
+} as const;
+export const port_dissociate = {
+  lib: 'libc',
+  symbol: 'port_dissociate',
+  koffi: 'int port_dissociate(int port, int source, uintptr_t object)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'port_dissociate(3C)',
+} as const;
+export const port_getn = {
+  lib: 'libc',
+  symbol: 'port_getn',
+  koffi: 'int port_getn(int port, uintptr_t list, unsigned int max, uintptr_t nget, uintptr_t timeout)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'port_getn(3C): -1 with ETIME may still have returned *nget events',
+} as const;
+export const port_send = {
+  lib: 'libc',
+  symbol: 'port_send',
+  koffi: 'int port_send(int port, int events, uintptr_t user)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'port_send(3C)',
+} as const;
 export const read = {
   lib: 'libc',
   symbol: 'read',
@@ -924,7 +1012,18 @@ export const recvmmsg = {
   variadic: false,
   doc: 'recvmmsg(2), Linux >= 2.6.33, Android API 21',
 } as const;
-export const recvmsg = {
+export const recvmsg_b278575f = {
+  lib: 'libc',
+  symbol: '__xnet_recvmsg',
+  koffi: 'intptr_t __xnet_recvmsg(int sockfd, uintptr_t msg, int flags)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'recvmsg(2)',
+} as const;
+export const recvmsg_f11195d1 = {
   lib: 'libc',
   symbol: 'recvmsg',
   koffi: 'intptr_t recvmsg(int sockfd, uintptr_t msg, int flags)',
@@ -957,7 +1056,18 @@ export const sendmmsg = {
   variadic: false,
   doc: 'sendmmsg(2), Linux >= 3.0, Android API 21',
 } as const;
-export const sendmsg = {
+export const sendmsg_2fd56efc = {
+  lib: 'libc',
+  symbol: '__xnet_sendmsg',
+  koffi: 'intptr_t __xnet_sendmsg(int sockfd, uintptr_t msg, int flags)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'sendmsg(2)',
+} as const;
+export const sendmsg_c524358e = {
   lib: 'libc',
   symbol: 'sendmsg',
   koffi: 'intptr_t sendmsg(int sockfd, uintptr_t msg, int flags)',
@@ -968,7 +1078,18 @@ export const sendmsg = {
   variadic: false,
   doc: 'sendmsg(2)',
 } as const;
-export const sendto = {
+export const sendto_160b8e02 = {
+  lib: 'libc',
+  symbol: '__xnet_sendto',
+  koffi: 'intptr_t __xnet_sendto(int sockfd, void * buf, uintptr_t len, int flags, void * dest_addr, uint32_t addrlen)',
+  errors: 'errno',
+  blocking: true,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'sendto(2)',
+} as const;
+export const sendto_c048cda9 = {
   lib: 'libc',
   symbol: 'sendto',
   koffi: 'intptr_t sendto(int sockfd, void * buf, uintptr_t len, int flags, void * dest_addr, uint32_t addrlen)',
@@ -1023,10 +1144,32 @@ export const socket_6d2bf7b9 = {
   variadic: false,
   doc: 'socket(2)',
 } as const;
-export const socketpair = {
+export const socket_bf008264 = {
+  lib: 'libc',
+  symbol: '__xnet_socket',
+  koffi: 'int __xnet_socket(int domain, int type, int protocol)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'socket(2)',
+} as const;
+export const socketpair_39c227aa = {
   lib: 'libc',
   symbol: 'socketpair',
   koffi: 'int socketpair(int domain, int type, int protocol, void * sv)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'socketpair(2)',
+} as const;
+export const socketpair_9d322bbf = {
+  lib: 'libc',
+  symbol: '__xnet_socketpair',
+  koffi: 'int __xnet_socketpair(int domain, int type, int protocol, void * sv)',
   errors: 'errno',
   blocking: false,
   hot: false,

@@ -23,6 +23,8 @@ import netbsdX64 from './netbsd-x64.js';
 import openbsdArm64 from './openbsd-arm64.js';
 import openbsdIa32 from './openbsd-ia32.js';
 import openbsdX64 from './openbsd-x64.js';
+import sunosX64 from './sunos-x64.js';
+import sunosX64Solaris from './sunos-x64-solaris.js';
 import win32Arm64 from './win32-arm64.js';
 import win32Ia32 from './win32-ia32.js';
 import win32X64 from './win32-x64.js';
@@ -53,6 +55,8 @@ export const targets = {
   'openbsd-arm64': openbsdArm64,
   'openbsd-ia32': openbsdIa32,
   'openbsd-x64': openbsdX64,
+  'sunos-x64': sunosX64,
+  'sunos-x64-solaris': sunosX64Solaris,
   'win32-arm64': win32Arm64,
   'win32-ia32': win32Ia32,
   'win32-x64': win32X64,

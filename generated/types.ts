@@ -10,9 +10,10 @@ export type OsName =
   | 'linux'
   | 'netbsd'
   | 'openbsd'
+  | 'sunos'
   | 'win32';
 /** The event-queue backends. */
-export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp';
+export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
 /** Every target, named as Node names platforms: `${process.platform}-${process.arch}`. */
 export type TargetName =
   | 'android-arm64'
@@ -39,6 +40,8 @@ export type TargetName =
   | 'openbsd-arm64'
   | 'openbsd-ia32'
   | 'openbsd-x64'
+  | 'sunos-x64'
+  | 'sunos-x64-solaris'
   | 'win32-arm64'
   | 'win32-ia32'
   | 'win32-x64';
@@ -129,6 +132,7 @@ export type ConstantName =
   | 'ELIBMAX'
   | 'ELIBSCN'
   | 'ELNRNG'
+  | 'ELOCKUNMAPPED'
   | 'ELOOP'
   | 'EMEDIUMTYPE'
   | 'EMFILE'
@@ -164,6 +168,7 @@ export type ConstantName =
   | 'ENOSR'
   | 'ENOSTR'
   | 'ENOSYS'
+  | 'ENOTACTIVE'
   | 'ENOTBLK'
   | 'ENOTCAPABLE'
   | 'ENOTCONN'
@@ -330,6 +335,8 @@ export type ConstantName =
   | 'POLLRDNORM'
   | 'POLLWRBAND'
   | 'POLLWRNORM'
+  | 'PORT_SOURCE_FD'
+  | 'PORT_SOURCE_USER'
   | 'SD_BOTH'
   | 'SD_RECEIVE'
   | 'SD_SEND'
@@ -463,6 +470,7 @@ export type StructName =
   | 'mmsghdr'
   | 'msghdr'
   | 'pollfd'
+  | 'port_event'
   | 'sockaddr'
   | 'sockaddr_in'
   | 'sockaddr_in6'
@@ -520,6 +528,11 @@ export type FunctionName =
   | 'pipe'
   | 'pipe2'
   | 'poll'
+  | 'port_associate'
+  | 'port_create'
+  | 'port_dissociate'
+  | 'port_getn'
+  | 'port_send'
   | 'read'
   | 'readv'
   | 'recv'
@@ -759,6 +772,16 @@ export interface SysCalls {
   pipe2: (fds: Pointer, flags: number) => number;
   /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` — poll(2) */
   poll: (fds: Address, nfds: number | bigint, timeout: number) => number;
+  /** `int port_associate(int port, int source, uintptr_t object, int events, void *user)` — port_associate(3C): one-shot, re-associated after each event */
+  port_associate: (port: number, source: number, object: number | bigint, events: number, user: Address) => number;
+  /** `int port_create(void)` — port_create(3C) */
+  port_create: () => number;
+  /** `int port_dissociate(int port, int source, uintptr_t object)` — port_dissociate(3C) */
+  port_dissociate: (port: number, source: number, object: number | bigint) => number;
+  /** `int port_getn(int port, port_event_t *list, unsigned int max, unsigned int *nget, struct timespec *timeout)` — port_getn(3C): -1 with ETIME may still have returned *nget events */
+  port_getn: (port: number, list: Address, max: number, nget: Address, timeout: Address) => number;
+  /** `int port_send(int port, int events, void *user)` — port_send(3C) */
+  port_send: (port: number, events: number, user: Address) => number;
   /** `ssize_t read(int fd, void *buf, size_t count)` — read(2) */
   read: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t readv(int fd, const struct iovec *iov, int iovcnt)` — readv(2) */

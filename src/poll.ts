@@ -144,7 +144,7 @@ export class Poll implements Disposable {
   /** How util.inspect shows it. */
   [inspect.custom](): string { return `Poll { backend: '${this.#selector.backend}', closed: ${this.#selector.closed} }`; }
 
-  /** The backend in use: 'epoll', 'kqueue', 'poll' or 'iocp'. */
+  /** The backend in use: 'epoll', 'kqueue', 'poll', 'iocp' or 'eventports'. */
   get backend(): string { return this.#selector.backend; }
 
   /** The Registry to register sources with. */

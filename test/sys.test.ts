@@ -27,7 +27,18 @@ test('musl: told apart from glibc by the loader mapped in the process; its own l
   assert.is(targetNameFor({ platform: 'linux', arch: 'x64', osType: 'Linux', musl: false }), 'linux-x64');
   assert.is(targetNameFor({ platform: 'freebsd', arch: 'x64', osType: 'DragonFly', musl: false }), 'dragonfly-x64');
   assert.is(targetNameFor({ platform: 'freebsd', arch: 'x64', osType: 'FreeBSD', musl: false }), 'freebsd-x64');
-  for (const t of ['linux-arm64-musl', 'dragonfly-x64', 'ios-arm64']) assert.is(targetModule(t).target.name, t);
+  assert.is(targetNameFor({ platform: 'sunos', arch: 'x64', osType: 'SunOS', osVersion: '11.4.42.111.0', musl: false }), 'sunos-x64-solaris');
+  assert.is(targetNameFor({ platform: 'sunos', arch: 'x64', osType: 'SunOS', osVersion: 'joyent_20161222T003450Z', musl: false }), 'sunos-x64');
+  assert.is(targetNameFor({ platform: 'sunos', arch: 'x64', osType: 'SunOS', osVersion: 'omnios-r151040-92ae97307e', musl: false }), 'sunos-x64');
+  for (const t of ['linux-arm64-musl', 'dragonfly-x64', 'ios-arm64', 'sunos-x64', 'sunos-x64-solaris']) assert.is(targetModule(t).target.name, t);
+  // illumos: epoll first, SVR4 numbers, no sa_len, __xnet_ socket calls; Solaris: event ports only.
+  const il = targetModule('sunos-x64'); const so = targetModule('sunos-x64-solaris');
+  assert.equal([il.target.backends, so.target.backends], [['epoll', 'eventports', 'poll'], ['eventports', 'poll']]);
+  assert.equal([il.constants.SOCK_STREAM, il.constants.SOCK_DGRAM, il.constants.SOL_SOCKET, il.constants.EAGAIN, il.constants.EINPROGRESS], [2, 1, 0xffff, 11, 150]);
+  assert.equal([il.structs.sockaddr_in6!.size, il.structs.sockaddr_un!.size, il.structs.sockaddr_storage!.size, il.structs.port_event!.size, il.structs.epoll_event!.size], [32, 110, 256, 24, 12]);
+  assert.equal([il.functions.recvmsg!.symbol, il.functions.socket!.symbol], ['__xnet_recvmsg', '__xnet_socket']);
+  assert.equal([il.constants.TCP_KEEPIDLE, so.constants.TCP_KEEPIDLE, il.constants.F_DUPFD_CLOEXEC, so.constants.F_DUPFD_CLOEXEC], [0x22, 0x1d, 37, 47]);
+  assert.is(so.functions.epoll_create1, undefined);
   // DragonFly takes FreeBSD's values (like: freebsd) except where its headers differ.
   const df = targetModule('dragonfly-x64'); const fb = targetModule('freebsd-x64');
   assert.equal([df.constants.EVFILT_USER, df.constants.O_CLOEXEC, df.constants.MSG_NOSIGNAL, df.constants.EVFILT_READ], [-9, 0x20000, 0x400, fb.constants.EVFILT_READ]);

@@ -7,6 +7,7 @@ import { EpollSelector } from './unix/selector/epoll.js';
 import { PollSelector } from './unix/selector/poll.js';
 import { KqueueSelector } from './unix/selector/kqueue.js';
 import { IocpSelector } from './windows/selector.js';
+import { EventPortSelector } from './unix/selector/eventports.js';
 import { mod } from './os.js';
 import { debug } from '../debug.js';
 import { invalidArg } from '../validators.js';
@@ -16,6 +17,7 @@ const BACKENDS: Record<BackendName, () => Selector> = {
   poll: () => new PollSelector(),
   kqueue: () => new KqueueSelector(),
   iocp: () => new IocpSelector(),
+  eventports: () => new EventPortSelector(),
 };
 
 export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {

@@ -27,7 +27,7 @@
 import type { Token } from '../token.js';
 import type { Interest } from '../interest.js';
 
-export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp';
+export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
 
 /** Where a backend writes events: one slot per event. */
 export interface EventSink {
@@ -71,7 +71,7 @@ export interface WakerHandle {
   /** The target it was made on (a handle works only in the same process). */
   readonly target: string;
   /** How a wake is delivered. */
-  readonly kind: 'eventfd' | 'pipe' | 'kqueue' | 'iocp';
+  readonly kind: 'eventfd' | 'pipe' | 'kqueue' | 'iocp' | 'port';
   /** The fd (or port HANDLE) a wake writes to. */
   readonly fd: number;
   /** The token the event carries. */

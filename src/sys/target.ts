@@ -1,6 +1,6 @@
 // Picks the generated module of the running target. Importing this loads no library.
 import { readFileSync } from 'node:fs';
-import { type as osType } from 'node:os';
+import { type as osType, version as osVersion } from 'node:os';
 import { targets } from '../../generated/index.js';
 import type { SysModule, TargetName } from '../../generated/types.js';
 
@@ -21,16 +21,18 @@ export function mapsShowMusl(maps: string): boolean { return /\/ld-musl-[^/\s]*\
 
 /**
  * The target name for a platform as Node names it, refined where Node names two systems alike:
- * musl Linux (`-musl`), and DragonFly, whose Node reports 'freebsd' (os.type() says 'DragonFly').
+ * musl Linux (`-musl`); DragonFly, whose Node reports 'freebsd' (os.type() says 'DragonFly');
+ * Oracle Solaris (`-solaris`), which shares 'sunos' with illumos (os.version() is 11.x there).
  */
-export function targetNameFor(p: { platform: string; arch: string; osType: string; musl: boolean }): string {
+export function targetNameFor(p: { platform: string; arch: string; osType: string; osVersion?: string; musl: boolean }): string {
   if (p.platform === 'freebsd' && p.osType === 'DragonFly') return `dragonfly-${p.arch}`;
+  if (p.platform === 'sunos' && /^11\.\d/.test(p.osVersion ?? '')) return `sunos-${p.arch}-solaris`;
   return `${p.platform}-${p.arch}${p.platform === 'linux' && p.musl ? '-musl' : ''}`;
 }
 
 /** The target name for this process (targetNameFor), or linux-libkqueue-x64 when asked for. */
 export function runningTargetName(env: NodeJS.ProcessEnv = process.env): string {
-  const name = targetNameFor({ platform: process.platform, arch: process.arch, osType: osType(), musl: isMusl() });
+  const name = targetNameFor({ platform: process.platform, arch: process.arch, osType: osType(), osVersion: osVersion(), musl: isMusl() });
   // Linux with the userspace libkqueue: Linux sockets, kqueue event queue (see README, kqueue on Linux).
   if (name === 'linux-x64' && env.METAL_IO_BACKEND === 'kqueue' && env.METAL_IO_LIBKQUEUE) return 'linux-libkqueue-x64';
   return name;

@@ -5,8 +5,9 @@ import { wakeFd } from './unix/selector/epoll.js';
 import { wakePipe } from './unix/waker.js';
 import { wakeUserEvent } from './unix/selector/kqueue.js';
 import { wakeIocp } from './windows/selector.js';
+import { wakePort } from './unix/selector/eventports.js';
 
-const WAKE: Record<WakerHandle['kind'], (h: WakerHandle) => void> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent, iocp: wakeIocp };
+const WAKE: Record<WakerHandle['kind'], (h: WakerHandle) => void> = { eventfd: wakeFd, pipe: wakePipe, kqueue: wakeUserEvent, iocp: wakeIocp, port: wakePort };
 
 /** Wakes the Poll a handle names (its kind says how). */
 export function wakeHandle(h: WakerHandle): void { WAKE[h.kind](h); }
@@ -17,4 +18,5 @@ export const WAKER_KINDS: Readonly<Record<WakerHandle['kind'], { backends: reado
   pipe: { backends: ['poll', 'kqueue'], guard: 8, fdMax: 0x7fffffff },
   kqueue: { backends: ['kqueue'], guard: 8, fdMax: 0x7fffffff },
   iocp: { backends: ['iocp'], guard: 12, fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
+  port: { backends: ['eventports'], guard: 8, fdMax: 0x7fffffff },
 };

@@ -1,0 +1,248 @@
+// Bindings to event ports (Solaris; illumos has them too, but metal-io uses its epoll there, as mio
+// does): port_create(3C), port_associate(3C), port_getn(3C), port_send(3C), from <port.h>.
+//
+// Semantics this selector is built on (the man pages):
+// - port_associate(port, PORT_SOURCE_FD, fd, events, user) asks for poll(2) events on fd. The
+//   association is one-shot: once port_get/port_getn returns an event for the fd, the fd is
+//   dissociated and reports nothing more until associated again. Associating an fd that is already
+//   associated replaces its events and user value.
+// - port_dissociate(port, PORT_SOURCE_FD, fd) ends an association (ENOENT if there is none).
+// - port_getn(port, list, max, &nget, timeout) waits until at least *nget events are there (1 here)
+//   or the timeout passes, and writes how many it returned into nget. It can fail with ETIME (or
+//   EINTR) after returning some events: nget says how many, and those are real.
+// - port_send(port, events, user) queues a PORT_SOURCE_USER event carrying `user`: the waker.
+// - A port's fd is itself pollable (POLLIN while events are queued), so libuv can watch it and
+//   pollAsync needs no thread.
+//
+// Edges, as mio's poll(2) and AFD selectors make them: an event's association is gone after it is
+// reported. A source the library owns is associated again when its operation reports would-block
+// (rearm) or it is reregistered; until then it stays associated with no events asked for, so a
+// hang-up or an error (which poll(2) semantics report whatever was asked) still arrives. A source
+// the library does not own (SourceFd) is associated again at once after each event, which makes it
+// level-triggered, as on poll(2).
+import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
+import type { Token } from '../../../token.js';
+import { Interest, validInterest } from '../../../interest.js';
+import { Ready } from '../../../event.js';
+import { constant, fn, layout, mod } from '../../os.js';
+import type { StructInfo } from '../../../../generated/types.js';
+import { addressOf, errno, closeFd, pinnedBuffer, setCloexec, fail, writeInt } from '../fd.js';
+import { systemError, errorByName } from '../../../errors.js';
+import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { invalidArg } from '../../../validators.js';
+
+// Constants and layouts of the running target, read once (importing this module elsewhere must not throw).
+let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number, POLLIN: number, POLLOUT: number, POLLPRI: number, POLLERR: number, POLLHUP: number, POLLNVAL: number, POLLRDHUP: number;
+let EINTR: number, ETIME: number, ENOENT: number, EV: StructInfo, SIZE: number, EVENTS: number, SOURCE: number, OBJECT: StructInfo['fields'][string], USER: StructInfo['fields'][string], TS: StructInfo;
+let ready = false;
+function init(): void {
+  if (ready) return;
+  PORT_SOURCE_FD = constant('PORT_SOURCE_FD'); PORT_SOURCE_USER = constant('PORT_SOURCE_USER');
+  POLLIN = constant('POLLIN'); POLLOUT = constant('POLLOUT'); POLLPRI = constant('POLLPRI');
+  POLLERR = constant('POLLERR'); POLLHUP = constant('POLLHUP'); POLLNVAL = constant('POLLNVAL'); POLLRDHUP = mod.constants.POLLRDHUP ?? 0;
+  EINTR = constant('EINTR'); ETIME = constant('ETIME'); ENOENT = constant('ENOENT');
+  EV = layout('port_event'); SIZE = EV.size;
+  EVENTS = EV.fields.portev_events!.offset; SOURCE = EV.fields.portev_source!.offset;
+  OBJECT = EV.fields.portev_object!; USER = EV.fields.portev_user!;
+  TS = layout('timespec');
+  ready = true;
+}
+
+const TWO32 = 4294967296;
+const getWord = (v: DataView, at: number, size: number): number => (size === 8 ? v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO32 : v.getUint32(at, true));
+
+function pollEvents(interest: Interest): number {
+  let e = 0;
+  if (interest & Interest.READABLE) e |= POLLIN | POLLRDHUP;
+  if (interest & Interest.WRITABLE) e |= POLLOUT;
+  if (interest & Interest.PRIORITY) e |= POLLPRI;
+  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by event ports (${mod.target.name})`);
+  return e;
+}
+
+/** mio's poll(2) translation: event ports report poll(2) bits. */
+function readiness(e: number): number {
+  let r = 0;
+  if (e & (POLLIN | POLLPRI)) r |= Ready.READABLE;
+  if (e & POLLOUT) r |= Ready.WRITABLE;
+  if (e & (POLLERR | POLLNVAL)) r |= Ready.ERROR;
+  if (e & POLLHUP || (e & POLLIN && e & POLLRDHUP)) r |= Ready.READ_CLOSED;
+  if (e & POLLHUP || (e & POLLOUT && e & POLLERR) || e === POLLERR) r |= Ready.WRITE_CLOSED;
+  if (e & POLLPRI) r |= Ready.PRIORITY;
+  return r;
+}
+
+interface Entry { token: Token; wanted: number; owned: boolean; armed: number }
+
+export class EventPortSelector implements Selector {
+  readonly backend = 'eventports' as const;
+  readonly wait: WaitStrategy;
+  private port: number;
+  private readonly entries = new Map<number, Entry>();
+  private readonly associate = fn('port_associate');
+  private readonly getn = fn('port_getn');
+  private evBuf = pinnedBuffer(0);
+  private evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, 0);
+  private evAddr = 0;
+  private readonly nget = pinnedBuffer(4);
+  private readonly ngetAddr = addressOf(this.nget);
+  private readonly tsBuf: Buffer;
+  private readonly tsAddr: number;
+
+  constructor() {
+    init();
+    const port = fn('port_create')();
+    if (port === -1) fail('port_create');
+    try { setCloexec(port); } catch (e) { closeFd(port); throw e; }
+    this.port = port;
+    this.wait = { kind: 'fd', fd: port };
+    this.tsBuf = pinnedBuffer(TS.size);
+    this.tsAddr = addressOf(this.tsBuf);
+  }
+
+  get closed(): boolean { return this.port < 0; }
+
+  private check(syscall: string): void {
+    if (this.port < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
+  }
+
+  /** (Re)associates fd with `events` (0: only hang-ups and errors) and its token as the user value. */
+  private assoc(fd: number, events: number, token: Token): void {
+    if (this.associate(this.port, PORT_SOURCE_FD, fd, events, token) === -1) fail('port_associate');
+  }
+
+  register(fd: number, token: Token, interest: Interest, owned: boolean): void {
+    this.check('port_associate');
+    const wanted = pollEvents(validInterest(interest));
+    if (this.entries.has(fd)) throw errorByName('port_associate', 'EEXIST', `fd ${fd} is already registered with this Poll`);
+    this.assoc(fd, wanted, token);
+    this.entries.set(fd, { token, wanted, owned, armed: wanted });
+  }
+
+  reregister(fd: number, token: Token, interest: Interest): void {
+    this.check('port_associate');
+    const wanted = pollEvents(validInterest(interest));
+    const e = this.entries.get(fd);
+    if (!e) throw errorByName('port_associate', 'ENOENT', `fd ${fd} is not registered with this Poll`);
+    this.assoc(fd, wanted, token);
+    e.token = token; e.wanted = wanted; e.armed = wanted;
+  }
+
+  deregister(fd: number): void {
+    this.check('port_dissociate');
+    if (!this.entries.delete(fd)) throw errorByName('port_dissociate', 'ENOENT', `fd ${fd} is not registered with this Poll`);
+    // ENOENT: the association was used up by an event not yet re-armed; nothing to undo.
+    if (fn('port_dissociate')(this.port, PORT_SOURCE_FD, fd) === -1 && errno() !== ENOENT) fail('port_dissociate');
+  }
+
+  rearm(fd: number, interest: Interest): void {
+    const e = this.entries.get(fd);
+    if (!e || this.port < 0) return;
+    const add = pollEvents(interest) & e.wanted;
+    if ((e.armed & add) === add) return;
+    e.armed |= add;
+    this.assoc(fd, e.armed, e.token);
+  }
+
+  private ensure(capacity: number): void {
+    if (this.evBuf.length >= capacity * SIZE) return;
+    this.evBuf = pinnedBuffer(capacity * SIZE);
+    this.evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, this.evBuf.length);
+    this.evAddr = addressOf(this.evBuf);
+  }
+
+  private timeout(timeoutMs: number): number {
+    if (timeoutMs < 0) return 0;
+    const ns = Math.round(timeoutMs * 1e6);
+    writeInt(this.tsBuf, TS.fields.tv_sec!, Math.floor(ns / 1e9));
+    writeInt(this.tsBuf, TS.fields.tv_nsec!, ns % 1e9);
+    return this.tsAddr;
+  }
+
+  select(sink: EventSink, timeoutMs: number): number {
+    this.check('port_getn');
+    this.ensure(sink.capacity);
+    this.nget.writeUInt32LE(1, 0); // wait for at least one
+    if (this.getn(this.port, this.evAddr, sink.capacity, this.ngetAddr, this.timeout(timeoutMs)) === -1) {
+      const e = errno();
+      // ETIME and EINTR may come with events already returned: nget counts them.
+      if (e !== ETIME && e !== EINTR) throw systemError('port_getn', e);
+    }
+    return this.collect(sink, this.nget.readUInt32LE(0));
+  }
+
+  private collect(sink: EventSink, n: number): number {
+    const v = this.evView;
+    let count = 0;
+    for (let i = 0; i < n && count < sink.capacity; i++) {
+      const b = i * SIZE;
+      const source = v.getUint16(b + SOURCE, true);
+      const user = getWord(v, b + USER.offset, USER.size);
+      if (source === PORT_SOURCE_USER) {
+        sink.tokens[count] = user; sink.flags[count] = Ready.READABLE; count++;
+        continue;
+      }
+      if (source !== PORT_SOURCE_FD) continue;
+      const fd = getWord(v, b + OBJECT.offset, OBJECT.size);
+      const e = this.entries.get(fd);
+      if (!e) continue; // deregistered after the event was queued
+      const events = v.getInt32(b + EVENTS, true);
+      sink.tokens[count] = e.token; sink.flags[count] = readiness(events); count++;
+      // The association is used up. Hung up or failed: leave it so (no spinning on a dead fd)
+      // until reregister. Otherwise associate again: with everything for SourceFd (level), with
+      // what did not fire for owned sources (they re-arm on would-block).
+      if (events & (POLLHUP | POLLERR | POLLNVAL)) { e.armed = 0; continue; }
+      if (e.owned) e.armed &= ~firedBits(events);
+      this.assoc(fd, e.owned ? e.armed : e.wanted, e.token);
+    }
+    return count;
+  }
+
+  createWaker(token: Token): SysWaker {
+    this.check('port_send');
+    return new PortWaker(this, token);
+  }
+
+  /** @internal The port fd, for wakers. */
+  get fd(): number { return this.port; }
+
+  close(): void {
+    if (this.port < 0) return;
+    const port = this.port;
+    this.port = -1;
+    this.entries.clear();
+    closeFd(port);
+  }
+}
+
+/** The bits an event used up: POLLIN takes POLLRDHUP with it (both are "readable"). */
+function firedBits(events: number): number {
+  let off = 0;
+  if (events & POLLIN) off |= POLLIN | POLLRDHUP;
+  if (events & POLLOUT) off |= POLLOUT;
+  if (events & POLLPRI) off |= POLLPRI;
+  return off;
+}
+
+/** port_send: a PORT_SOURCE_USER event carrying the token (mio's event-ports waker). */
+class PortWaker implements SysWaker {
+  readonly handle;
+  constructor(private readonly selector: EventPortSelector, token: Token) {
+    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, state: newGuard() };
+  }
+  wake(): void { wakePort(this.handle); }
+  close(): void { closeGuard(this.handle.state); }
+}
+
+/** Posts a waker's token to its port, from any thread. */
+export function wakePort(h: { fd: number; token: number; state: SharedArrayBuffer }): void {
+  init();
+  const ok = guardedWake(h.state, () => {
+    for (;;) {
+      if (fn('port_send')(h.fd, 0, h.token) === 0) return;
+      if (errno() === EINTR) continue;
+      throw systemError('port_send', errno());
+    }
+  });
+  if (!ok) throw errorByName('port_send', 'EBADF', 'the Waker is closed');
+}
