@@ -4,15 +4,12 @@ import type { Interest } from './interest.js';
 import { Registry, selectorOf, type Source } from './poll.js';
 import { OwnedFd, STREAM_READ, STREAM_WRITE, type TransferFn } from './io-source.js';
 import { makePipe, setNonblocking } from './sys/unix/fd.js';
-import { fn, mod } from './sys/os.js';
+import { fn, needFds } from './sys/os.js';
 import { validFd, validBoolean } from './validators.js';
 
 
 export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
 
-function unixOnly(what: string): void {
-  if (mod.target.os === 'win32') throw Object.assign(new Error(`${what} is Unix-only; not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
-}
 
 /**
  * Registers any file descriptor (mio's SourceFd). The fd stays the caller's: SourceFd neither
@@ -24,7 +21,7 @@ export class SourceFd implements Source {
   readonly fd: number;
   /** A Source for any fd: `new SourceFd(fd)` registers it as it is (mio's SourceFd). */
   constructor(fd: number) {
-    unixOnly('SourceFd');
+    needFds('SourceFd');
     this.fd = validFd(fd);
   }
   /** Source: starts delivering `interest` readiness of the fd as events with `token`. */
@@ -66,7 +63,7 @@ export class Receiver extends PipeEnd {
 
 /** A non-blocking, close-on-exec pipe (mio's unix::pipe::new): [Sender, Receiver]. */
 export function pipe(): [Sender, Receiver] {
-  unixOnly('pipe');
+  needFds('pipe');
   const [r, w] = makePipe();
   return [new Sender(w), new Receiver(r)];
 }

@@ -10,7 +10,7 @@ import type { Token } from './token.js';
 import { Interest, validInterest, describe } from './interest.js';
 import { Ready } from './event.js';
 import { Registry, selectorOf, type Source } from './poll.js';
-import { constant, fn, layout, mod } from './sys/os.js';
+import { constant, fn, layout, needWindows } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
 import { IocpSelector } from './sys/windows/selector.js';
@@ -18,9 +18,6 @@ import { invalidArg, span, bytesOf, validInteger } from './validators.js';
 
 const BUF = 64 * 1024;
 
-function windowsOnly(what: string): void {
-  if (mod.target.os !== 'win32') throw Object.assign(new Error(`${what} is Windows-only; not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
-}
 function wide(name: unknown): Buffer {
   if (typeof name !== 'string' || !name.startsWith('\\\\.\\pipe\\')) throw invalidArg(`name must be a pipe name like '\\\\\\\\.\\\\pipe\\\\name', got ${typeof name === 'string' ? `'${name}'` : describe(name)}`);
   return Buffer.from(`${name}\0`, 'utf16le');
@@ -63,7 +60,7 @@ export class NamedPipe implements Source, Disposable {
 
   /** Creates the server end of pipe `name` (`\\\\.\\pipe\\...`); then connect() waits for a client. */
   static create(name: string): NamedPipe {
-    windowsOnly('NamedPipe');
+    needWindows('NamedPipe');
     const h = Number(fn('CreateNamedPipeW')(wide(name), constant('PIPE_ACCESS_DUPLEX') | constant('FILE_FLAG_OVERLAPPED') | constant('FILE_FLAG_FIRST_PIPE_INSTANCE'),
       constant('PIPE_TYPE_BYTE') | constant('PIPE_READMODE_BYTE') | constant('PIPE_WAIT') | constant('PIPE_REJECT_REMOTE_CLIENTS'), 1, BUF, BUF, 0, null));
     if (h === 0 || h === 0xffffffffffffffff || h === -1 || h > Number.MAX_SAFE_INTEGER) throw systemError('CreateNamedPipeW', lastError(), name);
@@ -72,7 +69,7 @@ export class NamedPipe implements Source, Disposable {
 
   /** Opens the client end of pipe `name`. */
   static open(name: string): NamedPipe {
-    windowsOnly('NamedPipe');
+    needWindows('NamedPipe');
     const h = Number(fn('CreateFileW')(wide(name), constant('GENERIC_READ') | constant('GENERIC_WRITE'), 0, null, constant('OPEN_EXISTING'), constant('FILE_FLAG_OVERLAPPED'), 0));
     if (h === 0 || h === -1 || h > Number.MAX_SAFE_INTEGER) throw systemError('CreateFileW', lastError(), name);
     return new NamedPipe(h, true);
@@ -80,7 +77,7 @@ export class NamedPipe implements Source, Disposable {
 
   /** Adopts a pipe handle opened with FILE_FLAG_OVERLAPPED (a client end, connected). */
   static fromHandle(handle: number): NamedPipe {
-    windowsOnly('NamedPipe');
+    needWindows('NamedPipe');
     return new NamedPipe(validInteger(handle, 'handle', 1, Number.MAX_SAFE_INTEGER), true);
   }
 

@@ -151,6 +151,7 @@ test('requires: each backend and socket API lists every function, constant and s
   const raw = parse(readFileSync(here('../syscalls.yaml'), 'utf8')) as { requires: Record<string, { functions: string[]; constants: string[]; structs: string[]; optional?: string[] }> };
   const files: Record<string, string[]> = {
     'src/sys/unix/selector/epoll.ts': ['epoll'], 'src/sys/unix/selector/kqueue.ts': ['kqueue'], 'src/sys/unix/selector/poll.ts': ['poll'],
+    'src/sys/unix/selector/pollbits.ts': ['poll', 'eventports'], 'src/sys/unix/selector/eventports.ts': ['eventports'],
     'src/sys/windows/selector.ts': ['iocp'], 'src/sys/unix/fd.ts': ['bsd'], 'src/sys/unix/waker.ts': ['bsd'], 'src/sys/unix/mmsg.ts': ['bsd'],
     'src/sys/unix/signals.ts': ['bsd'], 'src/net/uds.ts': ['bsd'], 'src/unix.ts': ['bsd'], 'src/windows.ts': ['winsock', 'iocp'],
     'src/sys/net.ts': ['bsd', 'winsock'], 'src/sys/unix/net.ts': ['bsd'], 'src/sys/windows/net.ts': ['winsock'], 'src/net/socket.ts': ['bsd', 'winsock'], 'src/net/tcp.ts': ['bsd', 'winsock'],

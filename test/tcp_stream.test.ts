@@ -83,6 +83,18 @@ test('shutdown(write): the peer reads 0 and sees read-closed', () => {
   } finally { poll.close(); p.close(); }
 });
 
+test('shutdown(read) of our own side: read-closed where the OS reports it (Linux: POLLRDHUP/EPOLLRDHUP)', () => {
+  if (process.platform !== 'linux' || onLibkqueue) { console.log(`  SKIP shutdown(read) read-closed: only Linux reports it for one's own SHUT_RD [${process.platform}-${process.arch}${onLibkqueue ? ', libkqueue' : ''}]`); return; }
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    p.server.shutdown('read');
+    expectEvents(poll, events, [{ token: 1, readClosed: true }]);
+    assert.is(p.server.read(Buffer.alloc(4)), 0, 'reads end');
+  } finally { poll.close(); p.close(); }
+});
+
 test('close by the peer: read-closed, then 0', () => {
   const p = tcpPair();
   const poll = new Poll(); const events = new Events(4);

@@ -38,3 +38,13 @@ export function has(name: FunctionName): boolean { return binder.has(name); }
 
 export const littleEndian = mod.target.endian === 'little';
 export const isWindows = mod.target.os === 'win32';
+
+/** Throws ERR_METAL_IO_UNSUPPORTED unless the target's sockets and pipes are fds (the Unix types). */
+export function needFds(what: string): void {
+  if (mod.target.net !== 'bsd') throw unsupported(`${what} (Unix-only: it needs fds)`);
+}
+
+/** Throws ERR_METAL_IO_UNSUPPORTED unless the target is Windows (named pipes, handles). */
+export function needWindows(what: string): void {
+  if (mod.target.os !== 'win32') throw unsupported(`${what} (Windows-only)`);
+}

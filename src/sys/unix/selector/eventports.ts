@@ -26,20 +26,19 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, pinnedBuffer, setCloexec, fail, writeInt } from '../fd.js';
+import { addressOf, errno, closeFd, pinnedBuffer, setCloexec, fail } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
+import { EventArray, TimespecArg } from './waitbuf.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
-import { invalidArg } from '../../../validators.js';
+import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
 
 // Constants and layouts of the running target, read once (importing this module elsewhere must not throw).
-let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number, POLLIN: number, POLLOUT: number, POLLPRI: number, POLLERR: number, POLLHUP: number, POLLNVAL: number, POLLRDHUP: number;
+let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number;
 let EINTR: number, ETIME: number, ENOENT: number, EV: StructInfo, SIZE: number, EVENTS: number, SOURCE: number, OBJECT: StructInfo['fields'][string], USER: StructInfo['fields'][string], TS: StructInfo;
 let ready = false;
 function init(): void {
   if (ready) return;
   PORT_SOURCE_FD = constant('PORT_SOURCE_FD'); PORT_SOURCE_USER = constant('PORT_SOURCE_USER');
-  POLLIN = constant('POLLIN'); POLLOUT = constant('POLLOUT'); POLLPRI = constant('POLLPRI');
-  POLLERR = constant('POLLERR'); POLLHUP = constant('POLLHUP'); POLLNVAL = constant('POLLNVAL'); POLLRDHUP = mod.constants.POLLRDHUP ?? 0;
   EINTR = constant('EINTR'); ETIME = constant('ETIME'); ENOENT = constant('ENOENT');
   EV = layout('port_event'); SIZE = EV.size;
   EVENTS = EV.fields.portev_events!.offset; SOURCE = EV.fields.portev_source!.offset;
@@ -51,27 +50,6 @@ function init(): void {
 const TWO32 = 4294967296;
 const getWord = (v: DataView, at: number, size: number): number => (size === 8 ? v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO32 : v.getUint32(at, true));
 
-function pollEvents(interest: Interest): number {
-  let e = 0;
-  if (interest & Interest.READABLE) e |= POLLIN | POLLRDHUP;
-  if (interest & Interest.WRITABLE) e |= POLLOUT;
-  if (interest & Interest.PRIORITY) e |= POLLPRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by event ports (${mod.target.name})`);
-  return e;
-}
-
-/** mio's poll(2) translation: event ports report poll(2) bits. */
-function readiness(e: number): number {
-  let r = 0;
-  if (e & (POLLIN | POLLPRI)) r |= Ready.READABLE;
-  if (e & POLLOUT) r |= Ready.WRITABLE;
-  if (e & (POLLERR | POLLNVAL)) r |= Ready.ERROR;
-  if (e & POLLHUP || (e & POLLIN && e & POLLRDHUP)) r |= Ready.READ_CLOSED;
-  if (e & POLLHUP || (e & POLLOUT && e & POLLERR) || e === POLLERR) r |= Ready.WRITE_CLOSED;
-  if (e & POLLPRI) r |= Ready.PRIORITY;
-  return r;
-}
-
 interface Entry { token: Token; wanted: number; owned: boolean; armed: number }
 
 export class EventPortSelector implements Selector {
@@ -81,13 +59,10 @@ export class EventPortSelector implements Selector {
   private readonly entries = new Map<number, Entry>();
   private readonly associate = fn('port_associate');
   private readonly getn = fn('port_getn');
-  private evBuf = pinnedBuffer(0);
-  private evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, 0);
-  private evAddr = 0;
+  private readonly events: EventArray;
   private readonly nget = pinnedBuffer(4);
   private readonly ngetAddr = addressOf(this.nget);
-  private readonly tsBuf: Buffer;
-  private readonly tsAddr: number;
+  private readonly ts: TimespecArg;
 
   constructor() {
     init();
@@ -96,8 +71,8 @@ export class EventPortSelector implements Selector {
     try { setCloexec(port); } catch (e) { closeFd(port); throw e; }
     this.port = port;
     this.wait = { kind: 'fd', fd: port };
-    this.tsBuf = pinnedBuffer(TS.size);
-    this.tsAddr = addressOf(this.tsBuf);
+    this.events = new EventArray(SIZE);
+    this.ts = new TimespecArg(TS);
   }
 
   get closed(): boolean { return this.port < 0; }
@@ -113,7 +88,7 @@ export class EventPortSelector implements Selector {
 
   register(fd: number, token: Token, interest: Interest, owned: boolean): void {
     this.check('port_associate');
-    const wanted = pollEvents(validInterest(interest));
+    const wanted = interestsToPoll(validInterest(interest), 'event ports');
     if (this.entries.has(fd)) throw errorByName('port_associate', 'EEXIST', `fd ${fd} is already registered with this Poll`);
     this.assoc(fd, wanted, token);
     this.entries.set(fd, { token, wanted, owned, armed: wanted });
@@ -121,7 +96,7 @@ export class EventPortSelector implements Selector {
 
   reregister(fd: number, token: Token, interest: Interest): void {
     this.check('port_associate');
-    const wanted = pollEvents(validInterest(interest));
+    const wanted = interestsToPoll(validInterest(interest), 'event ports');
     const e = this.entries.get(fd);
     if (!e) throw errorByName('port_associate', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     this.assoc(fd, wanted, token);
@@ -138,32 +113,19 @@ export class EventPortSelector implements Selector {
   rearm(fd: number, interest: Interest): void {
     const e = this.entries.get(fd);
     if (!e || this.port < 0) return;
-    const add = pollEvents(interest) & e.wanted;
+    const add = interestsToPoll(interest, 'event ports') & e.wanted;
     if ((e.armed & add) === add) return;
     e.armed |= add;
     this.assoc(fd, e.armed, e.token);
   }
 
-  private ensure(capacity: number): void {
-    if (this.evBuf.length >= capacity * SIZE) return;
-    this.evBuf = pinnedBuffer(capacity * SIZE);
-    this.evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, this.evBuf.length);
-    this.evAddr = addressOf(this.evBuf);
-  }
 
-  private timeout(timeoutMs: number): number {
-    if (timeoutMs < 0) return 0;
-    const ns = Math.round(timeoutMs * 1e6);
-    writeInt(this.tsBuf, TS.fields.tv_sec!, Math.floor(ns / 1e9));
-    writeInt(this.tsBuf, TS.fields.tv_nsec!, ns % 1e9);
-    return this.tsAddr;
-  }
 
   select(sink: EventSink, timeoutMs: number): number {
     this.check('port_getn');
-    this.ensure(sink.capacity);
+    this.events.ensure(sink.capacity);
     this.nget.writeUInt32LE(1, 0); // wait for at least one
-    if (this.getn(this.port, this.evAddr, sink.capacity, this.ngetAddr, this.timeout(timeoutMs)) === -1) {
+    if (this.getn(this.port, this.events.addr, sink.capacity, this.ngetAddr, this.ts.at(timeoutMs)) === -1) {
       const e = errno();
       // ETIME and EINTR may come with events already returned: nget counts them.
       if (e !== ETIME && e !== EINTR) throw systemError('port_getn', e);
@@ -172,7 +134,7 @@ export class EventPortSelector implements Selector {
   }
 
   private collect(sink: EventSink, n: number): number {
-    const v = this.evView;
+    const v = this.events.view;
     let count = 0;
     for (let i = 0; i < n && count < sink.capacity; i++) {
       const b = i * SIZE;
@@ -191,8 +153,8 @@ export class EventPortSelector implements Selector {
       // The association is used up. Hung up or failed: leave it so (no spinning on a dead fd)
       // until reregister. Otherwise associate again: with everything for SourceFd (level), with
       // what did not fire for owned sources (they re-arm on would-block).
-      if (events & (POLLHUP | POLLERR | POLLNVAL)) { e.armed = 0; continue; }
-      if (e.owned) e.armed &= ~firedBits(events);
+      if (isDead(events)) { e.armed = 0; continue; }
+      if (e.owned) e.armed &= ~triggered(events);
       this.assoc(fd, e.owned ? e.armed : e.wanted, e.token);
     }
     return count;
@@ -213,15 +175,6 @@ export class EventPortSelector implements Selector {
     this.entries.clear();
     closeFd(port);
   }
-}
-
-/** The bits an event used up: POLLIN takes POLLRDHUP with it (both are "readable"). */
-function firedBits(events: number): number {
-  let off = 0;
-  if (events & POLLIN) off |= POLLIN | POLLRDHUP;
-  if (events & POLLOUT) off |= POLLOUT;
-  if (events & POLLPRI) off |= POLLPRI;
-  return off;
 }
 
 /** port_send: a PORT_SOURCE_USER event carrying the token (mio's event-ports waker). */

@@ -14,8 +14,9 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer, setCloexec } from '../fd.js';
+import { addressOf, errno, closeFd, fail, pinnedBuffer, setCloexec } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
+import { EventArray, TimespecArg } from './waitbuf.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
 import { invalidArg, outOfRange } from '../../../validators.js';
@@ -107,11 +108,8 @@ export class KqueueSelector implements Selector, WakerHost {
   private readonly changes: Buffer;
   private readonly changesView: DataView;
   private readonly changesAddr: number;
-  private evBuf: Buffer;
-  private evView: DataView;
-  private evAddr = 0;
-  private readonly tsBuf: Buffer;
-  private readonly tsAddr: number;
+  private readonly events: EventArray;
+  private readonly ts: TimespecArg;
   private readonly scratch = Buffer.alloc(64);
 
   constructor() {
@@ -126,10 +124,8 @@ export class KqueueSelector implements Selector, WakerHost {
     this.changes = pinnedBuffer(2 * SIZE);
     this.changesView = new DataView(this.changes.buffer, this.changes.byteOffset, this.changes.length);
     this.changesAddr = addressOf(this.changes);
-    this.evBuf = pinnedBuffer(0);
-    this.evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, 0);
-    this.tsBuf = pinnedBuffer(TS.size);
-    this.tsAddr = addressOf(this.tsBuf);
+    this.events = new EventArray(SIZE);
+    this.ts = new TimespecArg(TS);
     if (this.wait.kind === 'thread') {
       try { this.userEvent(INTERRUPT_IDENT, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, INTERRUPT); } catch (e) { closeFd(kq); this.kq = -1; throw e; }
     }
@@ -208,28 +204,13 @@ export class KqueueSelector implements Selector, WakerHost {
 
   rearm(): void { /* EV_CLEAR is edge-triggered natively */ }
 
-  private ensure(capacity: number): void {
-    if (this.evBuf.length >= capacity * SIZE) return;
-    // Grows only between waits; freshly allocated, never moved.
-    this.evBuf = pinnedBuffer(capacity * SIZE);
-    this.evView = new DataView(this.evBuf.buffer, this.evBuf.byteOffset, this.evBuf.length);
-    this.evAddr = addressOf(this.evBuf);
-  }
 
-  /** Writes the timeout; returns the timespec address, or 0 (NULL) to wait forever. */
-  private timeout(timeoutMs: number): number {
-    if (timeoutMs < 0) return 0;
-    const ns = Math.round(timeoutMs * 1e6);
-    writeInt(this.tsBuf, TS.fields.tv_sec!, Math.floor(ns / 1e9));
-    writeInt(this.tsBuf, TS.fields.tv_nsec!, ns % 1e9);
-    return this.tsAddr;
-  }
 
   select(sink: EventSink, timeoutMs: number): number {
     this.check('kevent');
     if (this.inflight) throw errorByName('kevent', 'EBUSY', 'a pollAsync is in progress on this Poll');
-    this.ensure(sink.capacity);
-    const n = this.kevent(this.kq, 0, 0, this.evAddr, sink.capacity, this.timeout(timeoutMs));
+    this.events.ensure(sink.capacity);
+    const n = this.kevent(this.kq, 0, 0, this.events.addr, sink.capacity, this.ts.at(timeoutMs));
     if (n === -1) {
       const e = errno();
       if (e === EINTR) return 0;
@@ -241,11 +222,11 @@ export class KqueueSelector implements Selector, WakerHost {
   selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void {
     this.check('kevent');
     if (this.inflight) throw errorByName('kevent', 'EBUSY', 'a pollAsync is in progress on this Poll');
-    this.ensure(sink.capacity);
+    this.events.ensure(sink.capacity);
     this.inflight = true;
     // The event list and timespec belong to the worker's kevent(2) until it returns: ensure() and
     // timeout() are not called meanwhile (select and selectAsync refuse while inflight).
-    (this.kevent as unknown as AsyncKevent).async(this.kq, 0, 0, this.evAddr, sink.capacity, this.timeout(timeoutMs), (err, n) => {
+    (this.kevent as unknown as AsyncKevent).async(this.kq, 0, 0, this.events.addr, sink.capacity, this.ts.at(timeoutMs), (err, n) => {
       this.inflight = false;
       if (this.kq < 0) {
         if (this.closeWhenBack >= 0) { closeFd(this.closeWhenBack); this.closeWhenBack = -1; }
@@ -263,7 +244,7 @@ export class KqueueSelector implements Selector, WakerHost {
   }
 
   private collect(sink: EventSink, n: number): number {
-    const v = this.evView;
+    const v = this.events.view;
     let count = 0;
     for (let i = 0; i < n; i++) {
       const b = i * SIZE;

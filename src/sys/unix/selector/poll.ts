@@ -14,29 +14,22 @@
 import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
-import { Ready } from '../../../event.js';
-import { constant, fn, layout, mod } from '../../os.js';
+import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
+import { constant, fn, layout } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, makePipe, drain, pinnedBuffer } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
-import { invalidArg } from '../../../validators.js';
 
 
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
-let POLLIN: number, POLLOUT: number, POLLPRI: number, POLLERR: number, POLLHUP: number, POLLNVAL: number, POLLRDHUP: number, EINTR: number, EAGAIN: number, PFD: StructInfo, PFD_SIZE: number, PFD_FD: number, PFD_EVENTS: number, PFD_REVENTS: number;
+let POLLIN: number, EINTR: number, EAGAIN: number, PFD: StructInfo, PFD_SIZE: number, PFD_FD: number, PFD_EVENTS: number, PFD_REVENTS: number;
 let ready = false;
 function init(): void {
   if (ready) return;
   POLLIN = constant('POLLIN');
-  POLLOUT = constant('POLLOUT');
-  POLLPRI = constant('POLLPRI');
-  POLLERR = constant('POLLERR');
-  POLLHUP = constant('POLLHUP');
-  POLLNVAL = constant('POLLNVAL');
-  POLLRDHUP = mod.constants.POLLRDHUP ?? 0;
   EINTR = constant('EINTR');
   EAGAIN = constant('EAGAIN');
   PFD = layout('pollfd');
@@ -45,36 +38,6 @@ function init(): void {
   PFD_EVENTS = PFD.fields.events!.offset;
   PFD_REVENTS = PFD.fields.revents!.offset;
   ready = true;
-}
-
-function interestsToPoll(interest: Interest): number {
-  let kind = 0;
-  if (interest & Interest.READABLE) kind |= POLLIN | POLLRDHUP;
-  if (interest & Interest.WRITABLE) kind |= POLLOUT;
-  if (interest & Interest.PRIORITY) kind |= POLLPRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the poll backend (${mod.target.name})`);
-  return kind;
-}
-
-/** mio's event translation for poll(2). */
-function readiness(e: number): number {
-  let r = 0;
-  if (e & (POLLIN | POLLPRI)) r |= Ready.READABLE;
-  if (e & POLLOUT) r |= Ready.WRITABLE;
-  if (e & (POLLERR | POLLNVAL)) r |= Ready.ERROR;
-  if (e & POLLHUP || (e & POLLIN && e & POLLRDHUP)) r |= Ready.READ_CLOSED;
-  if (e & POLLHUP || (e & POLLOUT && e & POLLERR) || e === POLLERR) r |= Ready.WRITE_CLOSED;
-  if (e & POLLPRI) r |= Ready.PRIORITY;
-  return r;
-}
-
-/** The poll events an edge-emulating source stops watching once `rev` was reported. */
-function triggered(rev: number): number {
-  let off = 0;
-  if (rev & POLLIN) off |= POLLIN | POLLRDHUP;
-  if (rev & POLLOUT) off |= POLLOUT;
-  if (rev & POLLPRI) off |= POLLPRI;
-  return off;
 }
 
 interface Entry {
@@ -157,7 +120,7 @@ export class PollSelector implements Selector, WakerHost {
 
   register(fd: number, token: Token, interest: Interest, owned: boolean, waker = false): void {
     this.check('poll');
-    const wanted = interestsToPoll(validInterest(interest));
+    const wanted = interestsToPoll(validInterest(interest), 'the poll backend');
     if (!Number.isInteger(fd) || fd < 0) throw errorByName('poll', 'EBADF', `bad file descriptor ${fd}`);
     if (this.entries.has(fd)) throw errorByName('poll', 'EEXIST', `fd ${fd} is already registered with this Poll`);
     const e: Entry = { fd, token, wanted, armed: wanted, disabled: false, owned, waker, slot: this.slots.length };
@@ -168,7 +131,7 @@ export class PollSelector implements Selector, WakerHost {
 
   reregister(fd: number, token: Token, interest: Interest): void {
     this.check('poll');
-    const wanted = interestsToPoll(validInterest(interest));
+    const wanted = interestsToPoll(validInterest(interest), 'the poll backend');
     const e = this.entries.get(fd);
     if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     e.token = token; e.wanted = wanted; e.armed = wanted; e.disabled = false;
@@ -188,7 +151,7 @@ export class PollSelector implements Selector, WakerHost {
   rearm(fd: number, interest: Interest): void {
     const e = this.entries.get(fd);
     if (!e || this.isClosed) return;
-    const add = interestsToPoll(interest) & e.wanted;
+    const add = interestsToPoll(interest, 'the poll backend') & e.wanted;
     if ((e.armed & add) === add) return;
     e.armed |= add;
     this.touch(e);
@@ -248,7 +211,7 @@ export class PollSelector implements Selector, WakerHost {
       sink.tokens[count] = e.token;
       sink.flags[count] = readiness(rev);
       count++;
-      if (rev & (POLLHUP | POLLERR | POLLNVAL)) e.disabled = true;
+      if (isDead(rev)) e.disabled = true;
       else if (e.owned && !e.waker) e.armed &= ~triggered(rev);
       if (this.inflight || issued) this.dirty = true; else this.writeEntry(e);
     }
