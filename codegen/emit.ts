@@ -325,26 +325,14 @@ export function probeItems(m: TargetModel): ProbeItem[] {
   return items;
 }
 
-const INCLUDES: Record<string, string[]> = {
-  linux: ['#define _GNU_SOURCE', '#include <stddef.h>', '#include <errno.h>', '#include <fcntl.h>', '#include <poll.h>',
-    '#include <time.h>', '#include <unistd.h>', '#include <sys/epoll.h>', '#include <sys/eventfd.h>', '#include <sys/ioctl.h>',
-    '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>', '#include <netinet/in.h>', '#include <netinet/tcp.h>', '#include <netinet/udp.h>',
-    '#include <uv.h> /* Node\'s libuv headers (include/node), found by codegen/probe.ts */'],
-  darwin: ['#include <stddef.h>', '#include <errno.h>', '#include <fcntl.h>', '#include <poll.h>', '#include <time.h>', '#include <unistd.h>',
-    '#include <sys/types.h>', '#include <sys/event.h>', '#include <sys/ioctl.h>', '#include <sys/socket.h>', '#include <sys/uio.h>', '#include <sys/un.h>',
-    '#include <netinet/in.h>', '#include <netinet/tcp.h>', '#include <netinet/udp.h>',
-    '#include <uv.h> /* Node\'s libuv headers (include/node), found by codegen/probe.ts */'],
-  win32: ['#define WIN32_NO_STATUS', '#include <stddef.h>', '#include <winsock2.h>', '#include <ws2tcpip.h>', '#include <mswsock.h>', '#include <windows.h>',
-    '#undef WIN32_NO_STATUS', '#include <ntstatus.h>', '#include <winternl.h>'],
-};
 
 export const PROBE_MAGIC = 0x4d4554414c50524fn; // "METALPRO"
 export const PROBE_SECTION = '.mprobe';
 
 export function emitProbe(m: TargetModel): string {
   const items = probeItems(m);
-  const inc = INCLUDES[m.target.os] ?? (m.target.os === 'ios' ? INCLUDES.darwin : undefined);
-  if (!inc) throw new Error(`no probe includes for ${m.target.os}`);
+  const inc = m.target.probe;
+  if (!inc.length) throw new Error(`${m.target.name}: its OS has no probe: prelude in syscalls.yaml`);
   return [
     HEADER,
     `/* Layout probe for ${m.target.name}, built with ${compilerName(m.target.verify!)}; the test reads section ${PROBE_SECTION}`,

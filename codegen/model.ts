@@ -27,6 +27,8 @@ export interface Target {
   backends: string[];
   /** Its socket API: 'bsd' or 'winsock'. */
   net: string;
+  /** The C prelude of its layout probe (its OS's `probe`, or the OS it is `like`). */
+  probe: string[];
 }
 
 export interface FieldLayout {
@@ -79,7 +81,7 @@ interface RawFunction { proto: PerTarget; symbol?: PerTarget; lib: string; on: s
 interface Raw {
   version: number;
   models: Record<string, DataModel>;
-  oses: Record<string, { backends: string[]; net: string; like?: string }>;
+  oses: Record<string, { backends: string[]; net: string; like?: string; probe?: string[] }>;
   requires: Partial<Record<string, RawRequirement>>;
   targets: Record<string, RawTarget>;
   groups: Record<string, string[]>;
@@ -143,10 +145,12 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
     const os = raw.oses[t.os];
     if (!os) problems.push(`${at(['targets', name, 'os'])}: unknown OS '${t.os}' for target ${name} (the OSes are the keys of 'oses:': ${[...OS_NAMES].join(', ')})`);
+    else if (t.verify && !os.probe && !(os.like && raw.oses[os.like]?.probe)) problems.push(`${at(['targets', name, 'verify'])}: target ${name} names a compiler but oses.${t.os} has no probe: prelude (the headers its layout probe includes)`);
     return {
       name, os: t.os, arch: t.arch, model: model ?? raw.models[Object.keys(raw.models)[0]!]!, modelName: t.model,
       endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null,
       backends: t.backends ?? os?.backends ?? [], net: os?.net ?? 'bsd',
+      probe: os?.probe ?? (os?.like ? raw.oses[os.like]?.probe : undefined) ?? [],
     };
   });
   const targetNames = new Set(targets.map((t) => t.name));

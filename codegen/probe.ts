@@ -57,7 +57,10 @@ export function nodeIncludeDir(): string | null {
 }
 
 /** Whether the probe of `m` can find every header it includes (Unix probes need Node's uv.h). */
-export function haveProbeHeaders(m: TargetModel): boolean { return m.target.os === 'win32' || nodeIncludeDir() !== null; }
+export function haveProbeHeaders(m: TargetModel): boolean { return !needsUv(m) || nodeIncludeDir() !== null; }
+
+/** Whether the probe's prelude includes libuv's uv.h (from Node's headers). */
+function needsUv(m: TargetModel): boolean { return m.target.probe.some((l) => l.includes('<uv.h>')); }
 
 function decode(bin: Buffer): bigint[] {
   const out: bigint[] = [];
@@ -99,7 +102,7 @@ export function runProbe(m: TargetModel, opts: { run?: boolean } = {}): ProbeRes
   try {
     const src = join(dir, 'probe.c');
     execFileSync('sh', ['-c', 'cat > "$1"', 'sh', src], { input: emitProbe(m) });
-    const uv = m.target.os === 'win32' ? null : nodeIncludeDir();
+    const uv = needsUv(m) ? nodeIncludeDir() : null;
     // After the compiler's own directories: only uv.h and uv/ are taken from there.
     const inc = uv ? ['-idirafter', uv] : [];
     const zig = triple.startsWith(ZIG) ? triple.slice(ZIG.length) : null;

@@ -122,6 +122,8 @@ test('validation: an unknown OS names the target line and lists the OSes of oses
   const bad = tiny.replace('linux-ia32: { os: linux,', 'linux-ia32: { os: netbsd,');
   const p = problems(bad);
   assert.ok(p.some((x) => x.startsWith(`x.yaml:${lineOf(bad, 'os: netbsd')}:`) && x.includes("unknown OS 'netbsd'") && x.includes("keys of 'oses:': linux")), p.join('\n'));
+  const noProbe = tiny.replace(/\n    probe: \[[^\]]*\]/, '');
+  assert.ok(problems(noProbe).some((x) => x.includes('linux-x64 names a compiler but oses.linux has no probe: prelude')), problems(noProbe).join('\n'));
   const enumBad = tiny.replace('errors: errno, doc: write(2)', 'errors: errnoo, doc: write(2)');
   assert.ok(problems(enumBad).some((x) => x.includes('allowed values: errno, wsa, win32, ntstatus, uv, none')), problems(enumBad).join('\n'));
 });
