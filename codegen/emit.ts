@@ -124,34 +124,57 @@ export function shareFunctions(spec: Spec): SharedFunctions {
   return out;
 }
 
-/** Constants and structs every target of an OS has alike (name → literal text), kept in generated/os/<os>.ts. */
-export type SharedByOs = Map<string, { constants: Map<string, string>; structs: Map<string, string> }>;
+/**
+ * Constants and structs every target of an OS has alike (name → literal text), kept in
+ * generated/os/<os>.ts. An OS `like` another whose table holds all of that OS's, alike, spreads it
+ * (`base`) and writes only the rest.
+ */
+type OsTable = { all: Map<string, string>; base: string | null };
+export type SharedByOs = Map<string, { constants: OsTable; structs: OsTable }>;
 
 export function shareByOs(spec: Spec): SharedByOs {
-  const out: SharedByOs = new Map();
   const common = (tables: Map<string, string>[]): Map<string, string> => {
     const [first, ...rest] = tables;
     const keep = new Map<string, string>();
     for (const [k, v] of first ?? []) if (rest.every((t) => t.get(k) === v)) keep.set(k, v);
     return keep;
   };
+  const tables = new Map<string, { constants: Map<string, string>; structs: Map<string, string>; like: string | null }>();
   for (const os of new Set(spec.models.map((m) => m.target.os))) {
     const ms = spec.models.filter((m) => m.target.os === os);
-    out.set(os, {
+    tables.set(os, {
       constants: common(ms.map((m) => new Map(m.constants.map((c) => [c.name, lit(hex(c.value))])))),
       structs: common(ms.map((m) => new Map(m.structs.map((x) => [x.name, lit(structLiteral(x), '  ')])))),
+      like: ms[0]!.target.like,
     });
+  }
+  const out: SharedByOs = new Map();
+  for (const [os, t] of tables) {
+    const like = t.like ? tables.get(t.like) : undefined;
+    const table = (kind: 'constants' | 'structs'): OsTable => {
+      const base = like?.[kind];
+      const covers = base !== undefined && base.size > 0 && [...base].every(([k, v]) => t[kind].get(k) === v);
+      return { all: t[kind], base: covers ? t.like : null };
+    };
+    out.set(os, { constants: table('constants'), structs: table('structs') });
   }
   return out;
 }
 
 export function emitOsCommon(os: string, shared: SharedByOs): string {
   const c = shared.get(os)!;
-  const table = (m: Map<string, string>) => `{\n${[...m].sort(([a], [b]) => codeOrder(a, b)).map(([k, v]) => `  ${ident.test(k) ? k : lit(k)}: ${v},`).join('\n')}\n}`;
+  const table = (t: OsTable, kind: 'constants' | 'structs'): string => {
+    const base = t.base ? shared.get(t.base)![kind].all : null;
+    const own = [...t.all].filter(([k]) => !base?.has(k)).sort(([a], [b]) => codeOrder(a, b));
+    const lines = [...(t.base ? [`  ...LIKE.${kind},`] : []), ...own.map(([k, v]) => `  ${ident.test(k) ? k : lit(k)}: ${v},`)];
+    return lines.length ? `{\n${lines.join('\n')}\n}` : '{}';
+  };
+  const like = c.constants.base ?? c.structs.base;
   return render([
-    `// What every ${os} target has alike; generated/<target>.ts adds its own.`,
-    constDecl('constants', `${c.constants.size ? table(c.constants) : '{}'} as const`),
-    constDecl('structs', `${c.structs.size ? table(c.structs) : '{}'} as const`),
+    `// What every ${os} target has alike${like ? ` (what ${like} has alike too, from os/${like}.ts)` : ''}; generated/<target>.ts adds its own.`,
+    ...(like ? [{ kind: StructureKind.ImportDeclaration, namespaceImport: 'LIKE', moduleSpecifier: `./${like}.js` } as StatementStructures] : []),
+    constDecl('constants', `${table(c.constants, 'constants')} as const`),
+    constDecl('structs', `${table(c.structs, 'structs')} as const`),
   ], `${os}.ts`);
 }
 
@@ -177,10 +200,10 @@ export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFuncti
   // What all targets of the OS share comes from generated/os/<os>.ts; the rest is this target's.
   const os = byOs?.get(t.os);
   const constants: Record<string, Lit> = {};
-  for (const c of [...m.constants].sort(byName)) if (!os?.constants.has(c.name)) constants[c.name] = hex(c.value);
+  for (const c of [...m.constants].sort(byName)) if (!os?.constants.all.has(c.name)) constants[c.name] = hex(c.value);
   const errnoNames = m.constants.filter((c) => c.group === 'errno').map((c) => c.name).sort();
   const structs: Record<string, Lit> = {};
-  for (const s of [...m.structs].sort(byName)) if (!os?.structs.has(s.name)) structs[s.name] = structLiteral(s);
+  for (const s of [...m.structs].sort(byName)) if (!os?.structs.all.has(s.name)) structs[s.name] = structLiteral(s);
   const withOs = (table: Record<string, Lit>, what: 'constants' | 'structs'): string => {
     if (!os) return lit(table);
     const own = lit(table);

@@ -29,6 +29,8 @@ export interface Target {
   net: string;
   /** The C prelude of its layout probe (its OS's `probe`, or the OS it is `like`). */
   probe: string[];
+  /** The OS whose values its OS takes (`like:`), or null. */
+  like: string | null;
 }
 
 export interface FieldLayout {
@@ -151,6 +153,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
       endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null,
       backends: t.backends ?? os?.backends ?? [], net: os?.net ?? 'bsd',
       probe: os?.probe ?? (os?.like ? raw.oses[os.like]?.probe : undefined) ?? [],
+      like: os?.like ?? null,
     };
   });
   const targetNames = new Set(targets.map((t) => t.name));
