@@ -15,6 +15,7 @@ import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
 import { IocpSelector } from './sys/windows/selector.js';
 import { invalidArg, span, bytesOf, validInteger } from './validators.js';
+import { unsupportedError } from './sys/unsupported.js';
 
 const BUF = 64 * 1024;
 
@@ -28,7 +29,7 @@ const lastError = () => fn('GetLastError')();
 /** The IOCP selector behind `registry`: a NamedPipe completes on a port, so only that backend takes one. */
 function iocpOf(registry: Registry, syscall: string): IocpSelector {
   const sel = selectorOf(registry);
-  if (!(sel instanceof IocpSelector)) throw Object.assign(new Error(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  if (!(sel instanceof IocpSelector)) throw unsupportedError(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`);
   return sel;
 }
 /**

@@ -7,9 +7,10 @@ import { Socket as DgramSocket, createSocket } from 'node:dgram';
 import { linkSync, renameSync } from 'node:fs';
 import { sock } from '../sys/net.js';
 import { argTypeError } from '../validators.js';
+import { unsupportedError } from '../sys/unsupported.js';
 
 function unsupportedHere(what: string): Error {
-  return Object.assign(new Error(`metal-io: ${what} needs fds (Unix); Node's handles on Windows are not sockets it can hand over`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  return unsupportedError(`metal-io: ${what} needs fds (Unix); Node's handles on Windows are not sockets it can hand over`);
 }
 
 function invalidState(message: string): Error {

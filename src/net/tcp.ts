@@ -9,6 +9,7 @@ import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { mod } from '../sys/os.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn } from '../io-source.js';
+import { unsupportedError } from '../sys/unsupported.js';
 
 
 // The hot calls, bound once (lazily: importing this module binds nothing).
@@ -95,7 +96,7 @@ export function bindOptions(o: unknown): { reusePort: boolean; onlyV6: boolean |
 /** Sets the bind options on `s` before bind(2). */
 export function applyBindOptions(s: number, a: ParsedAddr, o: { reusePort: boolean; onlyV6: boolean | undefined }): void {
   if (o.reusePort) {
-    if (mod.constants.SO_REUSEPORT === undefined) throw Object.assign(new Error(`metal-io: reusePort (SO_REUSEPORT) is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+    if (mod.constants.SO_REUSEPORT === undefined) throw unsupportedError(`metal-io: reusePort (SO_REUSEPORT) is not available on ${mod.target.name}`);
     setIntOpt(s, constant('SOL_SOCKET'), mod.constants.SO_REUSEPORT, 1);
   }
   if (o.onlyV6 !== undefined && a.v6) setIntOpt(s, constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY'), o.onlyV6 ? 1 : 0);

@@ -11,6 +11,7 @@ import { EventPortSelector } from './unix/selector/eventports.js';
 import { mod } from './os.js';
 import { debug } from '../debug.js';
 import { invalidArg } from '../validators.js';
+import { unsupportedError } from './unsupported.js';
 
 const BACKENDS: Record<BackendName, () => Selector> = {
   epoll: () => new EpollSelector(),
@@ -33,9 +34,9 @@ export function backendName(env: NodeJS.ProcessEnv = process.env): BackendName {
 
 export function createSelector(name: BackendName = backendName()): Selector {
   if (name === 'kqueue' && mod.target.os === 'linux' && !mod.target.kqueue) {
-    throw Object.assign(new Error('metal-io: METAL_IO_BACKEND=kqueue on Linux needs METAL_IO_LIBKQUEUE=/path/to/libkqueue.so.0 (the linux-libkqueue-x64 target)'), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+    throw unsupportedError('metal-io: METAL_IO_BACKEND=kqueue on Linux needs METAL_IO_LIBKQUEUE=/path/to/libkqueue.so.0 (the linux-libkqueue-x64 target)');
   }
-  if (!mod.target.backends.includes(name)) throw Object.assign(new Error(`metal-io: the ${name} backend does not run on ${mod.target.name} (it runs ${mod.target.backends.join(', ')})`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  if (!mod.target.backends.includes(name)) throw unsupportedError(`metal-io: the ${name} backend does not run on ${mod.target.name} (it runs ${mod.target.backends.join(', ')})`);
   if (debug.enabled) debug('backend %s on %s%s', name, mod.target.name, process.env.METAL_IO_BACKEND ? ' (METAL_IO_BACKEND)' : '');
   return BACKENDS[name]();
 }

@@ -2,6 +2,7 @@
 // of one of its functions, never at import.
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import type { SysModule, FunctionName, SysCalls } from '../../generated/types.js';
+import { unsupportedError } from './unsupported.js';
 
 /** A target's shared library could not be loaded (the message lists every file tried). */
 export class LibraryLoadError extends Error {
@@ -53,7 +54,7 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
     if (prior) throw prior;
     const info = mod.functions[name];
     if (!info) {
-      const e = Object.assign(new Error(`metal-io: ${name} is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+      const e = unsupportedError(`metal-io: ${name} is not available on ${mod.target.name}`);
       missing.set(name, e);
       throw e;
     }
@@ -64,7 +65,7 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
       return f;
     } catch (e) {
       if (e instanceof LibraryLoadError) throw e;
-      const err = Object.assign(new Error(`metal-io: cannot bind ${info.symbol} from ${info.lib} on ${mod.target.name}${info.optional ? ' (optional: this system lacks it)' : ''}: ${(e as Error).message}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+      const err = unsupportedError(`metal-io: cannot bind ${info.symbol} from ${info.lib} on ${mod.target.name}${info.optional ? ' (optional: this system lacks it)' : ''}: ${(e as Error).message}`);
       missing.set(name, err);
       throw err;
     }

@@ -3,12 +3,13 @@
 import type { ConstantName, FunctionName, StructInfo, StructName, SysCalls, SysModule } from '../../generated/types.js';
 import { runningTargetName, targetModule } from './target.js';
 import { createBinder } from './ffi.js';
+import { unsupportedError } from './unsupported.js';
 
 export const mod: SysModule = targetModule(runningTargetName());
 const binder = createBinder(mod);
 
 function unsupported(what: string): Error {
-  return Object.assign(new Error(`metal-io: ${what} is not available on ${mod.target.name}`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+  return unsupportedError(`metal-io: ${what} is not available on ${mod.target.name}`);
 }
 
 /** A constant of the running target; throws when the target has none. */

@@ -3,13 +3,14 @@
 // console events inside Node's own loop, which has no handle a Poll could watch.
 import { isWindows, mod } from './os.js';
 import { createSignalSet as unixSignalSet, type SignalSet } from './unix/signals.js';
+import { unsupportedError } from './unsupported.js';
 
 export type { SignalSet } from './unix/signals.js';
 
 /** Catches `signums`; throws ERR_METAL_IO_UNSUPPORTED where a Poll cannot watch signals. */
 export function createSignalSet(signums: readonly number[]): SignalSet {
   if (isWindows) {
-    throw Object.assign(new Error(`metal-io: Signals is not available on ${mod.target.name} (no POSIX signals: use process.on with pollAsync, or a Waker)`), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+    throw unsupportedError(`metal-io: Signals is not available on ${mod.target.name} (no POSIX signals: use process.on with pollAsync, or a Waker)`);
   }
   return unixSignalSet(signums);
 }

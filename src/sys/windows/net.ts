@@ -3,6 +3,7 @@
 import { constant, fn, mod } from '../os.js';
 import { systemError } from '../../errors.js';
 import type { SockApi } from '../net.js';
+import { unsupportedError } from '../unsupported.js';
 
 export function winsock(): SockApi {
   const data = Buffer.alloc(mod.structs.WSADATA!.size);
@@ -23,7 +24,7 @@ export function winsock(): SockApi {
     close(s) { if (fn('closesocket')(s) !== 0) throw systemError('closesocket', err()); },
     duplicate() {
       // WSADuplicateSocketW is for handing a socket to another process; one process's threads share its SOCKETs.
-      throw Object.assign(new Error('metal-io: duplicating a socket is not available on Windows (threads of one process can share the SOCKET itself)'), { code: 'ERR_METAL_IO_UNSUPPORTED' });
+      throw unsupportedError('metal-io: duplicating a socket is not available on Windows (threads of one process can share the SOCKET itself)');
     },
     setNonblocking: nonblocking,
     accept(s, addr, len) {
