@@ -109,16 +109,24 @@ export type SharedFunctions = Map<string, Map<string, string>>;
  * changes only when its own description does.
  */
 export function shareFunctions(spec: Spec): SharedFunctions {
-  const texts = new Map<string, Set<string>>();
+  // name → description text → how many targets use it, and whether its symbol is the C name.
+  const texts = new Map<string, Map<string, { n: number; own: boolean }>>();
   for (const m of spec.models) for (const f of m.functions) {
-    let set = texts.get(f.name);
-    if (!set) texts.set(f.name, set = new Set());
-    set.add(lit(functionLiteral(f)));
+    let uses = texts.get(f.name);
+    if (!uses) texts.set(f.name, uses = new Map());
+    const text = lit(functionLiteral(f));
+    const u = uses.get(text) ?? { n: 0, own: f.symbol === f.name };
+    uses.set(text, { ...u, n: u.n + 1 });
   }
+  const hashed = (name: string, text: string) => `${name}_${createHash('sha256').update(text).digest('hex').slice(0, 8)}`;
   const out: SharedFunctions = new Map();
-  for (const [name, set] of texts) {
+  for (const [name, uses] of texts) {
+    // The description most targets use keeps the plain name (ties: the one whose symbol is the C
+    // name, then the lowest hashed name), so a target that brings its own variant adds a name and
+    // leaves every other target's file alone.
+    const plain = [...uses].sort(([a, u], [b, v]) => v.n - u.n || Number(v.own) - Number(u.own) || codeOrder(hashed(name, a), hashed(name, b)))[0]![0];
     const idents = new Map<string, string>();
-    for (const text of set) idents.set(text, set.size === 1 ? name : `${name}_${createHash('sha256').update(text).digest('hex').slice(0, 8)}`);
+    for (const text of uses.keys()) idents.set(text, text === plain ? name : hashed(name, text));
     out.set(name, idents);
   }
   return out;

@@ -42,7 +42,7 @@ export const functions = {
   listen: F.listen,
   pipe: F.pipe,
   pipe2: F.pipe2,
-  poll: F.poll_49b02d3a,
+  poll: F.poll,
   port_associate: F.port_associate,
   port_create: F.port_create,
   port_dissociate: F.port_dissociate,

@@ -33,6 +33,11 @@ test('a new constant changes only the files that carry its value (shared per OS,
   // One target's value: that target only (and the names, and its probe: linux-ia32 has none).
   assert.equal(changed(tiny.replace('      EPOLLET: { linux: 0x80000000 }', '      EPOLLET: { linux: 0x80000000 }\n      EPOLLOUT: { linux-ia32: 0x4 }')),
     ['generated/linux-ia32.ts', 'generated/types.ts']);
+  // One target's own prototype and symbol (as AIX's naccept): a new description in functions.ts and
+  // that target's file; the others keep the plain name, which the most targets' description holds.
+  const own = changed(tiny.replace('  write: { proto: "ssize_t write(int fd, const void *buf, size_t count)",',
+    '  write: { proto: { linux: "ssize_t write(int fd, const void *buf, size_t count)", linux-ia32: "ssize_t nwrite(int fd, const void *buf, size_t count)" }, symbol: { linux: write, linux-ia32: nwrite },'));
+  assert.equal(own, ['generated/functions.ts', 'generated/linux-ia32.ts']);
 });
 
 test('golden: output is deterministic', () => {
