@@ -49,7 +49,9 @@ async function main(): Promise<void> {
       }));
     },
   };
-  await build({ ...common, entryPoints: [all], outfile: join(dist, 'metal-io.cjs'), format: 'cjs', plugins: [lazyTargets], external: [...common.external, './targets/*'] });
+  // src/sys/koffi.ts loads koffi with require(), through createRequire(import.meta.url) only where
+  // there is no require (the ESM sources): CommonJS has no import.meta, and needs none here.
+  await build({ ...common, entryPoints: [all], outfile: join(dist, 'metal-io.cjs'), format: 'cjs', plugins: [lazyTargets], external: [...common.external, './targets/*'], define: { 'import.meta.url': 'undefined' } });
   rmSync(all);
   const bundle = createRequire(import.meta.url)(join(dist, 'metal-io.cjs')) as Record<string, Record<string, unknown>>;
   for (const e of ENTRIES) {

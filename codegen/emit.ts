@@ -200,7 +200,7 @@ export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFuncti
   const t = m.target;
   const target: Lit = {
     name: t.name, os: t.os, arch: t.arch, model: t.modelName, pointerSize: t.model.pointer, longSize: t.model.long,
-    endian: t.endian, libc: t.libc, verifiedBy: t.verify, stdcall: t.stdcall, kqueue: t.kqueue,
+    endian: t.endian, libc: t.libc, verifiedBy: t.verify, stdcall: t.stdcall, kqueue: t.kqueue, koffi: t.koffi,
     backends: t.backends, net: t.net,
   };
   const libs: Record<string, Lit> = {};
@@ -281,6 +281,7 @@ export function emitTypes(spec: Spec): string {
         { name: 'endian', type: `'little' | 'big'`, isReadonly: true, docs: ['Byte order.'] }, { name: 'libc', type: 'string', isReadonly: true, docs: ['The C library: glibc, bionic, libSystem, msvcrt, ...'] },
         { name: 'verifiedBy', type: 'string | null', isReadonly: true, docs: ['The compiler triple that checks this target\'s layouts, or null.'] },
         { name: 'stdcall', type: 'boolean', isReadonly: true, docs: ['Whether system calls use __stdcall (win32-ia32).'] }, { name: 'kqueue', type: 'string | null', isReadonly: true, docs: ['Where kqueue comes from when the OS has none (libkqueue), or null.'] },
+        { name: 'koffi', type: "'prebuild' | 'source' | 'none'", isReadonly: true, docs: ['koffi, the FFI engine, here: a published native module (prebuild), built from source on the system (source), or unable to run (none).'] },
       ],
     },
     {

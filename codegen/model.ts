@@ -23,6 +23,8 @@ export interface DataModel { short: number; int: number; long: number; longlong:
 export interface Target {
   name: string; os: string; arch: string; model: DataModel; modelName: string; endian: 'little' | 'big';
   libc: string; verify: string | null; stdcall: boolean; kqueue: string | null;
+  /** Whether koffi publishes a native module for it ('prebuild'), must be built from source on it, or cannot run there ('none'). */
+  koffi: 'prebuild' | 'source' | 'none';
   /** The event queues it runs, the default first (from `oses`, or the target's own list). */
   backends: string[];
   /** Its socket API: 'bsd' or 'winsock'. */
@@ -74,7 +76,7 @@ export class SpecError extends Error {
 
 /** A constant's value by selector; null: absent there (an OS `like` another lacks one of its values). */
 type ValueMap = Record<string, number | null>;
-interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string; backends?: string[] }
+interface RawTarget { os: string; arch: string; model: string; endian: 'little' | 'big'; libc: string; verify: string | null; stdcall?: boolean; kqueue?: string; koffi?: 'prebuild' | 'source' | 'none'; backends?: string[] }
 /** A text that is the same for every target, or a selector map (the most specific key wins). */
 type PerTarget = string | Record<string, string>;
 interface RawRequirement { functions: string[]; constants: string[]; structs: string[]; optional?: string[] }
@@ -150,7 +152,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     else if (t.verify && !os.probe && !(os.like && raw.oses[os.like]?.probe)) problems.push(`${at(['targets', name, 'verify'])}: target ${name} names a compiler but oses.${t.os} has no probe: prelude (the headers its layout probe includes)`);
     return {
       name, os: t.os, arch: t.arch, model: model ?? raw.models[Object.keys(raw.models)[0]!]!, modelName: t.model,
-      endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null,
+      endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null, koffi: t.koffi ?? 'prebuild',
       backends: t.backends ?? os?.backends ?? [], net: os?.net ?? 'bsd',
       probe: os?.probe ?? (os?.like ? raw.oses[os.like]?.probe : undefined) ?? [],
       like: os?.like ?? null,

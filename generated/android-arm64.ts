@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: null,
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['epoll', 'poll'],
   net: 'bsd',
 } as const;

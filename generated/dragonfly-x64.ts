@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: null,
   stdcall: false,
   kqueue: null,
+  koffi: 'source',
   backends: ['kqueue', 'poll'],
   net: 'bsd',
 } as const;

@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: null,
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['kqueue', 'poll'],
   net: 'bsd',
 } as const;

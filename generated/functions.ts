@@ -594,6 +594,17 @@ export const accept4 = {
   variadic: false,
   doc: 'accept4(2)',
 } as const;
+export const accept_9eece37b = {
+  lib: 'libc',
+  symbol: 'naccept',
+  koffi: 'int naccept(int sockfd, void * addr, void * addrlen)',
+  errors: 'errno',
+  blocking: true,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'accept(2)',
+} as const;
 export const bind = {
   lib: 'libc',
   symbol: 'bind',
@@ -748,10 +759,32 @@ export const getpeername = {
   variadic: false,
   doc: 'getpeername(2)',
 } as const;
+export const getpeername_ebc15d8f = {
+  lib: 'libc',
+  symbol: 'ngetpeername',
+  koffi: 'int ngetpeername(int sockfd, void * addr, void * addrlen)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'getpeername(2)',
+} as const;
 export const getsockname = {
   lib: 'libc',
   symbol: 'getsockname',
   koffi: 'int getsockname(int sockfd, void * addr, void * addrlen)',
+  errors: 'errno',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'getsockname(2)',
+} as const;
+export const getsockname_281240fb = {
+  lib: 'libc',
+  symbol: 'ngetsockname',
+  koffi: 'int ngetsockname(int sockfd, void * addr, void * addrlen)',
   errors: 'errno',
   blocking: false,
   hot: false,
@@ -891,6 +924,17 @@ export const poll = {
   variadic: false,
   doc: 'poll(2)',
 } as const;
+export const poll_9a700f00 = {
+  lib: 'libc',
+  symbol: 'poll',
+  koffi: 'int poll(uintptr_t fds, unsigned long nfds, long timeout)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'poll(2)',
+} as const;
 export const poll_b9d3410f = {
   lib: 'libc',
   symbol: 'poll',
@@ -1001,6 +1045,17 @@ export const recvfrom = {
   variadic: false,
   doc: 'recvfrom(2)',
 } as const;
+export const recvfrom_c5fb2ed1 = {
+  lib: 'libc',
+  symbol: 'nrecvfrom',
+  koffi: 'intptr_t nrecvfrom(int sockfd, void * buf, uintptr_t len, int flags, void * src_addr, void * addrlen)',
+  errors: 'errno',
+  blocking: true,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'recvfrom(2)',
+} as const;
 export const recvmmsg = {
   lib: 'libc',
   symbol: 'recvmmsg',
@@ -1016,6 +1071,17 @@ export const recvmsg = {
   lib: 'libc',
   symbol: 'recvmsg',
   koffi: 'intptr_t recvmsg(int sockfd, uintptr_t msg, int flags)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'recvmsg(2)',
+} as const;
+export const recvmsg_35ef23bc = {
+  lib: 'libc',
+  symbol: 'nrecvmsg',
+  koffi: 'intptr_t nrecvmsg(int sockfd, uintptr_t msg, int flags)',
   errors: 'errno',
   blocking: true,
   hot: true,
@@ -1071,6 +1137,17 @@ export const sendmsg_2fd56efc = {
   lib: 'libc',
   symbol: '__xnet_sendmsg',
   koffi: 'intptr_t __xnet_sendmsg(int sockfd, uintptr_t msg, int flags)',
+  errors: 'errno',
+  blocking: true,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'sendmsg(2)',
+} as const;
+export const sendmsg_89cf402d = {
+  lib: 'libc',
+  symbol: 'nsendmsg',
+  koffi: 'intptr_t nsendmsg(int sockfd, uintptr_t msg, int flags)',
   errors: 'errno',
   blocking: true,
   hot: true,

@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: 'x86_64-linux-gnu',
   stdcall: false,
   kqueue: 'libkqueue',
+  koffi: 'prebuild',
   backends: ['kqueue'],
   net: 'bsd',
 } as const;

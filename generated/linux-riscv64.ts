@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: 'riscv64-linux-gnu',
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['epoll', 'poll'],
   net: 'bsd',
 } as const;

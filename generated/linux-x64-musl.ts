@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: 'zig:x86_64-linux-musl',
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['epoll', 'poll'],
   net: 'bsd',
 } as const;

@@ -2,6 +2,7 @@
 // The shared interface every generated/<target>.ts module satisfies.
 /** Every OS of syscalls.yaml (`oses:`), as process.platform names them. */
 export type OsName =
+  | 'aix'
   | 'android'
   | 'darwin'
   | 'dragonfly'
@@ -16,6 +17,7 @@ export type OsName =
 export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
 /** Every target, named as Node names platforms: `${process.platform}-${process.arch}`. */
 export type TargetName =
+  | 'aix-ppc64'
   | 'android-arm64'
   | 'android-x64'
   | 'darwin-arm64'
@@ -610,6 +612,8 @@ export interface TargetInfo {
   readonly stdcall: boolean;
   /** Where kqueue comes from when the OS has none (libkqueue), or null. */
   readonly kqueue: string | null;
+  /** koffi, the FFI engine, here: a published native module (prebuild), built from source on the system (source), or unable to run (none). */
+  readonly koffi: 'prebuild' | 'source' | 'none';
 }
 
 /** A struct field's place. */
@@ -771,7 +775,7 @@ export interface SysCalls {
   /** `int pipe2(int *fds, int flags)` — pipe2(2) */
   pipe2: (fds: Pointer, flags: number) => number;
   /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` — poll(2) */
-  poll: (fds: Address, nfds: number | bigint, timeout: number) => number;
+  poll: (fds: Address, nfds: number | bigint, timeout: number | bigint) => number;
   /** `int port_associate(int port, int source, uintptr_t object, int events, void *user)` — port_associate(3C): one-shot, re-associated after each event */
   port_associate: (port: number, source: number, object: number | bigint, events: number, user: Address) => number;
   /** `int port_create(void)` — port_create(3C) */

@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: null,
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['iocp'],
   net: 'winsock',
 } as const;

@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: 'i686-w64-mingw32',
   stdcall: true,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['iocp'],
   net: 'winsock',
 } as const;

@@ -15,6 +15,7 @@ export const target = {
   verifiedBy: 'x86_64-w64-mingw32',
   stdcall: false,
   kqueue: null,
+  koffi: 'prebuild',
   backends: ['iocp'],
   net: 'winsock',
 } as const;

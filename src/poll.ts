@@ -1,6 +1,6 @@
 // Poll and Registry: mio's event queue. Poll waits; Registry registers sources. No platform code
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
-import koffi from 'koffi';
+import { koffi } from './sys/koffi.js';
 import { inspect } from 'node:util';
 import type { Selector, WaitStrategy } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';

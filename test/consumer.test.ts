@@ -71,6 +71,22 @@ test('ESM import and CJS require run, default import of metal-io/sys included', 
   assert.equal(cjs, { poll: 'Poll', stream: 'TcpStream', default: 'function', target: esm.target });
 });
 
+test('where koffi has no native module, require and import of the package throw KoffiLoadError (ERR_METAL_IO_KOFFI)', () => {
+  if (!native) return;
+  // As on NetBSD: a preload makes Node report netbsd, so koffi finds no native module to load.
+  const dir = project('no-koffi', { type: 'module' }, {
+    'as-if.mjs': `Object.defineProperty(process, 'platform', { value: 'netbsd' });\n`,
+    'main.cjs': `try { require('metal-io/net'); } catch (e) { console.log(JSON.stringify({ code: e.code, target: e.target, cause: e.cause.message })); }\n`,
+    'main.mjs': `try { await import('metal-io'); } catch (e) { console.log(JSON.stringify({ code: e.code, target: e.target, cause: e.cause.message })); }\n`,
+  });
+  const want = { code: 'ERR_METAL_IO_KOFFI', target: 'netbsd-x64', cause: 'Cannot find the native Koffi module; did you bundle it correctly?' };
+  for (const main of ['main.cjs', 'main.mjs']) {
+    // Node 20 also reports an import's CommonJS failure as uncaught after the catch ran: the line printed is what counts.
+    const r = spawnSync(process.execPath, ['--import', './as-if.mjs', main], { cwd: dir, encoding: 'utf8', timeout: 30000 });
+    assert.equal(JSON.parse(r.stdout.trim().split('\n')[0] ?? 'null'), want, `${main}: ${r.stdout}${r.stderr}`);
+  }
+});
+
 test('tsc: node16 from an ESM and a CommonJS package, nodenext, bundler; a CommonJS build with a default import runs', () => {
   if (!native) return;
   const esm = project('ts-esm', { type: 'module' }, { 'main.ts': `${esmUse}const typed: PeerAddress = p; void typed;\n` });

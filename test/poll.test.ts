@@ -34,11 +34,13 @@ test('fractional milliseconds are honoured (never shorter than asked)', () => {
 test('null and undefined wait until an event (a worker wakes it)', async () => {
   const poll = new Poll(); const events = new Events(4);
   const waker = new Waker(poll.registry(), 1);
-  const worker = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle: waker.handle, delayMs: 30 } });
+  // 150 ms: the 'ready' message can reach a loaded main thread tens of ms late, and the poll must
+  // still start before the wake for the wait to be measured.
+  const worker = new Worker(new URL('./_util/wake-worker.mjs', import.meta.url), { workerData: { handle: waker.handle, delayMs: 150 } });
   const messages: string[] = [];
   const woke = new Promise<void>((r) => worker.on('message', (m: string) => { messages.push(m); if (messages.length === 2) r(); }));
   try {
-    await new Promise<void>((r) => { const check = () => (messages.length ? r() : setTimeout(check, 1)); check(); }); // up, about to sleep 30 ms
+    await new Promise<void>((r) => { const check = () => (messages.length ? r() : setTimeout(check, 1)); check(); }); // up, about to sleep 150 ms
     const t0 = performance.now();
     poll.poll(events, null);
     assert.ok(ms(t0) >= 20, 'blocked until the wake');

@@ -1,6 +1,7 @@
 // Binds a generated module's functions through koffi, lazily: a library is loaded on the first call
 // of one of its functions, never at import.
-import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import type { LibraryHandle, TypeObject } from 'koffi';
+import { koffi } from './koffi.js';
 import type { SysModule, FunctionName, SysCalls } from '../../generated/types.js';
 import { unsupportedError } from './unsupported.js';
 

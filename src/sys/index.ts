@@ -15,6 +15,7 @@ import { argTypeError, byteLength, validInteger } from '../validators.js';
 export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
 export { UnsupportedTargetError, runningTargetName, targetModule } from './target.js';
 export { LibraryLoadError, createBinder } from './ffi.js';
+export { KoffiLoadError } from './koffi.js';
 
 const mod: SysModule = targetModule(runningTargetName());
 const binder: Binder = createBinder(mod);

@@ -5,7 +5,16 @@ import { runningTargetName, targetModule } from './target.js';
 import { createBinder } from './ffi.js';
 import { unsupportedError } from './unsupported.js';
 
-export const mod: SysModule = targetModule(runningTargetName());
+/**
+ * @internal Refuses a big-endian target: src/ reads and writes kernel structs little-endian (DataView
+ * with `true`, Buffer's *LE), so aix-ppc64 is generated and checked for completeness, never misread.
+ */
+export function runnable(m: SysModule): SysModule {
+  if (m.target.endian !== 'little') throw unsupportedError(`metal-io: ${m.target.name} is big-endian, and metal-io reads and writes kernel structs little-endian (its generated layer describes the target; its system layer cannot run there yet)`);
+  return m;
+}
+
+export const mod: SysModule = runnable(targetModule(runningTargetName()));
 const binder = createBinder(mod);
 
 function unsupported(what: string): Error {
@@ -37,7 +46,6 @@ export function offsetOf(struct: StructName, field: string): number {
 export function fn<K extends FunctionName>(name: K): SysCalls[K] { return binder.fn(name); }
 export function has(name: FunctionName): boolean { return binder.has(name); }
 
-export const littleEndian = mod.target.endian === 'little';
 export const isWindows = mod.target.os === 'win32';
 
 /** Throws ERR_METAL_IO_UNSUPPORTED unless the target's sockets and pipes are fds (the Unix types). */
