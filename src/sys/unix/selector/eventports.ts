@@ -17,7 +17,11 @@
 // Edges, as mio's poll(2) and AFD selectors make them: an event's association is gone after it is
 // reported. A source the library owns is associated again when its operation reports would-block
 // (rearm) or it is reregistered; until then it stays associated with no events asked for, so a
-// hang-up or an error (which poll(2) semantics report whatever was asked) still arrives. A source
+// hang-up or an error still arrives: illumos's pollwakeup() passes POLLHUP and POLLERR whatever the
+// association asked for (uts/common/syscall/poll.c, `(pdp->pd_events & events) || (events &
+// (POLLHUP | POLLERR))`; port_fd.c masks the events found at association the same way). A pipe's
+// writer closing and a reset socket send POLLHUP; a TCP peer's FIN sends POLLIN|POLLRDHUP only
+// (sockfs/socknotify.c), so it is seen when the source is armed again, as on poll(2). A source
 // the library does not own (SourceFd) is associated again at once after each event, which makes it
 // level-triggered, as on poll(2).
 import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
