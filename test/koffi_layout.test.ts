@@ -2,7 +2,8 @@
 // qemu and on win32-x64 under Wine: each checks its own target).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import koffi, { type TypeObject } from 'koffi';
+import type { TypeObject } from 'koffi';
+import { koffi } from '../src/sys/koffi.js'; // the library's copy: one koffi in the process
 import { structs as runningStructs, platform } from '../src/sys/index.js';
 import type { StructInfo } from '../generated/types.js';
 

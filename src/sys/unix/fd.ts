@@ -38,6 +38,13 @@ export function setCloexec(fd: number): void {
   if ((fl & constant('FD_CLOEXEC')) === 0 && fcntl(fd, constant('F_SETFD'), 'int', fl | constant('FD_CLOEXEC')) === -1) fail('fcntl');
 }
 
+/** The fd a creating call (kqueue, port_create) returned, close-on-exec: fails with `syscall` on -1; closed again if fcntl fails. */
+export function cloexecFd(syscall: string, fd: number): number {
+  if (fd === -1) fail(syscall);
+  try { setCloexec(fd); } catch (e) { closeFd(fd); throw e; }
+  return fd;
+}
+
 export function isCloexec(fd: number): boolean {
   const fl = fn('fcntl')(fd, constant('F_GETFD'), 'int', 0);
   if (fl === -1) fail('fcntl');

@@ -30,7 +30,7 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, pinnedBuffer, setCloexec, fail } from '../fd.js';
+import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
@@ -70,10 +70,7 @@ export class EventPortSelector implements Selector {
 
   constructor() {
     init();
-    const port = fn('port_create')();
-    if (port === -1) fail('port_create');
-    try { setCloexec(port); } catch (e) { closeFd(port); throw e; }
-    this.port = port;
+    const port = this.port = cloexecFd('port_create', fn('port_create')());
     this.wait = { kind: 'fd', fd: port };
     this.events = new EventArray(SIZE);
     this.ts = new TimespecArg(TS);

@@ -14,7 +14,7 @@ import { Interest, validInterest } from '../../../interest.js';
 import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, pinnedBuffer, setCloexec } from '../fd.js';
+import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
@@ -114,10 +114,7 @@ export class KqueueSelector implements Selector, WakerHost {
 
   constructor() {
     init();
-    const kq = fn('kqueue')();
-    if (kq === -1) fail('kqueue');
-    try { setCloexec(kq); } catch (e) { closeFd(kq); throw e; }
-    this.kq = kq;
+    const kq = this.kq = cloexecFd('kqueue', fn('kqueue')());
     this.wait = mod.target.kqueue === 'libkqueue'
       ? { kind: 'thread', selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done), interrupt: () => this.interrupt() }
       : { kind: 'fd', fd: kq };
