@@ -119,7 +119,8 @@ class PollCore implements Reapable {
 }
 
 function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+  // The reason exactly as given, null included (abort() with no reason gives Node's AbortError DOMException).
+  return signal.reason;
 }
 
 /** The event queue. */
@@ -259,21 +260,21 @@ export class Poll implements Disposable {
     const deadline = t < 0 ? Infinity : performance.now() + t;
     return new Promise<void>((resolve, reject) => {
       this.#busy = true;
-      let aborted: unknown;
-      const onAbort = () => { aborted = abortError(signal!); wait.interrupt(); };
+      let aborted: unknown; let hasAborted = false;
+      const onAbort = () => { aborted = abortError(signal!); hasAborted = true; wait.interrupt(); };
       const settle = (err: unknown) => {
         this.#busy = false;
         this.#cancelWait = null;
         signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve(); else reject(err);
       };
-      this.#cancelWait = (err) => { aborted = err; };
+      this.#cancelWait = (err) => { aborted = err; hasAborted = true; };
       const attempt = () => {
         const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
         wait.selectAsync(ev, left, (err, n) => {
-          if (err) return settle(aborted ?? err);
+          if (err) return settle(hasAborted ? aborted : err);
           ev.len = n;
-          if (aborted !== undefined) { ev.len = 0; return settle(aborted); }
+          if (hasAborted) { ev.len = 0; return settle(aborted); }
           if (n > 0 || performance.now() >= deadline) return settle(undefined);
           attempt(); // interrupted for a registration change, or spurious: wait again
         });

@@ -10,7 +10,7 @@ import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { mod } from './sys/os.js';
 import { debug } from './debug.js';
 import { errorByName } from './errors.js';
-import { isClosed } from './sys/waker-guard.js';
+import { isClosed, guardMatches } from './sys/waker-guard.js';
 
 /** Set only while fromHandle constructs an adopted Waker. */
 let adopting: WakerHandle | null = null;
@@ -33,7 +33,8 @@ export class Waker implements Disposable {
     if (sel.closed) throw errorByName('waker', 'EBADF', 'the Poll is closed');
     const sys = sel.createWaker(t);
     this.#sys = sys;
-    this.#handle = sys.handle;
+    // A capability, not a mutable object: the owner's handle can never be edited into another fd or guard.
+    this.#handle = Object.freeze(sys.handle);
     // The finalizer holds the OS side only (never this Waker): a dropped Waker's fd is closed.
     this.#held = { close: () => sys.close(), describe: () => `Waker (${sys.handle.kind} fd ${sys.handle.fd})` };
     closeOnCollect(this, this.#held);
@@ -95,9 +96,11 @@ function validHandle(handle: unknown): WakerHandle {
   if (kind === 'kqueue' && ident === undefined) throw bad('ident', 'is required for a kqueue waker');
   const state = field('state');
   if (!types.isSharedArrayBuffer(state)) throw argTypeError('handle.state', 'a SharedArrayBuffer', state);
-  if ((state as SharedArrayBuffer).byteLength < spec.guard) throw bad('state', `must be at least ${spec.guard} bytes`);
+  // The guard records the fd it was issued for: a handle edited into another fd (or given another
+  // waker's guard) is refused before anything is written.
+  if (!guardMatches(state as SharedArrayBuffer, fd, spec.guard)) throw bad('state', 'is not the guard issued for handle.fd');
   return Object.freeze({ type: 'metal-io-waker', backend, target: mod.target.name, kind: kind as WakerHandle['kind'], fd, token, ...(ident === undefined ? {} : { ident }), state: state as SharedArrayBuffer });
 }
 
-const closedState = new SharedArrayBuffer(12);
+const closedState = new SharedArrayBuffer(20);
 new Int32Array(closedState)[0] = 1;

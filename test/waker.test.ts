@@ -76,13 +76,13 @@ test('fromHandle rejects anything else; a copy closes without closing the owner'
 });
 
 test('close does not hang on a wake that never finished (a worker terminated mid-wake)', () => {
-  const state = newGuard();
+  const state = newGuard(3);
   new Int32Array(state)[1] = 1; // a waking thread counted itself in and died
   const t0 = Date.now();
   assert.is(closeGuard(state, 50), 'keep', 'the fd is kept open rather than risk a stray write');
   assert.ok(Date.now() - t0 < 1000);
   assert.is(closeGuard(state), 'closed');
-  const clean = newGuard();
+  const clean = newGuard(3);
   assert.is(closeGuard(clean), 'close');
 });
 

@@ -5,7 +5,9 @@ import { SocketAddress } from 'node:net';
 import { constant, layout } from '../sys/os.js';
 import { describe } from '../interest.js';
 import type { StructInfo } from '../../generated/types.js';
-import { invalidArg } from '../validators.js';
+import { invalidArg, validInteger } from '../validators.js';
+
+const UINT32_MAX = 0xffffffff;
 
 /** An address as metal-io returns it: node's AddressInfo, plus flowinfo and scopeId for IPv6. */
 export interface AddressInfo {
@@ -62,14 +64,15 @@ export function parseIPv6(s: string): Uint8Array | null {
   if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length < 2) return null;
   const halves = s.split('::');
   if (halves.length > 2) return null;
-  const groups = (part: string): number[] | null => {
+  // A dotted IPv4 may only end the whole address (so never before a '::').
+  const groups = (part: string, last: boolean): number[] | null => {
     if (part === '') return [];
     const out: number[] = [];
     const items = part.split(':');
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (it.includes('.')) {
-        if (i !== items.length - 1) return null;
+        if (!last || i !== items.length - 1) return null;
         const v4 = parseIPv4(it);
         if (!v4) return null;
         out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
@@ -80,8 +83,8 @@ export function parseIPv6(s: string): Uint8Array | null {
     }
     return out;
   };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const head = groups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1]!, true) : [];
   if (!head || !tail) return null;
   if (halves.length === 1 && head.length !== 8) return null;
   if (halves.length === 2 && head.length + tail.length > 7) return null;
@@ -123,7 +126,7 @@ function fromHostPort(host: string, port: number, input: unknown, flowinfo = 0, 
   if (pct >= 0) {
     const zone = h.slice(pct + 1);
     if (!/^\d+$/.test(zone)) throw bad(input, `only numeric IPv6 zone ids are supported, got '%${zone}'`);
-    scope = Number(zone); h = h.slice(0, pct);
+    scope = validInteger(Number(zone), 'scopeId', 0, UINT32_MAX); h = h.slice(0, pct);
   }
   const v4 = pct < 0 ? parseIPv4(h) : null;
   if (v4) return { v6: false, bytes: v4, port, flowinfo: 0, scopeId: 0, text: `${h}:${port}`, host: h };
@@ -141,9 +144,17 @@ export function parseAddr(input: unknown): ParsedAddr {
     return fromHostPort(m[1]!, validPort(Number(m[2]), input), input);
   }
   if (input instanceof SocketAddress) return fromHostPort(input.address, input.port, input, input.flowlabel ?? 0);
-  if (input && typeof input === 'object' && typeof (input as { address?: unknown }).address === 'string') {
-    const o = input as { address: string; port: unknown; flowinfo?: number; flowlabel?: number; scopeId?: number };
-    return fromHostPort(o.address, validPort(o.port, input), input, o.flowinfo ?? o.flowlabel ?? 0, o.scopeId ?? 0);
+  if (input && typeof input === 'object') {
+    // Each property is read once, then checked as a primitive: no valueOf/toString is ever called,
+    // and a getter cannot hand one value to the check and another to the encoder.
+    const o = input as { address?: unknown; port?: unknown; flowinfo?: unknown; flowlabel?: unknown; scopeId?: unknown };
+    const address = o.address;
+    if (typeof address === 'string') {
+      const port = o.port; const flowinfo = o.flowinfo; const flowlabel = flowinfo === undefined ? o.flowlabel : undefined; const scopeId = o.scopeId;
+      const flow = flowinfo !== undefined ? validInteger(flowinfo, 'flowinfo', 0, UINT32_MAX) : flowlabel !== undefined ? validInteger(flowlabel, 'flowlabel', 0, UINT32_MAX) : 0;
+      const scope = scopeId !== undefined ? validInteger(scopeId, 'scopeId', 0, UINT32_MAX) : 0;
+      return fromHostPort(address, validPort(port, input), input, flow, scope);
+    }
   }
   throw bad(input, 'expected a string, { address, port } or a net.SocketAddress');
 }

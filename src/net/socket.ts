@@ -4,7 +4,7 @@ import { OwnedFd, type TransferFn } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
-import { addressOf } from '../sys/ffi.js';
+import { addressOf, putWord, wordBuffer } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
 import { systemError, type SystemError } from '../errors.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
@@ -113,16 +113,16 @@ const IOV_MAX = 1024;
 export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: number; total: number } {
   const { views, lengths, total } = viewList(bufs, what, IOV_MAX);
   const iov = mod.structs.iovec!;
-  const out = Buffer.alloc(Math.max(1, views.length) * iov.size);
+  const { bytes: out, words } = wordBuffer(Math.max(1, views.length) * iov.size);
   const base = iov.fields.iov_base!; const len = iov.fields.iov_len!;
   // Taking the ArrayBuffer moves a small on-heap array's bytes off the V8 heap for good, so the
   // addresses taken below cannot be moved by a GC that one of the later address() calls might trigger.
-  for (const v of views) bufferOf(v);
+  for (let i = 0; i < views.length; i++) bufferOf(views[i]!);
+  // From here to the system call nothing a caller can replace runs: element writes only (putWord).
   for (let i = 0; i < views.length; i++) {
     const at = i * iov.size;
-    const p = addressOf(views[i]!);
-    if (base.size === 8) out.writeBigUInt64LE(BigInt(p), at + base.offset); else out.writeUInt32LE(p, at + base.offset);
-    if (len.size === 8) out.writeBigUInt64LE(BigInt(lengths[i]!), at + len.offset); else out.writeUInt32LE(lengths[i]!, at + len.offset);
+    putWord(words, at + base.offset, addressOf(views[i]!), base.size);
+    putWord(words, at + len.offset, lengths[i]!, len.size);
   }
   return { iov: out, count: views.length, total };
 }
@@ -342,6 +342,8 @@ export class ListenerBase extends SocketBase {
    */
   intoNodeServer(onConnection?: (socket: NodeSocket) => void): NodeServer {
     checkHandover('intoNodeServer');
+    // Every argument is checked before the listener is given up.
+    if (onConnection !== undefined && typeof onConnection !== 'function') throw argTypeError('onConnection', 'of type function', onConnection);
     return nodeServerOf(this.intoRawFd(), onConnection);
   }
 

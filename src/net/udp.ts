@@ -138,7 +138,8 @@ export class UdpSocket extends SocketBase {
    */
   sendMany(batch: DatagramBatch, count?: number): number | null {
     const b = validBatch(batch);
-    const c = count === undefined ? Math.min(b.length, b.capacity) : validInteger(count, 'count', 0, b.capacity);
+    // batch.length is a field callers may write: checked here, at use, like an argument.
+    const c = count === undefined ? validInteger(b.length, 'batch.length', 0, b.capacity) : validInteger(count, 'count', 0, b.capacity);
     const fd = this.io.checkOpen('sendmmsg');
     if (c === 0) return 0;
     const api = sock();

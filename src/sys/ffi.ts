@@ -93,17 +93,36 @@ function counted(name: string, f: (...a: unknown[]) => unknown): unknown {
 export function errno(): number { return koffi.errno(); }
 
 /**
- * A buffer whose memory never moves: backed by an ArrayBuffer, which V8 always keeps off its heap.
- * (A small `Buffer.alloc(n)`, n <= 64, lives on the V8 heap and moves at the next GC: its address
- * must never be cached.) Use it for every buffer whose address is kept or that the kernel holds.
+ * A buffer whose memory never moves and can never be taken away: backed by a SharedArrayBuffer,
+ * which V8 keeps off its heap and which no caller can detach, transfer (`structuredClone` with a
+ * transfer list, `postMessage`) or resize. (A small `Buffer.alloc(n)`, n <= 64, lives on the V8 heap
+ * and moves at the next GC; an ArrayBuffer can be transferred away and its memory freed while the
+ * library still holds its address.) Use it for every buffer whose address is kept or that the
+ * kernel holds.
  */
 export function pinnedBuffer(size: number): Buffer {
-  return Buffer.from(new ArrayBuffer(size));
+  return Buffer.from(new SharedArrayBuffer(size));
 }
 
 /** koffi.address() as a plain number (all user-space addresses fit in 2^53). Valid until the next GC for small on-heap buffers: use at once, or use pinnedBuffer(). */
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
   return Number(koffi.address(buf as never));
+}
+
+// Encoders for what the kernel reads (iovecs, msghdrs): element writes into a Uint32Array, which
+// run no JavaScript a caller can replace (no Buffer or DataView method, no BigInt), so nothing a
+// caller patched can run between measuring memory and the system call.
+const U32 = Uint32Array;
+const floor = Math.floor;
+/** A pointer- or size_t-sized value (`size` 4 or 8) at byte `byte` of `w` (little-endian words). */
+export function putWord(w: Uint32Array, byte: number, v: number, size: number): void {
+  w[byte >>> 2] = v % 4294967296;
+  if (size === 8) w[(byte >>> 2) + 1] = floor(v / 4294967296);
+}
+/** A zeroed buffer of `size` bytes (rounded up to whole words) and the word view that encodes into it. */
+export function wordBuffer(size: number): { bytes: Buffer; words: Uint32Array } {
+  const words = new U32((size + 3) >>> 2);
+  return { bytes: Buffer.from(words.buffer), words };
 }
 
 const protos = new Map<string, TypeObject>();

@@ -36,13 +36,15 @@ export { errno };
 
 /** The address of a buffer's first byte (koffi.address): for `hot` functions. Keep the buffer alive while it is used. */
 export function addressOf(buf: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number {
+  // koffi takes an ArrayBuffer but not a SharedArrayBuffer: a zero-length view over it has the same first byte.
+  if (types.isSharedArrayBuffer(buf)) return rawAddressOf(new Uint8Array(buf as SharedArrayBuffer, 0, 0));
   if (types.isAnyArrayBuffer(buf)) return rawAddressOf(buf as ArrayBuffer);
   if (!ArrayBuffer.isView(buf)) throw argTypeError('buf', 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', buf);
   byteLength(buf, 'buf'); // a Buffer, TypedArray or DataView, not detached
   return rawAddressOf(buf);
 }
 
-/** A zero-filled Buffer of `size` bytes whose memory never moves (ArrayBuffer-backed): for addresses the kernel keeps. */
+/** A zero-filled Buffer of `size` bytes whose memory never moves and cannot be detached (SharedArrayBuffer-backed): for addresses the kernel keeps. */
 export function pinnedBuffer(size: number): Buffer {
   return rawPinnedBuffer(validInteger(size, 'size', 0, 2 ** 32));
 }
@@ -60,7 +62,7 @@ export type Sys = Partial<SysCalls> & {
   /** The errno the last foreign call left. */
   errno(): number;
   /** The address of a buffer's first byte. */
-  addressOf(buf: ArrayBufferView | ArrayBuffer): number;
+  addressOf(buf: ArrayBufferView | ArrayBuffer | SharedArrayBuffer): number;
   /** A buffer whose memory never moves. */
   pinnedBuffer(size: number): Buffer;
   /** A function by C name, bound on first use. */

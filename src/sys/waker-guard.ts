@@ -4,8 +4,25 @@
 const CLOSED = 0;
 const INFLIGHT = 1;
 
-/** [closed, inflight] and, for backends that coalesce wakes themselves (IOCP), room for a flag. */
-export function newGuard(bytes = 8): SharedArrayBuffer { return new SharedArrayBuffer(bytes); }
+/**
+ * [closed, inflight] and, for backends that coalesce wakes themselves (IOCP), room for a flag; then
+ * the fd or handle the guard was issued for (two int32 words, low then high), so a handle edited
+ * into another fd, or given another handle's guard, matches no guard and never writes.
+ */
+export function newGuard(fd: number, bytes = 8): SharedArrayBuffer {
+  const state = new SharedArrayBuffer(bytes + 8);
+  const w = new Int32Array(state);
+  w[bytes >>> 2] = fd % 4294967296 | 0;
+  w[(bytes >>> 2) + 1] = Math.floor(fd / 4294967296) | 0;
+  return state;
+}
+
+/** Whether `state` is a guard issued for `fd` (`bytes` is the guard's flag area, as given to newGuard). */
+export function guardMatches(state: SharedArrayBuffer, fd: number, bytes: number): boolean {
+  if (state.byteLength !== bytes + 8) return false;
+  const w = new Int32Array(state);
+  return w[bytes >>> 2] === (fd % 4294967296 | 0) && w[(bytes >>> 2) + 1] === (Math.floor(fd / 4294967296) | 0);
+}
 
 /** Runs `write` unless the waker is closed; returns false when it was closed. */
 export function guardedWake(state: SharedArrayBuffer, write: () => void): boolean {

@@ -8,11 +8,10 @@
 // rewritten before each call from the batch's checked state (lengths clamped to the slot size,
 // address lengths to the storage size), so nothing a caller changes can point it past the batch.
 import { constant, fn, has, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer } from '../ffi.js';
+import { addressOf, pinnedBuffer, putWord } from '../ffi.js';
 import type { DatagramBatch, PeerAddress } from '../../net/datagram.js';
 import type { StructInfo } from '../../../generated/types.js';
 
-const TWO32 = 4294967296;
 
 interface Layout {
   mmsg: boolean;      // recvmmsg/sendmmsg exist here
@@ -54,10 +53,7 @@ function lay(): Layout {
 }
 
 /** Writes a pointer or size_t-sized value (little-endian words; every target here is little-endian). */
-function put(w: Uint32Array, byte: number, v: number, size: number): void {
-  w[byte >>> 2] = v % TWO32;
-  if (size === 8) w[(byte >>> 2) + 1] = Math.floor(v / TWO32);
-}
+const put = putWord;
 
 /** The native side of one DatagramBatch: headers, iovecs and control buffers over its memory. */
 class Native {
@@ -177,7 +173,9 @@ export function sendSegmented(fd: number, addr: number, count: number, segment: 
     gso = { hdr, hw: new Uint32Array(hdr.buffer, hdr.byteOffset, hdr.length >>> 2), hdrAddr: addressOf(hdr), iov, iw: new Uint32Array(iov.buffer, iov.byteOffset, iov.length >>> 2), iovAddr: addressOf(iov), ctrl, cw: new Uint32Array(ctrl.buffer, ctrl.byteOffset, ctrl.length >>> 2), ctrlAddr: addressOf(ctrl) };
   }
   const g = gso; const cs = controllenSize();
-  g.hdr.fill(0); g.ctrl.fill(0);
+  // Element writes only (no Buffer or %TypedArray% method a caller could patch runs here).
+  for (let i = 0; i < g.hw.length; i++) g.hw[i] = 0;
+  for (let i = 0; i < g.cw.length; i++) g.cw[i] = 0;
   put(g.iw, l.iovBase, addr, l.ptr);
   put(g.iw, l.iovLen, count, l.ptr);
   if (peer && peer.len > 0) { put(g.hw, l.name, addressOf(peer.bytes), l.ptr); g.hw[l.namelen >>> 2] = peer.len; }
@@ -187,7 +185,7 @@ export function sendSegmented(fd: number, addr: number, count: number, segment: 
   put(g.cw, l.cmsgLen.offset, l.cmsgHdr + 2, l.cmsgLen.size);
   g.cw[l.cmsgLevel >>> 2] = l.SOL_UDP;
   g.cw[l.cmsgType >>> 2] = l.UDP_SEGMENT;
-  g.ctrl.writeUInt16LE(segment, l.cmsgHdr);
+  g.cw[l.cmsgHdr >>> 2] = segment; // a uint16_t, little-endian: the low half of a zeroed word
   put(g.hw, l.control, g.ctrlAddr, l.ptr);
   put(g.hw, l.controllen, l.ctrl - 8, cs); // CMSG_SPACE(sizeof(uint16_t))
   return Number(fn('sendmsg')(fd, g.hdrAddr, flags));

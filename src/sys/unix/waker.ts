@@ -23,7 +23,7 @@ export class PipeWaker implements SysWaker {
   constructor(private readonly selector: WakerHost, token: Token) {
     [this.r, this.w] = makePipe();
     try { selector.register(this.r, token, Interest.READABLE, true, true); } catch (e) { closeFd(this.r); closeFd(this.w); throw e; }
-    this.handle = { type: 'metal-io-waker', backend: selector.backend, target: mod.target.name, kind: 'pipe', fd: this.w, token, state: newGuard() };
+    this.handle = { type: 'metal-io-waker', backend: selector.backend, target: mod.target.name, kind: 'pipe', fd: this.w, token, state: newGuard(this.w) };
   }
   wake(): void { wakePipe(this.handle); }
   close(): void {

@@ -293,7 +293,7 @@ export class IocpSelector implements Selector {
 
   createWaker(token: Token): SysWaker {
     this.check('CreateIoCompletionPort');
-    const handle: WakerHandle = { type: 'metal-io-waker', backend: 'iocp', target: mod.target.name, kind: 'iocp', fd: this.port, token, state: newGuard(12) };
+    const handle: WakerHandle = { type: 'metal-io-waker', backend: 'iocp', target: mod.target.name, kind: 'iocp', fd: this.port, token, state: newGuard(this.port, 12) };
     this.wakers.set(token, handle);
     return {
       handle,

@@ -173,7 +173,7 @@ class EventfdWaker implements SysWaker {
     if (fd === -1) fail('eventfd');
     try { selector.register(fd, token, Interest.READABLE); } catch (e) { closeFd(fd); throw e; }
     this.fd = fd;
-    this.handle = { type: 'metal-io-waker', backend: 'epoll', target: mod.target.name, kind: 'eventfd', fd, token, state: newGuard() };
+    this.handle = { type: 'metal-io-waker', backend: 'epoll', target: mod.target.name, kind: 'eventfd', fd, token, state: newGuard(fd) };
   }
   wake(): void { wakeFd(this.handle); }
   close(): void {

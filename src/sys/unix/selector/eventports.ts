@@ -182,7 +182,7 @@ export class EventPortSelector implements Selector {
 class PortWaker implements SysWaker {
   readonly handle;
   constructor(private readonly selector: EventPortSelector, token: Token) {
-    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, state: newGuard() };
+    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, state: newGuard(selector.fd) };
   }
   wake(): void { wakePort(this.handle); }
   close(): void { closeGuard(this.handle.state); }

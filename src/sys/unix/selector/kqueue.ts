@@ -297,7 +297,7 @@ class UserEventWaker implements SysWaker {
     const n = fn('kevent')(selector.fd, addressOf(b), 1, addressOf(b), 1, 0);
     if (n === -1) fail('kevent');
     if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
-    this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, state: newGuard() };
+    this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, state: newGuard(selector.fd) };
   }
   wake(): void { wakeUserEvent(this.handle); }
   close(): void {
