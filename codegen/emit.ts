@@ -268,10 +268,10 @@ export function emitTypes(spec: Spec): string {
     { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))), docs: ['Every constant of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))), docs: ['Every struct of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionName', type: union(all.flatMap((m) => m.functions.map((f) => f.name))), docs: ['Every function of every target, by its C name (ws_* are the Winsock spellings).'] },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'none'`, docs: ['How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), or not at all.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'ErrorConvention', type: `'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'return' | 'none'`, docs: ['How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), a positive errno as the result (pthreads), or not at all.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'Address', type: 'number | bigint', docs: ['A memory address, as `koffi.address(buffer)` returns it; the caller keeps the buffer alive.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'FunctionPointer', type: 'bigint | null', docs: ['A C function pointer (a registered callback), or null.'] },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'Pointer', type: 'ArrayBufferView | ArrayBuffer | null', docs: ['Memory koffi passes by pointer for the duration of the call.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'Pointer', type: 'ArrayBufferView | ArrayBuffer | bigint | null', docs: ['Memory koffi passes by pointer for the duration of the call, or a native address (bigint) from calloc.'] },
     {
       kind: StructureKind.Interface, isExported: true, name: 'TargetInfo', docs: ['What a target is: OS, CPU, data model, libc and who checked its layouts.'], properties: [
         { name: 'name', type: 'TargetName', isReadonly: true, docs: ['linux-x64, win32-x64, ...'] }, { name: 'os', type: 'OsName', isReadonly: true, docs: ['As process.platform.'] },

@@ -19,16 +19,18 @@ export const target = {
   backends: ['poll'],
   net: 'bsd',
 } as const;
-export const libraries = { libc: ['libc.a(shr_64.o)'], libuv: ['<self>'] } as const;
+export const libraries = { libc: ['libc.a(shr_64.o)'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = { ...OS.constants } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EBADF', 'EBADMSG', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECHRNG', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDOM', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'EL2HLT', 'EL2NSYNC', 'EL3HLT', 'EL3RST', 'ELNRNG', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENOCSI', 'ENODATA', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOLINK', 'ENOMEM', 'ENOMSG', 'ENOPROTOOPT', 'ENOSPC', 'ENOSR', 'ENOSTR', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'ERANGE', 'EREMOTE', 'ERESTART', 'EROFS', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIME', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUNATCH', 'EUSERS', 'EXDEV'] as const;
 export const structs = { ...OS.structs } as const;
 export const functions = {
   accept: F.accept_9eece37b,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername_ebc15d8f,
   getsockname: F.getsockname_281240fb,
   getsockopt: F.getsockopt,
@@ -36,6 +38,9 @@ export const functions = {
   listen: F.listen,
   pipe: F.pipe,
   poll: F.poll_9a700f00,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete,
+  pthread_setspecific: F.pthread_setspecific,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

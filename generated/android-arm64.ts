@@ -19,7 +19,7 @@ export const target = {
   backends: ['epoll', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { libc: ['libc.so'], libuv: ['<self>'] } as const;
+export const libraries = { libc: ['libc.so'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = { ...OS.constants } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EADV', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EBADE', 'EBADF', 'EBADFD', 'EBADMSG', 'EBADR', 'EBADRQC', 'EBADSLT', 'EBFONT', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECHRNG', 'ECOMM', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDOM', 'EDOTDOT', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EHOSTDOWN', 'EHOSTUNREACH', 'EHWPOISON', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'EISNAM', 'EKEYEXPIRED', 'EKEYREJECTED', 'EKEYREVOKED', 'EL2HLT', 'EL2NSYNC', 'EL3HLT', 'EL3RST', 'ELIBACC', 'ELIBBAD', 'ELIBEXEC', 'ELIBMAX', 'ELIBSCN', 'ELNRNG', 'ELOOP', 'EMEDIUMTYPE', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENAVAIL', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOANO', 'ENOBUFS', 'ENOCSI', 'ENODATA', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOKEY', 'ENOLCK', 'ENOLINK', 'ENOMEDIUM', 'ENOMEM', 'ENOMSG', 'ENONET', 'ENOPKG', 'ENOPROTOOPT', 'ENOSPC', 'ENOSR', 'ENOSTR', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTNAM', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTTY', 'ENOTUNIQ', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'ERANGE', 'EREMCHG', 'EREMOTE', 'EREMOTEIO', 'ERESTART', 'ERFKILL', 'EROFS', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESRMNT', 'ESTALE', 'ESTRPIPE', 'ETIME', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUCLEAN', 'EUNATCH', 'EUSERS', 'EXDEV', 'EXFULL'] as const;
 export const structs = {
@@ -40,6 +40,7 @@ export const functions = {
   accept: F.accept,
   accept4: F.accept4,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   epoll_create1: F.epoll_create1,
@@ -47,6 +48,7 @@ export const functions = {
   epoll_wait: F.epoll_wait,
   eventfd: F.eventfd,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt,
@@ -55,6 +57,9 @@ export const functions = {
   pipe: F.pipe,
   pipe2: F.pipe2,
   poll: F.poll,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete_19558f07,
+  pthread_setspecific: F.pthread_setspecific_edf1066f,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

@@ -19,16 +19,23 @@ export const target = {
   backends: ['kqueue', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { kqueue: ['/usr/lib/libSystem.B.dylib'], libc: ['/usr/lib/libSystem.B.dylib'], libuv: ['<self>'] } as const;
+export const libraries = {
+  kqueue: ['/usr/lib/libSystem.B.dylib'],
+  libc: ['/usr/lib/libSystem.B.dylib'],
+  libuv: ['<self>'],
+  pthread: ['<self>'],
+} as const;
 export const constants = { ...OS.constants } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EAUTH', 'EBADARCH', 'EBADEXEC', 'EBADF', 'EBADMACHO', 'EBADMSG', 'EBADRPC', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDEVERR', 'EDOM', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENEEDAUTH', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENODATA', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOLINK', 'ENOMEM', 'ENOMSG', 'ENOPOLICY', 'ENOPROTOOPT', 'ENOSPC', 'ENOSR', 'ENOSTR', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROCUNAVAIL', 'EPROGMISMATCH', 'EPROGUNAVAIL', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'EPWROFF', 'EQFULL', 'ERANGE', 'EREMOTE', 'EROFS', 'ERPCMISMATCH', 'ESHLIBVERS', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIME', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUSERS', 'EXDEV'] as const;
 export const structs = { ...OS.structs } as const;
 export const functions = {
   accept: F.accept,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt,
@@ -38,6 +45,9 @@ export const functions = {
   listen: F.listen,
   pipe: F.pipe,
   poll: F.poll_b9d3410f,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete_8dd435db,
+  pthread_setspecific: F.pthread_setspecific_21ec4563,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

@@ -19,7 +19,7 @@ export const target = {
   backends: ['kqueue', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { kqueue: ['libc.so.7'], libc: ['libc.so.7'], libuv: ['<self>'] } as const;
+export const libraries = { kqueue: ['libc.so.7'], libc: ['libc.so.7'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = { ...OS.constants } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EAUTH', 'EBADF', 'EBADMSG', 'EBADRPC', 'EBUSY', 'ECANCELED', 'ECAPMODE', 'ECHILD', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDOM', 'EDOOFUS', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTEGRITY', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENEEDAUTH', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOLINK', 'ENOMEM', 'ENOMSG', 'ENOPROTOOPT', 'ENOSPC', 'ENOSYS', 'ENOTBLK', 'ENOTCAPABLE', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROCUNAVAIL', 'EPROGMISMATCH', 'EPROGUNAVAIL', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'ERANGE', 'EREMOTE', 'EROFS', 'ERPCMISMATCH', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUSERS', 'EXDEV'] as const;
 export const structs = {
@@ -97,9 +97,11 @@ export const functions = {
   accept: F.accept,
   accept4: F.accept4,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt,
@@ -110,6 +112,9 @@ export const functions = {
   pipe: F.pipe,
   pipe2: F.pipe2,
   poll: F.poll_b9d3410f,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete_19558f07,
+  pthread_setspecific: F.pthread_setspecific_edf1066f,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

@@ -627,6 +627,17 @@ export const bind_f346973c = {
   variadic: false,
   doc: 'bind(2)',
 } as const;
+export const calloc = {
+  lib: 'libc',
+  symbol: 'calloc',
+  koffi: 'void * calloc(uintptr_t nmemb, uintptr_t size)',
+  errors: 'none',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'calloc(3): NULL when out of memory',
+} as const;
 export const close = {
   lib: 'libc',
   symbol: 'close',
@@ -747,6 +758,17 @@ export const fcntl = {
   optional: false,
   variadic: true,
   doc: 'fcntl(2)',
+} as const;
+export const free = {
+  lib: 'libc',
+  symbol: 'free',
+  koffi: 'void free(void * ptr)',
+  errors: 'none',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'free(3)',
 } as const;
 export const getpeername = {
   lib: 'libc',
@@ -1000,6 +1022,83 @@ export const port_send = {
   optional: false,
   variadic: false,
   doc: 'port_send(3C)',
+} as const;
+export const pthread_key_create = {
+  lib: 'pthread',
+  symbol: 'pthread_key_create',
+  koffi: 'int pthread_key_create(void * key, void * destructor)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_key_create(3): the destructor runs on the value when a thread that set one exits',
+} as const;
+export const pthread_key_delete = {
+  lib: 'pthread',
+  symbol: 'pthread_key_delete',
+  koffi: 'int pthread_key_delete(unsigned int key)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_key_delete(3)',
+} as const;
+export const pthread_key_delete_19558f07 = {
+  lib: 'pthread',
+  symbol: 'pthread_key_delete',
+  koffi: 'int pthread_key_delete(int key)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_key_delete(3)',
+} as const;
+export const pthread_key_delete_8dd435db = {
+  lib: 'pthread',
+  symbol: 'pthread_key_delete',
+  koffi: 'int pthread_key_delete(unsigned long key)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_key_delete(3)',
+} as const;
+export const pthread_setspecific = {
+  lib: 'pthread',
+  symbol: 'pthread_setspecific',
+  koffi: 'int pthread_setspecific(unsigned int key, void * value)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_setspecific(3)',
+} as const;
+export const pthread_setspecific_21ec4563 = {
+  lib: 'pthread',
+  symbol: 'pthread_setspecific',
+  koffi: 'int pthread_setspecific(unsigned long key, void * value)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_setspecific(3)',
+} as const;
+export const pthread_setspecific_edf1066f = {
+  lib: 'pthread',
+  symbol: 'pthread_setspecific',
+  koffi: 'int pthread_setspecific(int key, void * value)',
+  errors: 'return',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'pthread_setspecific(3)',
 } as const;
 export const read = {
   lib: 'libc',

@@ -19,7 +19,7 @@ export const target = {
   backends: ['epoll', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { libc: ['libc.so.6', 'libc.so'], libuv: ['<self>'] } as const;
+export const libraries = { libc: ['libc.so.6', 'libc.so'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = {
   ...OS.constants,
   FIONBIO: 0x5421,
@@ -120,6 +120,7 @@ export const functions = {
   accept: F.accept,
   accept4: F.accept4,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   epoll_create1: F.epoll_create1,
@@ -128,6 +129,7 @@ export const functions = {
   epoll_wait: F.epoll_wait,
   eventfd: F.eventfd,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt,
@@ -136,6 +138,9 @@ export const functions = {
   pipe: F.pipe,
   pipe2: F.pipe2,
   poll: F.poll,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete,
+  pthread_setspecific: F.pthread_setspecific,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

@@ -19,7 +19,7 @@ export const target = {
   backends: ['kqueue', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { kqueue: ['libc.so.12'], libc: ['libc.so.12'], libuv: ['<self>'] } as const;
+export const libraries = { kqueue: ['libc.so.12'], libc: ['libc.so.12'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = { ...OS.constants } as const;
 export const errnoNames = ['E2BIG', 'EACCES', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EAGAIN', 'EALREADY', 'EAUTH', 'EBADF', 'EBADMSG', 'EBADRPC', 'EBUSY', 'ECANCELED', 'ECHILD', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EDEADLK', 'EDESTADDRREQ', 'EDOM', 'EDQUOT', 'EEXIST', 'EFAULT', 'EFBIG', 'EFTYPE', 'EHOSTDOWN', 'EHOSTUNREACH', 'EIDRM', 'EILSEQ', 'EINPROGRESS', 'EINTR', 'EINVAL', 'EIO', 'EISCONN', 'EISDIR', 'ELOOP', 'EMFILE', 'EMLINK', 'EMSGSIZE', 'EMULTIHOP', 'ENAMETOOLONG', 'ENEEDAUTH', 'ENETDOWN', 'ENETRESET', 'ENETUNREACH', 'ENFILE', 'ENOATTR', 'ENOBUFS', 'ENODATA', 'ENODEV', 'ENOENT', 'ENOEXEC', 'ENOLCK', 'ENOLINK', 'ENOMEM', 'ENOMSG', 'ENOPROTOOPT', 'ENOSPC', 'ENOSR', 'ENOSTR', 'ENOSYS', 'ENOTBLK', 'ENOTCONN', 'ENOTDIR', 'ENOTEMPTY', 'ENOTRECOVERABLE', 'ENOTSOCK', 'ENOTSUP', 'ENOTTY', 'ENXIO', 'EOPNOTSUPP', 'EOVERFLOW', 'EOWNERDEAD', 'EPERM', 'EPFNOSUPPORT', 'EPIPE', 'EPROCLIM', 'EPROCUNAVAIL', 'EPROGMISMATCH', 'EPROGUNAVAIL', 'EPROTO', 'EPROTONOSUPPORT', 'EPROTOTYPE', 'ERANGE', 'EREMOTE', 'EROFS', 'ERPCMISMATCH', 'ESHUTDOWN', 'ESOCKTNOSUPPORT', 'ESPIPE', 'ESRCH', 'ESTALE', 'ETIME', 'ETIMEDOUT', 'ETOOMANYREFS', 'ETXTBSY', 'EUSERS', 'EXDEV'] as const;
 export const structs = { ...OS.structs } as const;
@@ -27,9 +27,11 @@ export const functions = {
   accept: F.accept,
   accept4: F.accept4,
   bind: F.bind,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt,
@@ -40,6 +42,9 @@ export const functions = {
   pipe: F.pipe,
   pipe2: F.pipe2,
   poll: F.poll_b9d3410f,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete_19558f07,
+  pthread_setspecific: F.pthread_setspecific_edf1066f,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

@@ -19,7 +19,7 @@ export const target = {
   backends: ['epoll', 'eventports', 'poll'],
   net: 'bsd',
 } as const;
-export const libraries = { libc: ['libsocket.so.1', 'libc.so.1'], libuv: ['<self>'] } as const;
+export const libraries = { libc: ['libsocket.so.1', 'libc.so.1'], libuv: ['<self>'], pthread: ['<self>'] } as const;
 export const constants = {
   ...OS.constants,
   F_DUPFD_CLOEXEC: 37,
@@ -46,6 +46,7 @@ export const functions = {
   accept: F.accept,
   accept4: F.accept4,
   bind: F.bind_f346973c,
+  calloc: F.calloc,
   close: F.close,
   connect: F.connect_eb84f91a,
   epoll_create1: F.epoll_create1,
@@ -53,6 +54,7 @@ export const functions = {
   epoll_wait: F.epoll_wait,
   eventfd: F.eventfd,
   fcntl: F.fcntl,
+  free: F.free,
   getpeername: F.getpeername,
   getsockname: F.getsockname,
   getsockopt: F.getsockopt_7840116a,
@@ -66,6 +68,9 @@ export const functions = {
   port_dissociate: F.port_dissociate,
   port_getn: F.port_getn,
   port_send: F.port_send,
+  pthread_key_create: F.pthread_key_create,
+  pthread_key_delete: F.pthread_key_delete,
+  pthread_setspecific: F.pthread_setspecific,
   read: F.read,
   readv: F.readv,
   recv: F.recv,

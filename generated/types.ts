@@ -510,6 +510,7 @@ export type FunctionName =
   | 'accept'
   | 'accept4'
   | 'bind'
+  | 'calloc'
   | 'close'
   | 'closesocket'
   | 'connect'
@@ -519,6 +520,7 @@ export type FunctionName =
   | 'epoll_wait'
   | 'eventfd'
   | 'fcntl'
+  | 'free'
   | 'getpeername'
   | 'getsockname'
   | 'getsockopt'
@@ -535,6 +537,9 @@ export type FunctionName =
   | 'port_dissociate'
   | 'port_getn'
   | 'port_send'
+  | 'pthread_key_create'
+  | 'pthread_key_delete'
+  | 'pthread_setspecific'
   | 'read'
   | 'readv'
   | 'recv'
@@ -575,14 +580,14 @@ export type FunctionName =
   | 'ws_setsockopt'
   | 'ws_shutdown'
   | 'ws_socket';
-/** How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), or not at all. */
-export type ErrorConvention = 'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'none';
+/** How a function reports failure: -1 and errno, SOCKET_ERROR and WSAGetLastError, FALSE and GetLastError, an NTSTATUS, a negative errno (libuv), a positive errno as the result (pthreads), or not at all. */
+export type ErrorConvention = 'errno' | 'wsa' | 'win32' | 'ntstatus' | 'uv' | 'return' | 'none';
 /** A memory address, as `koffi.address(buffer)` returns it; the caller keeps the buffer alive. */
 export type Address = number | bigint;
 /** A C function pointer (a registered callback), or null. */
 export type FunctionPointer = bigint | null;
-/** Memory koffi passes by pointer for the duration of the call. */
-export type Pointer = ArrayBufferView | ArrayBuffer | null;
+/** Memory koffi passes by pointer for the duration of the call, or a native address (bigint) from calloc. */
+export type Pointer = ArrayBufferView | ArrayBuffer | bigint | null;
 
 /** What a target is: OS, CPU, data model, libc and who checked its layouts. */
 export interface TargetInfo {
@@ -736,6 +741,8 @@ export interface SysCalls {
   accept4: (sockfd: number, addr: Pointer, addrlen: Pointer, flags: number) => number;
   /** `int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)` — bind(2) */
   bind: (sockfd: number, addr: Pointer, addrlen: number) => number;
+  /** `void *calloc(size_t nmemb, size_t size)` — calloc(3): NULL when out of memory */
+  calloc: (nmemb: number | bigint, size: number | bigint) => unknown;
   /** `int close(int fd)` — close(2) */
   close: (fd: number) => number;
   /** `int WSAAPI closesocket(SOCKET s)` — closesocket (winsock2.h) */
@@ -754,6 +761,8 @@ export interface SysCalls {
   eventfd: (initval: number, flags: number) => number;
   /** `int fcntl(int fd, int cmd, ...)` — fcntl(2) */
   fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
+  /** `void free(void *ptr)` — free(3) */
+  free: (ptr: Pointer) => void;
   /** `int getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen)` — getpeername(2) */
   getpeername: (sockfd: number, addr: Pointer, addrlen: Pointer) => number;
   /** `int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen)` — getsockname(2) */
@@ -786,6 +795,12 @@ export interface SysCalls {
   port_getn: (port: number, list: Address, max: number, nget: Address, timeout: Address) => number;
   /** `int port_send(int port, int events, void *user)` — port_send(3C) */
   port_send: (port: number, events: number, user: Address) => number;
+  /** `int pthread_key_create(pthread_key_t *key, pthread_destructor_t destructor)` — pthread_key_create(3): the destructor runs on the value when a thread that set one exits */
+  pthread_key_create: (key: Pointer, destructor: FunctionPointer) => number;
+  /** `int pthread_key_delete(pthread_key_t key)` — pthread_key_delete(3) */
+  pthread_key_delete: (key: number | bigint) => number;
+  /** `int pthread_setspecific(pthread_key_t key, const void *value)` — pthread_setspecific(3) */
+  pthread_setspecific: (key: number | bigint, value: Pointer) => number;
   /** `ssize_t read(int fd, void *buf, size_t count)` — read(2) */
   read: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t readv(int fd, const struct iovec *iov, int iovcnt)` — readv(2) */

@@ -81,4 +81,79 @@ test("while a Signals catches SIGTERM the process lives; after close() SIGTERM's
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
+// A worker can be terminated at any instant, running no JavaScript on the way out, while libuv's
+// process-wide signal list holds its Signals' handles: idle, spinning in a loop, or just after a
+// catch. The process must live on (no freed memory reached: this was a SIGSEGV), another thread's
+// Signals must work, a worker that exits normally must give its fds back, and once nothing catches
+// SIGUSR2 its default action (terminate) must be back, proving the dead workers' handles are gone.
+test('workers terminated while their Signals are open: no crash, others still catch, default action comes back', () => {
+  if (windows) { console.log('  SKIP worker termination with Signals: POSIX signals, this is win32'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'metal-io-signals-'));
+  try {
+    const index = JSON.stringify(pathToFileURL(join(root, 'src/index.ts')).href);
+    writeFileSync(join(dir, 'worker.mjs'), `
+      import { register } from ${JSON.stringify(pathToFileURL(join(root, 'node_modules/tsx/dist/esm/api/index.mjs')).href)};
+      register();
+      const { Poll, Events, Interest, Signals } = await import(${index});
+      const { parentPort, workerData } = await import('node:worker_threads');
+      if (workerData === 'plain') { parentPort.postMessage('ready'); process.exit(0); }
+      const poll = new Poll(); const events = new Events(4);
+      const s = new Signals(['SIGUSR2']);
+      poll.registry().register(s, 1, Interest.READABLE);
+      if (workerData === 'catch') { process.kill(process.pid, 'SIGUSR2'); poll.poll(events, 5000); s.pending(); }
+      parentPort.postMessage('ready');
+      if (workerData === 'spin') for (;;);
+      if (workerData === 'exit') process.exit(0);
+      setInterval(() => {}, 1000);
+    `);
+    const file = join(dir, 'child.mts');
+    writeFileSync(file, `
+      import { Worker } from 'node:worker_threads';
+      import { readdirSync } from 'node:fs';
+      import { Poll, Events, Interest, Signals } from ${index};
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const start = (mode) => new Promise((resolve, reject) => {
+        const w = new Worker(${JSON.stringify(join(dir, 'worker.mjs'))}, { workerData: mode });
+        w.once('error', reject);
+        w.once('message', () => resolve(w));
+      });
+      const poll = new Poll(); const events = new Events(4);
+      for (const mode of ['idle', 'spin', 'catch', 'idle', 'spin']) {
+        const w = await start(mode);
+        await w.terminate();
+        // A signal while the dead worker's handles would still be listed, then one caught here.
+        const s = new Signals(['SIGUSR2']);
+        poll.registry().register(s, 1, Interest.READABLE);
+        process.kill(process.pid, 'SIGUSR2');
+        poll.poll(events, 5000);
+        if (s.pending().join() !== 'SIGUSR2') throw new Error('not caught after terminating a ' + mode + ' worker');
+        s.close();
+      }
+      console.log('caught after every termination');
+      if (process.platform === 'linux') {
+        // What a worker that exits normally leaves open with a Signals, less what it leaves without.
+        const left = async (mode) => {
+          const before = fds();
+          const w = await start(mode);
+          await new Promise((r) => w.once('exit', r));
+          return fds() - before;
+        };
+        await left('plain');
+        const n = (await left('exit')) - (await left('plain'));
+        console.log('fds after a normal exit ' + n);
+      }
+      console.log('sending SIGUSR2 with nothing catching it');
+      process.kill(process.pid, 'SIGUSR2');
+      setTimeout(() => console.log('still alive'), 2000);
+    `);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60000 });
+    const out = `${r.stdout}${r.stderr}`;
+    assert.match(r.stdout, /caught after every termination/, out);
+    if (process.platform === 'linux') assert.match(r.stdout, /fds after a normal exit 0\n/, out);
+    assert.match(r.stdout, /sending SIGUSR2/, out);
+    assert.is(r.signal, 'SIGUSR2', `not killed by SIGUSR2's default action: ${r.signal} ${r.status}\n${out}`);
+    assert.not.match(r.stdout, /still alive/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
 test.run();

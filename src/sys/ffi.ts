@@ -18,6 +18,8 @@ export interface Binder {
   fn<K extends FunctionName>(name: K): SysCalls[K];
   /** Whether the target declares `name` and, for optional functions, the library exports it. */
   has(name: FunctionName): boolean;
+  /** The address of `name`'s code, for C that takes a function pointer (a thread-exit destructor). */
+  address(name: FunctionName): bigint;
 }
 
 /** Binds `mod`'s functions through koffi, each on first use (libraries load on the first call that needs them). */
@@ -74,6 +76,11 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
 
   return {
     fn: (name) => bind(name) as never,
+    address(name) {
+      bind(name); // the same checks and errors as a call
+      const info = mod.functions[name]!;
+      return loadLib(info.lib).symbol(info.symbol) as bigint;
+    },
     has(name) {
       if (!mod.functions[name]) return false;
       try { bind(name); return true; } catch { return false; }

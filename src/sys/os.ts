@@ -45,6 +45,8 @@ export function offsetOf(struct: StructName, field: string): number {
 /** The bound function; throws a clear error when the target or the system lacks it. */
 export function fn<K extends FunctionName>(name: K): SysCalls[K] { return binder.fn(name); }
 export function has(name: FunctionName): boolean { return binder.has(name); }
+/** The address of `name`'s code (a C function pointer to it). */
+export function address(name: FunctionName): bigint { return binder.address(name); }
 
 export const isWindows = mod.target.os === 'win32';
 

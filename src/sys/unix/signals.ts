@@ -10,8 +10,16 @@
 // Nothing here depends on when the signal comes: one caught while JavaScript runs stays in the
 // pipe until drained, so a blocking loop cannot miss it between two waits (the self-pipe trick,
 // done by libuv). The private loop belongs to the thread that made it (a worker can have its own).
-import { constant, fn } from '../os.js';
-import { makeCallback, pinnedBuffer, releaseCallback } from '../ffi.js';
+//
+// A worker can end at any moment (worker.terminate() runs no JavaScript on the way out), while
+// libuv's process-wide signal list still holds this loop's handles; a signal or another thread's
+// uv_signal_start then reads them. So the loop and handles live in native memory (calloc) that no
+// garbage collector or isolate teardown frees, and each handle has a thread-exit destructor
+// (pthread_key_create with uv_signal_stop): when the thread ends, however it ends, the C library
+// takes the handles out of libuv's list, which gives the signal its default action back. What such
+// an end leaves is the loop's three fds and its memory, never freed memory in use.
+import { address, constant, fn } from '../os.js';
+import { makeCallback, releaseCallback } from '../ffi.js';
 import { systemError } from '../../errors.js';
 
 /** A set of caught signals, readable as an fd. */
@@ -26,16 +34,46 @@ export interface SignalSet {
 
 function check(call: string, r: number): void { if (r < 0) throw systemError(call, -r); }
 
+/** `size` zeroed bytes of native memory (never moved, never freed but by free()). */
+function nativeAlloc(size: number): bigint {
+  const p = fn('calloc')(1, size) as bigint | null;
+  if (!p) throw systemError('calloc', constant('ENOMEM'));
+  return p;
+}
+
+/** A handle and the thread-specific key whose destructor stops it at thread exit (-1: none yet). */
+interface Handle { ptr: bigint; key: number }
+
+/** Arms `h`: when this thread exits with it still set, the C library calls uv_signal_stop(h). */
+function stopAtThreadExit(h: Handle): void {
+  // pthread_key_t is 4 bytes, or 8 (Apple's unsigned long, little-endian): word 0 holds the key.
+  const out = new Uint32Array(2);
+  const r = fn('pthread_key_create')(out, address('uv_signal_stop'));
+  if (r !== 0) throw systemError('pthread_key_create', r);
+  h.key = out[0]! + out[1]! * 4294967296;
+  const s = fn('pthread_setspecific')(h.key, h.ptr);
+  if (s !== 0) throw systemError('pthread_setspecific', s);
+}
+
+/** Disarms `h` before it is closed here. */
+function disarm(h: Handle): void {
+  if (h.key < 0) return;
+  fn('pthread_setspecific')(h.key, null);
+  fn('pthread_key_delete')(h.key);
+  h.key = -1;
+}
+
 class UvSignalSet implements SignalSet {
   readonly fd: number;
-  #loop: Buffer | null;
-  #handles: Buffer[] = [];
+  #loop: bigint | null;
+  #handles: Handle[] = [];
   #caught: number[] = [];
   #cb: bigint;
 
   constructor(signums: readonly number[]) {
-    const loop = pinnedBuffer(Number(fn('uv_loop_size')()));
-    check('uv_loop_init', fn('uv_loop_init')(loop));
+    const loop = nativeAlloc(Number(fn('uv_loop_size')()));
+    const r = fn('uv_loop_init')(loop);
+    if (r < 0) { fn('free')(loop); throw systemError('uv_loop_init', -r); }
     this.#loop = loop;
     const caught = this.#caught;
     this.#cb = makeCallback('void metal_io_uv_signal_cb(void *handle, int signum)', (_h: unknown, signum: number) => {
@@ -44,10 +82,12 @@ class UvSignalSet implements SignalSet {
     try {
       const size = Number(fn('uv_handle_size')(constant('UV_SIGNAL')));
       for (const signum of signums) {
-        const h = pinnedBuffer(size);
-        check('uv_signal_init', fn('uv_signal_init')(loop, h));
+        const h: Handle = { ptr: nativeAlloc(size), key: -1 };
+        const init = fn('uv_signal_init')(loop, h.ptr);
+        if (init < 0) { fn('free')(h.ptr); throw systemError('uv_signal_init', -init); }
         this.#handles.push(h); // initialized: closed by close() from here on
-        check('uv_signal_start', fn('uv_signal_start')(h, this.#cb, signum));
+        stopAtThreadExit(h); // armed before libuv's signal list can hold it
+        check('uv_signal_start', fn('uv_signal_start')(h.ptr, this.#cb, signum));
       }
       // libuv adds the signal pipe to its epoll/kqueue set on the first run, not at init.
       this.#run();
@@ -71,14 +111,20 @@ class UvSignalSet implements SignalSet {
     const loop = this.#loop;
     if (!loop) return;
     this.#loop = null;
-    for (const h of this.#handles) fn('uv_close')(h, null);
-    // Closing handles finish at the end of a loop iteration; then the loop can close (and its fds).
-    for (let i = 0; i < 4; i++) {
-      fn('uv_run')(loop, constant('UV_RUN_NOWAIT'));
-      if (fn('uv_loop_close')(loop) === 0) break;
-    }
+    const handles = this.#handles;
     this.#handles = [];
+    for (const h of handles) { disarm(h); fn('uv_close')(h.ptr, null); }
+    // Closing handles finish at the end of a loop iteration; then the loop can close (and its fds).
+    let closed = false;
+    for (let i = 0; i < 4 && !closed; i++) {
+      fn('uv_run')(loop, constant('UV_RUN_NOWAIT'));
+      closed = fn('uv_loop_close')(loop) === 0;
+    }
     releaseCallback(this.#cb);
+    // Memory libuv may still reach is kept (a few hundred bytes) rather than freed under it.
+    if (!closed) return;
+    for (const h of handles) fn('free')(h.ptr);
+    fn('free')(loop);
   }
 }
 
