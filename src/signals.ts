@@ -52,10 +52,17 @@ export class Signals implements Source, Disposable {
       throw argTypeError('signals', "an iterable of signal names ('SIGTERM') or numbers", signals);
     }
     const nums: number[] = [];
-    for (const s of signals as Iterable<unknown>) {
-      const n = signalNumber(s);
-      if (!nums.includes(n)) nums.push(n);
-      if (nums.length > 64) throw argValueError('signals', 'has more than 64 signals', signals);
+    try {
+      for (const s of signals as Iterable<unknown>) {
+        const n = signalNumber(s);
+        if (!nums.includes(n)) nums.push(n);
+        if (nums.length > 64) throw argValueError('signals', 'has more than 64 signals', signals);
+      }
+    } catch (e) {
+      // The engine's own refusal to iterate (a detached typed array, a broken iterator protocol)
+      // becomes a coded argument error; the caller's own exceptions pass through.
+      if (e instanceof TypeError && !Object.hasOwn(e, 'code')) throw argValueError('signals', `cannot be iterated (${e.message})`, signals);
+      throw e;
     }
     if (nums.length === 0) throw argValueError('signals', 'must name at least one signal', signals);
     const set = createSignalSet(nums);

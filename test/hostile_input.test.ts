@@ -5,6 +5,13 @@
 // passed through). Buffers live in arenas whose tails are canaries: no call may write past a buffer,
 // and no transfer may report more bytes than the buffer really has. At the end no fd is left open.
 //
+// The adversary also acts *during* the call: values whose valueOf, getters, index properties,
+// iterators and Proxy traps close, deregister, detach, resize or transfer something in play (the
+// target, the buffers, the batch, the Poll), and prototype patches of Buffer, %TypedArray%,
+// DataView, ArrayBuffer, Array, Object and BigInt installed for the call (throwing, lying, or acting
+// and then doing the real thing). Every byte a peer receives must be one the test wrote: no heap
+// memory ever reaches the wire.
+//
 // Fixed seed and a bounded number of runs here; `npm run test:fuzz` runs longer
 // (METAL_IO_FUZZ_RUNS, METAL_IO_FUZZ_SEED).
 import { test } from 'uvu';
@@ -12,6 +19,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { closeSync } from 'node:fs';
 import { Socket as NodeSocket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { Poll, Events, Interest, Waker, Registry, Signals } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
 import { pipe, UnixStream, UnixDatagram, SourceFd } from '../src/unix.js';
@@ -20,15 +28,19 @@ import { tcpPair } from './_util/net.js';
 import { openFds, leakedSince } from './_util/events.js';
 
 const RUNS = Number(process.env.METAL_IO_FUZZ_RUNS ?? 300);
+const TERMINATIONS = Math.max(4, Math.round(RUNS / 25)); // worker starts are slow: fewer of them
 const SEED = Number(process.env.METAL_IO_FUZZ_SEED ?? 0x6d696f);
 const unix = process.platform !== 'win32';
+const eachRun = process.env.METAL_IO_FUZZ_FD_EACH === '1'; // find which call leaked an fd
 
 /** The caller's own exception, thrown from a hostile getter or trap: it may pass through. */
-class Boom extends Error {}
+class Boom extends Error { constructor(m: string) { super(m); } } // no spread: Array's iterator may be patched
 
 // ---- hostile values, as recipes made fresh for each call --------------------------------------
 
 const CANARY = 0xa5;
+// Every byte a peer may receive: buffer contents (CANARY), the fixtures' own writes (1-5), 'x', zeros.
+const WRITTEN = new Set([CANARY, 0, 1, 2, 3, 4, 5, 0x78]);
 interface Made { value: unknown; trueSize?: number; arena?: Uint8Array; tail?: number }
 
 type Recipe = { kind: string; n: number; x?: unknown };
@@ -38,7 +50,11 @@ const numbers = fc.oneof(
   fc.integer(), fc.double(),
 );
 const bufferKinds = ['plain', 'offsetView', 'lyingLength', 'lyingByteLength', 'subclassLiar', 'throwingGetters', 'proxy', 'detached', 'shared', 'resizable', 'dataView', 'int32', 'float64', 'buffer'] as const;
+const ACTIONS = 10; // act() below
+const MEMORY = 8; const STATE = 9;
+const shapes = ['valueOf', 'getterView', 'proxyView', 'addrGetters', 'arrayIndex', 'iterable', 'lengthGetterArray'] as const;
 const recipe: fc.Arbitrary<Recipe> = fc.oneof(
+  { arbitrary: fc.record({ kind: fc.constant('sabotage'), n: fc.nat(ACTIONS * 3 - 1), x: fc.constantFrom(...shapes) }), weight: 2 },
   fc.record({ kind: fc.constantFrom(...bufferKinds), n: sizes }),
   fc.record({ kind: fc.constant('number'), n: fc.constant(0), x: numbers }),
   fc.record({ kind: fc.constant('primitive'), n: fc.constant(0), x: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(null, undefined, true, false, 1n, -1n, 2n ** 64n)) }),
@@ -50,8 +66,111 @@ function arena(n: number, shared = false): { arena: Uint8Array; view: Uint8Array
   return { arena: a, view: a.subarray(0, n) };
 }
 
+// What a hostile callback does mid-call, to the objects in play. Each swallows its own errors.
+let acting = false; // an action's own use of a patched builtin does not act again
+function act(n: number, ctx: Fixtures): void {
+  if (acting) return;
+  acting = true;
+  try { actNow(n, ctx); } finally { acting = false; }
+}
+function actNow(n: number, ctx: Fixtures): void {
+  const tryIt = (f: () => unknown) => { try { f(); } catch { /* the action itself may be refused */ } };
+  switch (n) {
+    case 0: tryIt(() => ctx.tcp.server.close()); break;
+    case 1: tryIt(() => ctx.udp.close()); break;
+    case 2: tryIt(() => ctx.poll.registry().deregister(ctx.tcp.server)); break;
+    case 3: tryIt(() => ctx.poll.close()); break;
+    // The transferred memory is kept: the same bytes, now another object's. A write the library
+    // still makes through its old address shows up there.
+    case 4: for (const ab of ctx.inPlay) if (!(ab instanceof SharedArrayBuffer)) tryIt(() => ctx.moved.push(new Uint8Array(structuredClone(ab, { transfer: [ab] })))); break;
+    case 5: for (const ab of ctx.inPlay) tryIt(() => (ab as unknown as { resize(n: number): void }).resize(0)); break;
+    case 6: tryIt(() => structuredClone(ctx.batch.buffer.buffer, { transfer: [ctx.batch.buffer.buffer as ArrayBuffer] })); tryIt(() => { ctx.batch.length = -1; }); break;
+    case 7: tryIt(() => ctx.ustream?.[0].close()); tryIt(() => ctx.pipe?.[0].close()); tryIt(() => ctx.waker.close()); break;
+    case MEMORY: actNow(4, ctx); actNow(5, ctx); actNow(6, ctx); break; // every buffer in play taken away
+    case STATE: for (const a of [2, 0, 1, 7, 3]) actNow(a, ctx); break; // every object in play closed
+  }
+}
+
+/**
+ * A value that runs an action when the library reads it, in one of several shapes: action `n` mod
+ * ACTIONS, once, at the (1 + n / ACTIONS)-th read (so a first read may see an honest value and a
+ * later one a changed world).
+ */
+function sabotage(shape: string, n: number, ctx: Fixtures): Made {
+  const action = n % ACTIONS; const at = 1 + Math.floor(n / ACTIONS);
+  let reads = 0;
+  const go = () => { if (++reads === at) act(action, ctx); };
+  switch (shape) {
+    case 'valueOf': return { value: { valueOf() { go(); return 1; }, toString() { go(); return '127.0.0.1:1'; }, [Symbol.toPrimitive]() { go(); return 1; } } };
+    case 'getterView': {
+      const a = arena(64); ctx.inPlay.push(a.arena.buffer);
+      for (const k of ['length', 'byteLength', 'byteOffset', 'buffer']) {
+        const real = Reflect.get(Uint8Array.prototype, k, a.view) as unknown;
+        Object.defineProperty(a.view, k, { get() { go(); return real; } });
+      }
+      return { value: a.view, trueSize: 64, arena: a.arena, tail: 64 };
+    }
+    case 'proxyView': {
+      const a = arena(64); ctx.inPlay.push(a.arena.buffer);
+      return { value: new Proxy(a.view, { get(t, k) { go(); return Reflect.get(t, k); } }), arena: a.arena, tail: 64 };
+    }
+    case 'addrGetters': return { value: { get address() { go(); return '127.0.0.1'; }, get port() { go(); return ctx.udpPort; }, get family() { go(); return 'ipv4'; }, get scopeId() { go(); return 0; }, get flowinfo() { go(); return 0; } } };
+    case 'arrayIndex': {
+      const a = arena(64); ctx.inPlay.push(a.arena.buffer);
+      const arr: unknown[] = [a.view, a.view];
+      Object.defineProperty(arr, 1, { get() { go(); return a.view; } });
+      return { value: arr, arena: a.arena, tail: 64 };
+    }
+    case 'iterable': {
+      const a = arena(64); ctx.inPlay.push(a.arena.buffer);
+      return { value: { *[Symbol.iterator]() { yield a.view; go(); yield 'SIGUSR2'; } }, arena: a.arena, tail: 64 };
+    }
+    case 'lengthGetterArray': {
+      const a = arena(64); ctx.inPlay.push(a.arena.buffer);
+      const arr = [a.view];
+      return { value: new Proxy(arr, { get(t, k) { if (k === 'length') go(); return Reflect.get(t, k); } }), arena: a.arena, tail: 64 };
+    }
+    default: throw new Error(`no shape ${shape}`);
+  }
+}
+
+// ---- prototype patches, installed for one call ---------------------------------------------------
+
+const TA = Object.getPrototypeOf(Uint8Array.prototype) as object;
+type Patchable = [string, object, PropertyKey];
+const everyPatch: Patchable[] = [
+  ...['writeUInt32LE', 'writeBigUInt64LE', 'writeUInt16LE', 'writeUInt16BE', 'fill', 'copy', 'readUInt32LE', 'subarray', 'toString', 'equals'].map((k): [string, object, PropertyKey] => [`Buffer.prototype.${k}`, Buffer.prototype, k]),
+  ...['set', 'subarray', 'fill', 'length', 'byteLength', 'byteOffset', 'buffer', 'slice', 'includes'].map((k): [string, object, PropertyKey] => [`%TypedArray%.prototype.${k}`, TA, k]),
+  ...['setUint32', 'getUint32', 'setUint16', 'setBigUint64', 'byteLength', 'byteOffset'].map((k): [string, object, PropertyKey] => [`DataView.prototype.${k}`, DataView.prototype, k]),
+  ...['byteLength', 'resizable', 'detached', 'slice', 'resize', 'transfer'].map((k): [string, object, PropertyKey] => [`ArrayBuffer.prototype.${k}`, ArrayBuffer.prototype, k]),
+  ...[Symbol.iterator, 'push', 'includes', 'map', 'splice', 'indexOf', 'join', 'slice'].map((k): [string, object, PropertyKey] => [`Array.prototype.${String(k)}`, Array.prototype, k]),
+  ...['defineProperty', 'freeze', 'keys', 'hasOwn', 'getPrototypeOf', 'assign'].map((k): [string, object, PropertyKey] => [`Object.${k}`, Object, k]),
+  ['BigInt', globalThis, 'BigInt'], ['BigInt.prototype.toString', BigInt.prototype, 'toString'], ['BigInt.asUintN', BigInt, 'asUintN'],
+];
+const patchable = everyPatch.filter(([, obj, key]) => Object.getOwnPropertyDescriptor(obj, key)); // what this Node has
+type Patch = { at: number; mode: 'throw' | 'lie' | 'act'; action: number };
+const patchArb: fc.Arbitrary<Patch | null> = fc.option(fc.record({ at: fc.nat(patchable.length - 1), mode: fc.constantFrom('throw', 'lie', 'act'), action: fc.nat(ACTIONS - 1) }), { freq: 3 });
+
+const define = Object.defineProperty; // the undo must not run a patched one
+/** Installs `p` and returns the undo. Getters stay getters; methods stay functions. */
+function install(p: Patch, ctx: Fixtures): () => void {
+  const [, obj, key] = patchable[p.at]!;
+  const desc = Object.getOwnPropertyDescriptor(obj, key)!;
+  const orig = desc.get ?? desc.value as (...a: unknown[]) => unknown;
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    if (p.mode === 'throw') throw new Boom(`patched ${String(key)}`);
+    if (p.mode === 'act') act(p.action, ctx);
+    const real = Reflect.apply(orig, this, args) as unknown;
+    if (p.mode === 'lie') return typeof real === 'number' ? 1 << 24 : typeof real === 'boolean' ? !real : real;
+    return real;
+  };
+  define(obj, key, desc.get ? { ...desc, get: wrapped } : { ...desc, value: wrapped });
+  return () => define(obj, key, desc);
+}
+
 function make(r: Recipe, ctx: Fixtures): Made {
   const n = r.n;
+  if (r.kind === 'sabotage') return sabotage(r.x as string, n, ctx);
   switch (r.kind) {
     case 'plain': { const a = arena(n); return { value: a.view, trueSize: n, arena: a.arena, tail: n }; }
     case 'offsetView': { const a = arena(n + 8); const v = a.arena.subarray(8, 8 + n); return { value: v, trueSize: n, arena: a.arena, tail: n + 8 }; }
@@ -102,12 +221,13 @@ function make(r: Recipe, ctx: Fixtures): Made {
 
 // ---- what is called ----------------------------------------------------------------------------
 
-interface Fixtures { poll: Poll; events: Events; waker: Waker; tcp: ReturnType<typeof tcpPair>; udp: UdpSocket; udpPeer: string; udpPeerAddr: PeerAddress; peer: PeerAddress; batch: DatagramBatch; pipe?: ReturnType<typeof pipe>; ustream?: [UnixStream, UnixStream]; udgram?: [UnixDatagram, UnixDatagram] }
+interface Fixtures { inPlay: (ArrayBuffer | SharedArrayBuffer)[]; moved: Uint8Array[]; udpPort: number; poll: Poll; events: Events; waker: Waker; tcp: ReturnType<typeof tcpPair>; udp: UdpSocket; udpPeer: string; udpPeerAddr: PeerAddress; peer: PeerAddress; batch: DatagramBatch; pipe?: ReturnType<typeof pipe>; ustream?: [UnixStream, UnixStream]; udgram?: [UnixDatagram, UnixDatagram] }
 
 function fixtures(): Fixtures {
   const poll = new Poll();
   const udp = UdpSocket.bind('127.0.0.1:0');
   return {
+    inPlay: [], moved: [], udpPort: udp.localAddr().port,
     poll, events: new Events(8), waker: new Waker(poll.registry(), 99), tcp: tcpPair(), udp, udpPeer: `127.0.0.1:${udp.localAddr().port}`,
     udpPeerAddr: new PeerAddress(udp.localAddr()), peer: new PeerAddress(), batch: new DatagramBatch(4, 64),
     ...(unix ? { pipe: pipe(), ustream: UnixStream.pair(), udgram: UnixDatagram.pair() } : {}),
@@ -118,13 +238,16 @@ function closeAll(f: Fixtures): void {
   for (const c of [f.tcp.client, f.tcp.server, f.tcp.listener, f.udp, ...(f.pipe ?? []), ...(f.ustream ?? []), ...(f.udgram ?? []), f.waker, f.poll]) c.close();
 }
 
+/** obj[m](...a) without the spread (Array's iterator may be patched for the call). */
+const apply = Reflect.apply;
+function invoke(obj: unknown, m: string, a: unknown[]): unknown { return apply((obj as Record<string, (...x: unknown[]) => unknown>)[m]!, obj, a); }
 type Target = { name: string; call(f: Fixtures, a: unknown[]): unknown; transfer?: number; async?: boolean };
 const streamMethods = ['read', 'write', 'peek', 'readv', 'writev', 'register', 'reregister', 'deregister', 'shutdown', 'setNodelay', 'setTtl', 'tryIo', 'takeError', 'close'];
 const targets: Target[] = [
-  ...streamMethods.map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => (f.tcp.server as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: ['read', 'write', 'peek', 'readv', 'writev'].includes(m) ? 0 : undefined })),
-  ...['read', 'write'].map((m): Target => ({ name: `TcpStream.${m} (client)`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
+  ...streamMethods.map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => invoke(f.tcp.server, m, a), transfer: ['read', 'write', 'peek', 'readv', 'writev'].includes(m) ? 0 : undefined })),
+  ...['read', 'write'].map((m): Target => ({ name: `TcpStream.${m} (client)`, call: (f, a) => invoke(f.tcp.client, m, a), transfer: 0 })),
   { name: 'TcpListener.accept', call: (f) => f.tcp.listener.accept() },
-  ...['setRecvBufferSize', 'setSendBufferSize', 'setLinger', 'setKeepalive', 'setTcpKeepalive', 'setNodelay'].map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => (f.tcp.client as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  ...['setRecvBufferSize', 'setSendBufferSize', 'setLinger', 'setKeepalive', 'setTcpKeepalive', 'setNodelay'].map((m): Target => ({ name: `TcpStream.${m}`, call: (f, a) => invoke(f.tcp.client, m, a) })),
   { name: 'new Signals', call: (_f, a) => new Signals(a[0] as never) },
   { name: 'TcpListener.bind (options)', call: (_f, a) => TcpListener.bind('127.0.0.1:0', a[0] as never) },
   { name: 'UdpSocket.bind (options)', call: (_f, a) => UdpSocket.bind('127.0.0.1:0', a[0] as never) },
@@ -134,7 +257,7 @@ const targets: Target[] = [
   { name: 'TcpListener.intoNodeServer', call: (f, a) => f.tcp.listener.intoNodeServer(a[0] as never) },
   { name: 'TcpListener.acceptShedAfter=', call: (f, a) => { f.tcp.listener.acceptShedAfter = a[0] as number; } },
   { name: 'TcpListener.setTtl', call: (f, a) => f.tcp.listener.setTtl(a[0] as number) },
-  ...['recvFrom', 'peekFrom', 'send', 'recv', 'peek'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
+  ...['recvFrom', 'peekFrom', 'send', 'recv', 'peek'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => invoke(f.udp, m, a), transfer: 0 })),
   { name: 'UdpSocket.sendTo', call: (f, a) => f.udp.sendTo(a[0] as never, f.udpPeer, a[1] as never, a[2] as never), transfer: 0 },
   { name: 'UdpSocket.recvFromPeer', call: (f, a) => f.udp.recvFromPeer(a[0] as never, a[1] as never, a[2] as never, a[3] as never), transfer: 0 },
   { name: 'UdpSocket.recvFromPeer (peer)', call: (f, a) => f.udp.recvFromPeer(a[0] as never, f.peer, a[1] as never, a[2] as never), transfer: 0 },
@@ -148,17 +271,17 @@ const targets: Target[] = [
   { name: 'UdpSocket.sendMany (batch)', call: (f, a) => f.udp.sendMany(f.batch, a[0] as never) },
   { name: 'UdpSocket.setGro', call: (f, a) => f.udp.setGro(a[0] as never) },
   { name: 'new DatagramBatch', call: (_f, a) => new DatagramBatch(a[0] as never, a[1] as never) },
-  ...['setLength', 'slot', 'data', 'lengthOf', 'peer', 'truncated', 'segmentSize', 'offset'].map((m): Target => ({ name: `DatagramBatch.${m}`, call: (f, a) => (f.batch as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  ...['setLength', 'slot', 'data', 'lengthOf', 'peer', 'truncated', 'segmentSize', 'offset'].map((m): Target => ({ name: `DatagramBatch.${m}`, call: (f, a) => invoke(f.batch, m, a) })),
   { name: 'new PeerAddress', call: (_f, a) => new PeerAddress(typeof a[0] === 'string' ? '127.0.0.1:1' : a[0] as never) },
   ...['copyFrom', 'equals', 'set'].map((m): Target => ({ name: `PeerAddress.${m}`, call: (f, a) => (f.peer as never as Record<string, (...x: unknown[]) => unknown>)[m]!(m === 'set' && typeof a[0] === 'string' ? '127.0.0.1:1' : a[0]) })),
   { name: 'UdpSocket.sendTo (addr)', call: (f, a) => f.udp.sendTo(Buffer.from('x'), a[0] as never) },
-  ...['setMulticastTtlV4', 'setBroadcast', 'setTtl', 'joinMulticastV6', 'joinMulticastV4'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => (f.udp as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  ...['setMulticastTtlV4', 'setBroadcast', 'setTtl', 'joinMulticastV6', 'joinMulticastV4'].map((m): Target => ({ name: `UdpSocket.${m}`, call: (f, a) => invoke(f.udp, m, a) })),
   ...(unix ? ([
     ...['read'].map((m): Target => ({ name: `Receiver.${m}`, call: (f, a) => f.pipe![1].read(a[0] as never, a[1] as never, a[2] as never), transfer: 0 })),
     { name: 'Sender.write', call: (f, a) => f.pipe![0].write(a[0] as never, a[1] as never, a[2] as never), transfer: 0 },
     { name: 'Sender.setNonblocking', call: (f, a) => f.pipe![0].setNonblocking(a[0] as never) },
-    ...['read', 'write', 'peek', 'readv', 'writev'].map((m): Target => ({ name: `UnixStream.${m}`, call: (f, a) => (f.ustream![0] as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
-    ...['send', 'recv', 'recvFrom'].map((m): Target => ({ name: `UnixDatagram.${m}`, call: (f, a) => (f.udgram![1] as never as Record<string, (...x: unknown[]) => unknown>)[m]!(...a), transfer: 0 })),
+    ...['read', 'write', 'peek', 'readv', 'writev'].map((m): Target => ({ name: `UnixStream.${m}`, call: (f, a) => invoke(f.ustream![0], m, a), transfer: 0 })),
+    ...['send', 'recv', 'recvFrom'].map((m): Target => ({ name: `UnixDatagram.${m}`, call: (f, a) => invoke(f.udgram![1], m, a), transfer: 0 })),
     { name: 'new SourceFd', call: (_f, a) => new SourceFd(a[0] as number) },
   ] as Target[]) : []),
   { name: 'Poll.poll', call: (f, a) => { f.waker.wake(); return f.poll.poll(a[0] as Events, a[1] as number); } },
@@ -172,13 +295,29 @@ const targets: Target[] = [
   { name: 'Waker.fromHandle (mutated)', call: (f, a) => Waker.fromHandle({ ...f.waker.handle, [['fd', 'token', 'state', 'kind', 'backend', 'ident'][typeof a[1] === 'number' ? Math.abs(a[1] | 0) % 6 : 0]!]: a[0] } as never) },
   { name: 'new Events', call: (_f, a) => new Events(a[0] as number) },
   { name: 'Events.get', call: (f, a) => f.events.get(a[0] as number) },
-  ...['add', 'remove', 'format', 'isReadable'].map((m): Target => ({ name: `Interest.${m}`, call: (_f, a) => (Interest as unknown as Record<string, (...x: unknown[]) => unknown>)[m]!(...a) })),
+  ...['add', 'remove', 'format', 'isReadable'].map((m): Target => ({ name: `Interest.${m}`, call: (_f, a) => invoke(Interest, m, a) })),
   { name: 'TcpListener.bind', call: (_f, a) => TcpListener.bind(a[0] as never) },
   { name: 'UdpSocket.bind', call: (_f, a) => UdpSocket.bind(a[0] as never) },
   { name: 'TcpStream.connect', call: (_f, a) => TcpStream.connect(typeof a[0] === 'string' ? '127.0.0.1:1' : a[0] as never) },
   { name: 'sys.pinnedBuffer', call: (_f, a) => { const n = a[0]; if (typeof n === 'number' && n > 1 << 20) return null; return sys.pinnedBuffer(n as number); } },
   { name: 'sys.addressOf', call: (_f, a) => sys.addressOf(a[0] as never) },
 ];
+
+/** Reads whatever the fixtures' peers have (non-blocking) and returns a byte no buffer held, or null. */
+function drainPeers(f: Fixtures): number | null {
+  const buf = Buffer.alloc(65536);
+  const ends = [f.tcp.client, f.tcp.server, f.udp, f.pipe?.[1], f.ustream?.[0], f.ustream?.[1], f.udgram?.[0], f.udgram?.[1]];
+  for (const end of ends) {
+    if (!end) continue;
+    for (let i = 0; i < 64; i++) {
+      let n: number;
+      try { n = (end as { read?: (b: Buffer) => number; recv: (b: Buffer) => number }).read?.(buf) ?? (end as { recv: (b: Buffer) => number }).recv(buf); } catch { break; }
+      if (!n) break;
+      for (let j = 0; j < n; j++) if (!WRITTEN.has(buf[j]!)) return buf[j]!;
+    }
+  }
+  return null;
+}
 
 // Only loopback is ever a target: connect() gets '127.0.0.1:1' for any string, bind() only binds.
 function loopbackOnly(a: unknown[]): boolean {
@@ -208,28 +347,37 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
   TcpListener.bind('127.0.0.1:0').close(); // the process-wide spare fd exists before we count
   const before = openFds();
   const seen = new Map<string, number>();
-  await fc.assert(fc.asyncProperty(fc.nat(targets.length - 1), fc.array(recipe, { maxLength: 4 }), async (which, recipes) => {
+  await fc.assert(fc.asyncProperty(fc.nat(targets.length - 1), fc.array(recipe, { maxLength: 4 }), patchArb, async (which, recipes, patch) => {
     const t = targets[which]!;
+    const pre = eachRun ? openFds() : null;
     const f = fixtures();
     try {
       const made = recipes.map((r) => make(r, f));
+      for (const m of made) if (m.arena) f.inPlay.push(m.arena.buffer);
       const args = made.map((m) => m.value);
       if (!loopbackOnly(args)) return;
       // Some bytes for reads to find.
       f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
       f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
       let result: unknown;
+      const what = () => `${t.name}(${recipes.map((r) => r.kind === 'sabotage' ? `sabotage ${String(r.x)}/${r.n}` : r.kind).join(', ')})${patch ? ` with ${patchable[patch.at]![0]} patched to ${patch.mode}${patch.mode === 'act' ? ` ${patch.action}` : ''}` : ''}`;
       try {
-        result = t.call(f, args);
+        const undo = patch ? install(patch, f) : null;
+        try { result = t.call(f, args); } finally { undo?.(); }
         if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
       } catch (e) {
         const why = acceptable(e);
-        if (why) throw new Error(`${t.name}(${recipes.map((r) => r.kind).join(', ')}) threw ${why}`);
+        if (why) throw new Error(`${what()} threw ${why}`);
       }
+      // Nothing was written into memory after it was taken away from the caller's buffer.
+      for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what()}: wrote into a buffer's memory after it was transferred away`);
+      // Every byte on the wire is one the test wrote.
+      const foreign = drainPeers(f);
+      if (foreign) throw new Error(`${what()}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
       seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
       // Nothing written past any buffer; no transfer reports more than the buffer really has.
       for (const [i, m] of made.entries()) {
-        if (m.arena) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${t.name}: bytes written past argument ${i} (${recipes[i]!.kind})`);
+        if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what()}: bytes written past argument ${i}`);
       }
       if (t.transfer !== undefined && typeof result === 'number') {
         const cap = made[0]?.trueSize;
@@ -237,11 +385,131 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
       }
       if (Array.isArray(result) && typeof result[0] === 'number' && made[0]?.trueSize !== undefined) assert.ok(result[0] <= made[0].trueSize!, `${t.name}: datagram count`);
       release(result);
-    } finally { closeAll(f); }
+    } finally {
+      closeAll(f);
+      if (pre) {
+        const post = openFds()!; // (each listing holds one fd of its own, the lowest free one)
+        const left = [...post].filter((fd) => !pre.has(fd));
+        if (post.size > pre.size) throw new Error(`${t.name}(${recipes.map((r) => r.kind).join(', ')}) ${patch ? `patch ${patchable[patch.at]![0]} ${patch.mode}` : ''} left fds ${left}`);
+      }
+    }
   }), { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true });
   assert.ok(seen.size > targets.length / 2, `most targets were exercised (${seen.size} of ${targets.length})`);
   if (before) assert.equal(await leakedSince(before), [], 'no fd leaked');
   else console.log(`  (fd leak check skipped: no /proc/self/fd on ${process.platform}-${process.arch})`);
+});
+
+// Exhaustive, not sampled: for every method and every argument position, each hostile shape takes
+// every buffer away, or closes every object, at its first or second read.
+test('mid-call: every method, every argument position, every shape, first or second read', async () => {
+  const before = openFds();
+  let calls = 0;
+  for (const t of targets) {
+    for (let pos = 0; pos < 3; pos++) {
+      for (const shape of shapes) {
+        for (const action of [MEMORY, STATE]) {
+          for (const at of [1, 2]) {
+            const f = fixtures();
+            try {
+              const made = [0, 1, 2].slice(0, pos + 1).map((i) => i === pos ? sabotage(shape, action + ACTIONS * (at - 1), f) : i === 0 ? (() => { const a = arena(64); f.inPlay.push(a.arena.buffer); return { value: a.view, trueSize: 64, arena: a.arena, tail: 64 } as Made; })() : { value: undefined });
+              f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
+              f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
+              const what = `${t.name} with a ${shape} at argument ${pos} (${action === MEMORY ? 'takes memory' : 'closes objects'} at read ${at})`;
+              let result: unknown;
+              try {
+                result = t.call(f, made.map((m) => m.value));
+                if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+              } catch (e) {
+                const why = acceptable(e);
+                if (why) throw new Error(`${what} threw ${why}`);
+              }
+              calls++;
+              for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
+              const foreign = drainPeers(f);
+              if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
+              for (const m of made) if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what}: bytes written past a buffer`);
+              release(result);
+            } finally { closeAll(f); }
+          }
+        }
+      }
+    }
+  }
+  assert.ok(calls > targets.length * 3 * shapes.length, `${calls} calls made`);
+  if (before) assert.equal(await leakedSince(before), [], 'no fd leaked');
+});
+
+// Exhaustive over the patches: every method that moves bytes, with each builtin patched to throw or
+// to take every buffer away before doing its real work (a patched builtin the library called between
+// measuring a buffer and the system call would hand the kernel freed memory).
+test('patched builtins: every byte-moving method, every patch, throwing or taking memory away', async () => {
+  const before = openFds();
+  let calls = 0;
+  for (const t of targets.filter((x) => x.transfer !== undefined || /send|recv|Many|Segments/.test(x.name))) {
+    for (let at = 0; at < patchable.length; at++) {
+      for (const mode of ['throw', 'act'] as const) {
+        const f = fixtures();
+        try {
+          const a = arena(64); f.inPlay.push(a.arena.buffer);
+          f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
+          f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
+          const patch: Patch = { at, mode, action: MEMORY };
+          const what = `${t.name} with ${patchable[at]![0]} patched to ${mode === 'act' ? 'take memory away' : 'throw'}`;
+          if (process.env.METAL_IO_FUZZ_TRACE) console.error(what);
+          let result: unknown;
+          try {
+            const undo = install(patch, f);
+            try { result = t.call(f, /(readv|writev)$/.test(t.name) ? [[a.view, a.view]] : [a.view]); } finally { undo(); }
+            if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+          } catch (e) {
+            const why = acceptable(e);
+            if (why) throw new Error(`${what} threw ${why}`);
+          }
+          calls++;
+          for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
+          const foreign = drainPeers(f);
+          if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
+          if (a.arena.buffer.byteLength) assert.ok(a.arena.subarray(64).every((b) => b === CANARY), `${what}: bytes written past the buffer`);
+          release(result);
+        } finally { closeAll(f); }
+      }
+    }
+  }
+  assert.ok(calls > patchable.length * 2 * 10, `${calls} calls made`);
+  if (before) assert.equal(await leakedSince(before), [], 'no fd leaked');
+});
+
+// Workers holding resources (a Poll and Waker, TCP, UDP with a batch, Signals), spinning through
+// I/O or idle, terminated at any moment: the process stays whole, and this thread's own objects,
+// Signals included, keep working.
+test(`worker termination at any moment leaves the process whole (${TERMINATIONS} runs)`, async () => {
+  const kinds = fc.subarray(['tcp', 'udp', ...(unix ? ['signals'] : [])]);
+  await fc.assert(fc.asyncProperty(kinds, fc.boolean(), fc.nat(40), async (held, spin, delayMs) => {
+    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: held, spin } });
+    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    await new Promise((r) => setTimeout(r, delayMs));
+    await w.terminate();
+  }), { seed: SEED, numRuns: TERMINATIONS, endOnFailure: true });
+  const poll = new Poll(); const events = new Events(8);
+  const p = tcpPair();
+  try {
+    p.client.write(Buffer.from('still here'));
+    poll.registry().register(p.server, 1, Interest.READABLE);
+    poll.poll(events, 2000);
+    const got = Buffer.alloc(32);
+    assert.is(got.subarray(0, p.server.read(got) ?? 0).toString(), 'still here');
+    if (unix) {
+      const s = new Signals(['SIGUSR2']);
+      try {
+        poll.registry().register(s, 2, Interest.READABLE);
+        process.kill(process.pid, 'SIGUSR2');
+        const deadline = Date.now() + 2000;
+        let caught: string[] = [];
+        while (!caught.length && Date.now() < deadline) { poll.poll(events, 100); caught = s.pending(); }
+        assert.equal(caught, ['SIGUSR2']);
+      } finally { s.close(); }
+    }
+  } finally { p.close(); poll.close(); }
 });
 
 test('intoRawFd hands the fd over, open; the object is closed', () => {

@@ -3,6 +3,7 @@
 // sin_len byte where the target has one), and decode them back into Node's AddressInfo shape.
 import { SocketAddress } from 'node:net';
 import { constant, layout } from '../sys/os.js';
+import { copyBytes, getUint, putUint, zeroBytes } from '../sys/ffi.js';
 import { describe } from '../interest.js';
 import type { StructInfo } from '../../generated/types.js';
 import { invalidArg, validInteger } from '../validators.js';
@@ -95,11 +96,11 @@ export function parseIPv6(s: string): Uint8Array | null {
 }
 
 /** RFC 5952 text (as inet_ntop and Node print it): '::1', '::ffff:127.0.0.1', 'fe80::1'. */
-export function formatIPv6(b: Uint8Array): string {
+export function formatIPv6(b: Uint8Array, o = 0): string {
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+  for (let i = 0; i < 8; i++) g.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!);
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+    return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
   }
   let bestStart = -1; let bestLen = 0;
   for (let i = 0; i < 8;) {
@@ -168,36 +169,37 @@ function layouts(): Layouts {
 }
 export function storageSize(): number { return layouts().storage.size; }
 
+// Element reads and writes only (putUint/getUint): no Buffer or %TypedArray% method a caller could
+// patch runs while a sockaddr is encoded for a call or decoded after one.
 function writeFamily(buf: Buffer, s: StructInfo, prefix: string, family: number): void {
   const len = s.fields[`${prefix}_len`];
-  if (len) buf.writeUInt8(s.size, len.offset); // BSD: the length byte
+  if (len) buf[len.offset] = s.size; // BSD: the length byte
   const fam = s.fields[`${prefix}_family`]!;
-  if (fam.size === 1) buf.writeUInt8(family, fam.offset); else buf.writeUInt16LE(family, fam.offset);
+  putUint(buf, fam.offset, family, fam.size, false);
 }
 
 /** Writes `a` as a sockaddr into `buf` (zeroed first); returns its length. */
 export function encodeAddr(a: ParsedAddr, buf: Buffer): number {
   const l = layouts();
-  buf.fill(0);
+  zeroBytes(buf, 0, l.storage.size);
   if (!a.v6) {
     writeFamily(buf, l.in4, 'sin', l.AF_INET);
-    buf.writeUInt16BE(a.port, l.in4.fields.sin_port!.offset);
-    buf.set(a.bytes, l.in4.fields.sin_addr!.offset);
+    putUint(buf, l.in4.fields.sin_port!.offset, a.port, 2, true);
+    copyBytes(buf, l.in4.fields.sin_addr!.offset, a.bytes, 4);
     return l.in4.size;
   }
   writeFamily(buf, l.in6, 'sin6', l.AF_INET6);
-  buf.writeUInt16BE(a.port, l.in6.fields.sin6_port!.offset);
-  buf.writeUInt32BE(a.flowinfo >>> 0, l.in6.fields.sin6_flowinfo!.offset);
-  buf.set(a.bytes, l.in6.fields.sin6_addr!.offset);
-  buf.writeUInt32LE(a.scopeId >>> 0, l.in6.fields.sin6_scope_id!.offset);
+  putUint(buf, l.in6.fields.sin6_port!.offset, a.port, 2, true);
+  putUint(buf, l.in6.fields.sin6_flowinfo!.offset, a.flowinfo >>> 0, 4, true);
+  copyBytes(buf, l.in6.fields.sin6_addr!.offset, a.bytes, 16);
+  putUint(buf, l.in6.fields.sin6_scope_id!.offset, a.scopeId >>> 0, 4, false);
   return l.in6.size;
 }
 
 /** The address family of a sockaddr in `buf`. */
 export function familyOf(buf: Buffer): number {
-  const l = layouts();
-  const f = l.in4.fields.sin_family!;
-  return f.size === 1 ? buf.readUInt8(f.offset) : buf.readUInt16LE(f.offset);
+  const f = layouts().in4.fields.sin_family!;
+  return getUint(buf, f.offset, f.size, false);
 }
 
 /** Reads a sockaddr_in / sockaddr_in6 back into AddressInfo. */
@@ -206,13 +208,13 @@ export function decodeAddr(buf: Buffer): AddressInfo {
   const fam = familyOf(buf);
   if (fam === l.AF_INET) {
     const o = l.in4.fields.sin_addr!.offset;
-    return { address: `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`, family: 'IPv4', port: buf.readUInt16BE(l.in4.fields.sin_port!.offset) };
+    return { address: `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`, family: 'IPv4', port: getUint(buf, l.in4.fields.sin_port!.offset, 2, true) };
   }
   if (fam === l.AF_INET6) {
     const o = l.in6.fields.sin6_addr!.offset;
     return {
-      address: formatIPv6(buf.subarray(o, o + 16)), family: 'IPv6', port: buf.readUInt16BE(l.in6.fields.sin6_port!.offset),
-      flowinfo: buf.readUInt32BE(l.in6.fields.sin6_flowinfo!.offset), scopeId: buf.readUInt32LE(l.in6.fields.sin6_scope_id!.offset),
+      address: formatIPv6(buf, o), family: 'IPv6', port: getUint(buf, l.in6.fields.sin6_port!.offset, 2, true),
+      flowinfo: getUint(buf, l.in6.fields.sin6_flowinfo!.offset, 4, true), scopeId: getUint(buf, l.in6.fields.sin6_scope_id!.offset, 4, false),
     };
   }
   throw invalidArg(`not an IP socket address (family ${fam})`);

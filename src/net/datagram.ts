@@ -132,6 +132,8 @@ export class DatagramBatch {
   /** @internal */ readonly strides: Uint32Array;
   /** @internal One sockaddr_storage per slot, pinned; peers[i] is a view of slot i. */
   readonly addrs: Buffer;
+  /** @internal The bytes of one slot of `addrs`. */
+  readonly addrSize: number;
   /** @internal */ readonly peers: readonly PeerAddress[];
   /** @internal */ readonly views: readonly Buffer[];
   /** @internal The socket seam's native layout over this memory (msghdr arrays), made on first use. */
@@ -146,6 +148,7 @@ export class DatagramBatch {
     this.flags = new Uint8Array(this.capacity);
     this.strides = new Uint32Array(this.capacity);
     const ss = storageSize();
+    this.addrSize = ss;
     this.addrs = pinnedBuffer(this.capacity * ss);
     const peers: PeerAddress[] = []; const views: Buffer[] = [];
     for (let i = 0; i < this.capacity; i++) {
@@ -155,7 +158,7 @@ export class DatagramBatch {
     this.peers = Object.freeze(peers);
     this.views = Object.freeze(views);
     // The memory the kernel is pointed at can never be swapped for something smaller.
-    lock(this, ['capacity', 'datagramSize', 'buffer', 'lengths', 'flags', 'strides', 'addrs', 'peers', 'views']);
+    lock(this, ['capacity', 'datagramSize', 'buffer', 'lengths', 'flags', 'strides', 'addrs', 'addrSize', 'peers', 'views']);
   }
 
   #slot(i: unknown): number { return validInteger(i, 'i', 0, this.capacity - 1); }

@@ -4,7 +4,7 @@ import { OwnedFd, type TransferFn } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
-import { addressOf, putWord, wordBuffer } from '../sys/ffi.js';
+import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
 import { systemError, type SystemError } from '../errors.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
@@ -16,8 +16,9 @@ const C = mod.constants;
 
 // Scratch memory for one call at a time (JS is single-threaded per module instance): passed to koffi
 // as buffers, used at once, never kept by the kernel.
+const SCRATCH_ADDR = 256;
 export const scratch = {
-  addr: Buffer.alloc(256),
+  addr: Buffer.alloc(SCRATCH_ADDR),
   len: new Uint32Array(1),
   int: new Int32Array(1),
   byte: new Uint8Array(1),
@@ -32,7 +33,7 @@ export const sendToScratch = {
   call: ((fd, view, n, flags) => sock().sendto(fd, view, n, flags, scratch.addr, sendToScratch.len)) as TransferFn,
 };
 export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
-  scratch.len[0] = scratch.addr.length;
+  scratch.len[0] = SCRATCH_ADDR;
   return sock().recvfrom(fd, view, n, flags, scratch.addr, scratch.len);
 };
 
@@ -57,7 +58,7 @@ export function noSigpipe(fd: number): void {
 export function acceptFd(fd: number): number | null {
   const s = scratch; const api = sock();
   for (;;) {
-    s.len[0] = s.addr.length;
+    s.len[0] = SCRATCH_ADDR;
     const nfd = api.accept(fd, s.addr, s.len);
     if (nfd >= 0) {
       try { noSigpipe(nfd); } catch (e) { api.close(nfd); throw e; }
@@ -238,8 +239,8 @@ export class SocketBase extends OwnedFd {
   /** getsockname(2) / getpeername(2) into scratch.addr; returns the length. */
   protected name(which: 'getsockname' | 'getpeername'): number {
     const fd = this.io.checkOpen(which);
-    scratch.len[0] = scratch.addr.length;
-    scratch.addr.fill(0);
+    scratch.len[0] = SCRATCH_ADDR;
+    zeroBytes(scratch.addr, 0, SCRATCH_ADDR);
     if (sock()[which](fd, scratch.addr, scratch.len) !== 0) throw systemError(which, sock().errno());
     return scratch.len[0]!;
   }
@@ -262,7 +263,7 @@ export class SocketBase extends OwnedFd {
     const on = ms !== null;
     const secs = on ? Math.ceil(validInteger(ms, 'ms', 0, 0xffff * 1000) / 1000) : 0;
     const b = Buffer.alloc(l.size);
-    const put = (f: string, v: number) => { const x = l.fields[f]!; if (x.size === 2) b.writeUInt16LE(v, x.offset); else b.writeInt32LE(v, x.offset); };
+    const put = (f: string, v: number) => { const x = l.fields[f]!; putUint(b, x.offset, v, x.size, false); };
     put('l_onoff', on ? 1 : 0); put('l_linger', secs);
     if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
@@ -272,7 +273,7 @@ export class SocketBase extends OwnedFd {
     const b = Buffer.alloc(l.size);
     scratch.len[0] = l.size;
     if (sock().getsockopt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0) throw systemError('getsockopt', sock().errno());
-    const get = (f: string) => { const x = l.fields[f]!; return x.size === 2 ? b.readUInt16LE(x.offset) : b.readInt32LE(x.offset); };
+    const get = (f: string) => { const x = l.fields[f]!; return getUint(b, x.offset, x.size, false); };
     return get('l_onoff') ? get('l_linger') * 1000 : null;
   }
 

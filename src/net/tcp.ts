@@ -116,8 +116,8 @@ export class TcpStream extends SocketBase {
    */
   static connect(addr: SocketAddr): TcpStream {
     const a = parseAddr(addr);
+    const len = encodeAddr(a, scratch.addr); // before the socket exists: nothing to leak if it throws
     const fd = newSocket(family(a), constant('SOCK_STREAM'));
-    const len = encodeAddr(a, scratch.addr);
     const api = sock();
     for (;;) {
       if (api.connect(fd, scratch.addr, len) === 0) break;
@@ -127,7 +127,8 @@ export class TcpStream extends SocketBase {
       api.close(fd);
       throw addressError('connect', e, a);
     }
-    const s = new TcpStream(fd);
+    let s: TcpStream;
+    try { s = new TcpStream(fd); } catch (e) { api.close(fd); throw e; }
     s.target = a;
     return s;
   }

@@ -1,5 +1,6 @@
 // UdpSocket (mio's net::UdpSocket).
 import { constant, layout } from '../sys/os.js';
+import { copyBytes, putUint } from '../sys/ffi.js';
 import { systemError, addressError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
@@ -263,8 +264,8 @@ export class UdpSocket extends SocketBase {
   private mreq4(opt: number, group: string, iface: string): void {
     const l = layout('ip_mreq');
     const m = Buffer.alloc(l.size);
-    m.set(v4(group, 'group'), l.fields.imr_multiaddr!.offset);
-    m.set(v4(iface, 'iface'), l.fields.imr_interface!.offset);
+    copyBytes(m, l.fields.imr_multiaddr!.offset, v4(group, 'group'), 4);
+    copyBytes(m, l.fields.imr_interface!.offset, v4(iface, 'iface'), 4);
     if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 
@@ -272,8 +273,8 @@ export class UdpSocket extends SocketBase {
     validInteger(iface, 'iface', 0, 0xffffffff);
     const l = layout('ipv6_mreq');
     const m = Buffer.alloc(l.size);
-    m.set(v6(group, 'group'), l.fields.ipv6mr_multiaddr!.offset);
-    m.writeUInt32LE(iface, l.fields.ipv6mr_interface!.offset);
+    copyBytes(m, l.fields.ipv6mr_multiaddr!.offset, v6(group, 'group'), 16);
+    putUint(m, l.fields.ipv6mr_interface!.offset, iface, 4, false);
     if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 }

@@ -1,9 +1,9 @@
 // Unix-domain sockets (mio's net::UnixListener / UnixStream / UnixDatagram) and their addresses.
 import { constant, fn, layout, mod } from '../sys/os.js';
-import { errno } from '../sys/ffi.js';
+import { copyBytes, errno, putUint, zeroBytes } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError } from '../errors.js';
-import { describe, bytesOf, argTypeError, invalidArg, outOfRange } from '../validators.js';
+import { describe, bytesOf, byteLength, argTypeError, invalidArg, outOfRange } from '../validators.js';
 import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, noSigpipe, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
@@ -51,16 +51,19 @@ export class UnixSocketAddress {
   }
 
   /** @internal Writes the sockaddr_un into scratch.addr; returns its length. */
+  // Element writes only, and the byte count from the engine (byteLength): no Buffer or %TypedArray%
+  // method or getter a caller could patch decides what the kernel is given.
   encode(): number {
     const l = layout('sockaddr_un');
     const b = scratch.addr;
-    b.fill(0, 0, l.size);
-    if (l.fields.sun_len) b.writeUInt8(l.size, l.fields.sun_len.offset);
+    zeroBytes(b, 0, l.size);
+    if (l.fields.sun_len) b[l.fields.sun_len.offset] = l.size;
     const fam = l.fields.sun_family!;
-    if (fam.size === 1) b.writeUInt8(constant('AF_UNIX'), fam.offset); else b.writeUInt16LE(constant('AF_UNIX'), fam.offset);
+    putUint(b, fam.offset, constant('AF_UNIX'), fam.size, false);
     const off = pathOffset();
-    if (this.kind === 'pathname') { b.set(this.bytes, off); return off + this.bytes.length + 1; }
-    if (this.kind === 'abstract') { b[off] = 0; b.set(this.bytes, off + 1); return off + 1 + this.bytes.length; }
+    const n = byteLength(this.bytes);
+    if (this.kind === 'pathname') { copyBytes(b, off, this.bytes, n); return off + n + 1; }
+    if (this.kind === 'abstract') { b[off] = 0; copyBytes(b, off + 1, this.bytes, n); return off + 1 + n; }
     return off;
   }
 
@@ -86,8 +89,8 @@ function toAddr(a: unknown, what: string): UnixSocketAddress {
 function unixSocket(type: number): number { return newSocket(constant('AF_UNIX'), type); }
 
 function bindUnix(type: number, a: UnixSocketAddress): number {
+  const len = a.encode(); // before the socket exists: nothing to leak if it throws
   const fd = unixSocket(type);
-  const len = a.encode();
   if (fn('bind')(fd, scratch.addr, len) === -1) { const e = errno(); closeFd(fd); throw systemError('bind', e, a.toString()); }
   return fd;
 }
@@ -145,8 +148,8 @@ export class UnixStream extends UnixBase {
   /** Starts connecting to `addr` (a path or an abstract name). */
   static connectAddr(addr: UnixSocketAddress): UnixStream {
     const a = toAddr(addr, 'addr');
+    const len = a.encode(); // before the socket exists: nothing to leak if it throws
     const fd = unixSocket(constant('SOCK_STREAM'));
-    const len = a.encode();
     for (;;) {
       if (fn('connect')(fd, scratch.addr, len) === 0) break;
       const e = errno();

@@ -111,6 +111,12 @@ export function pinnedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
 }
 
+/** A pinnedBuffer of `size` bytes (rounded up to whole words) and its word view, made without a getter a caller could patch. */
+export function pinnedWords(size: number): { bytes: Buffer; words: Uint32Array } {
+  const sab = new SharedArrayBuffer((size + 3) & ~3);
+  return { bytes: Buffer.from(sab), words: new Uint32Array(sab) };
+}
+
 /** koffi.address() as a plain number (all user-space addresses fit in 2^53). Valid until the next GC for small on-heap buffers: use at once, or use pinnedBuffer(). */
 export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
   return Number(koffi.address(buf as never));
@@ -126,6 +132,22 @@ export function putWord(w: Uint32Array, byte: number, v: number, size: number): 
   w[byte >>> 2] = v % 4294967296;
   if (size === 8) w[(byte >>> 2) + 1] = floor(v / 4294967296);
 }
+// Byte-wise encoders for sockaddrs and option values: index writes and reads only, for the same reason.
+/** `v` as `size` (1, 2 or 4) bytes at `off` of `b`, big-endian (network order) or little-endian. */
+export function putUint(b: Uint8Array, off: number, v: number, size: number, bigEndian: boolean): void {
+  for (let i = 0; i < size; i++) b[bigEndian ? off + size - 1 - i : off + i] = (v >>> (8 * i)) & 0xff;
+}
+/** The unsigned `size`-byte integer at `off` of `b`. */
+export function getUint(b: Uint8Array, off: number, size: number, bigEndian: boolean): number {
+  let v = 0;
+  for (let i = size - 1; i >= 0; i--) v = v * 256 + b[bigEndian ? off + size - 1 - i : off + i]!;
+  return v;
+}
+/** Zeroes bytes [from, to) of `b`. */
+export function zeroBytes(b: Uint8Array, from: number, to: number): void { for (let i = from; i < to; i++) b[i] = 0; }
+/** Copies `n` bytes of `src` (from 0) to `dst` at `off`. */
+export function copyBytes(dst: Uint8Array, off: number, src: Uint8Array, n: number): void { for (let i = 0; i < n; i++) dst[off + i] = src[i]!; }
+
 /** A zeroed buffer of `size` bytes (rounded up to whole words) and the word view that encodes into it. */
 export function wordBuffer(size: number): { bytes: Buffer; words: Uint32Array } {
   const words = new U32((size + 3) >>> 2);

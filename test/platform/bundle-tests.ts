@@ -17,5 +17,7 @@ const common = { bundle: true, platform: 'node' as const, format: 'esm' as const
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
 await build({ ...common, entryPoints: files.map((f) => join(root, 'test', f)), outdir: out, outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
 // Workers the tests start by URL ('./_util/wake-worker.mjs'), as plain JavaScript beside them.
-await build({ ...common, entryPoints: [join(root, 'test/_util/wake-worker-body.ts')], outfile: join(out, '_util', 'wake-worker.mjs') });
+for (const w of ['wake-worker', 'hold-worker']) {
+  await build({ ...common, entryPoints: [join(root, `test/_util/${w}-body.ts`)], outfile: join(out, '_util', `${w}.mjs`) });
+}
 console.log(`bundled ${files.length} test files into ${out}`);

@@ -8,7 +8,7 @@
 // rewritten before each call from the batch's checked state (lengths clamped to the slot size,
 // address lengths to the storage size), so nothing a caller changes can point it past the batch.
 import { constant, fn, has, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer, putWord } from '../ffi.js';
+import { addressOf, pinnedWords, putWord } from '../ffi.js';
 import type { DatagramBatch, PeerAddress } from '../../net/datagram.js';
 import type { StructInfo } from '../../../generated/types.js';
 
@@ -62,12 +62,12 @@ class Native {
   readonly ctrls: Buffer; readonly cw: Uint32Array; readonly ctrlAddr: number;
   constructor(b: DatagramBatch, l: Layout) {
     const n = b.capacity;
-    this.hdrs = pinnedBuffer(n * l.hdr); this.hw = new Uint32Array(this.hdrs.buffer, this.hdrs.byteOffset, this.hdrs.length >>> 2);
-    this.iovs = pinnedBuffer(n * l.iovSize); this.iw = new Uint32Array(this.iovs.buffer, this.iovs.byteOffset, this.iovs.length >>> 2);
-    this.ctrls = pinnedBuffer(n * l.ctrl); this.cw = new Uint32Array(this.ctrls.buffer, this.ctrls.byteOffset, this.ctrls.length >>> 2);
+    ({ bytes: this.hdrs, words: this.hw } = pinnedWords(n * l.hdr));
+    ({ bytes: this.iovs, words: this.iw } = pinnedWords(n * l.iovSize));
+    ({ bytes: this.ctrls, words: this.cw } = pinnedWords(n * l.ctrl));
     this.hdrAddr = addressOf(this.hdrs); this.ctrlAddr = addressOf(this.ctrls);
     const data = addressOf(b.buffer); const addrs = addressOf(b.addrs); const iovs = addressOf(this.iovs);
-    const ss = b.addrs.length / n;
+    const ss = b.addrSize;
     for (let i = 0; i < n; i++) {
       const h = i * l.hdr;
       put(this.hw, h + l.name, addrs + i * ss, l.ptr);
@@ -90,7 +90,7 @@ const controllenSize = () => mod.structs.msghdr!.fields.msg_controllen!.size;
  */
 export function recvBatch(fd: number, b: DatagramBatch): number {
   const l = lay(); const nv = native(b);
-  const hw = nv.hw; const n = b.capacity; const ss = b.addrs.length / n; const cs = controllenSize();
+  const hw = nv.hw; const n = b.capacity; const ss = b.addrSize; const cs = controllenSize();
   for (let i = 0; i < n; i++) {
     const h = i * l.hdr;
     hw[(h + l.namelen) >>> 2] = ss;
@@ -157,7 +157,7 @@ export function sendBatch(fd: number, b: DatagramBatch, count: number, flags: nu
 }
 
 // One message header, iovec and control buffer for GSO sends (one call at a time per thread).
-let gso: { hdr: Buffer; hw: Uint32Array; hdrAddr: number; iov: Buffer; iw: Uint32Array; iovAddr: number; ctrl: Buffer; cw: Uint32Array; ctrlAddr: number } | null = null;
+let gso: { hdr: Buffer; hw: Uint32Array; hwords: number; hdrAddr: number; iov: Buffer; iw: Uint32Array; iovAddr: number; ctrl: Buffer; cw: Uint32Array; cwords: number; ctrlAddr: number } | null = null;
 
 /** Whether this target can send with UDP_SEGMENT (the kernel may still refuse: ENOPROTOOPT, EIO). */
 export function gsoAvailable(): boolean { return !forcedFallback && lay().UDP_SEGMENT >= 0; }
@@ -169,13 +169,13 @@ export function gsoAvailable(): boolean { return !forcedFallback && lay().UDP_SE
 export function sendSegmented(fd: number, addr: number, count: number, segment: number, peer: PeerAddress | null, flags: number): number {
   const l = lay();
   if (!gso) {
-    const hdr = pinnedBuffer(layout('msghdr').size); const iov = pinnedBuffer(l.iovSize); const ctrl = pinnedBuffer(l.ctrl);
-    gso = { hdr, hw: new Uint32Array(hdr.buffer, hdr.byteOffset, hdr.length >>> 2), hdrAddr: addressOf(hdr), iov, iw: new Uint32Array(iov.buffer, iov.byteOffset, iov.length >>> 2), iovAddr: addressOf(iov), ctrl, cw: new Uint32Array(ctrl.buffer, ctrl.byteOffset, ctrl.length >>> 2), ctrlAddr: addressOf(ctrl) };
+    const h = pinnedWords(layout('msghdr').size); const v = pinnedWords(l.iovSize); const c = pinnedWords(l.ctrl);
+    gso = { hdr: h.bytes, hw: h.words, hwords: (layout('msghdr').size + 3) >>> 2, hdrAddr: addressOf(h.bytes), iov: v.bytes, iw: v.words, iovAddr: addressOf(v.bytes), ctrl: c.bytes, cw: c.words, cwords: (l.ctrl + 3) >>> 2, ctrlAddr: addressOf(c.bytes) };
   }
   const g = gso; const cs = controllenSize();
   // Element writes only (no Buffer or %TypedArray% method a caller could patch runs here).
-  for (let i = 0; i < g.hw.length; i++) g.hw[i] = 0;
-  for (let i = 0; i < g.cw.length; i++) g.cw[i] = 0;
+  for (let i = 0; i < g.hwords; i++) g.hw[i] = 0;
+  for (let i = 0; i < g.cwords; i++) g.cw[i] = 0;
   put(g.iw, l.iovBase, addr, l.ptr);
   put(g.iw, l.iovLen, count, l.ptr);
   if (peer && peer.len > 0) { put(g.hw, l.name, addressOf(peer.bytes), l.ptr); g.hw[l.namelen >>> 2] = peer.len; }

@@ -35,6 +35,7 @@ import { systemError, errorByName } from '../../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
 import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
+import { getUint, putUint } from '../../ffi.js';
 
 // Constants and layouts of the running target, read once (importing this module elsewhere must not throw).
 let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number;
@@ -125,13 +126,13 @@ export class EventPortSelector implements Selector {
   select(sink: EventSink, timeoutMs: number): number {
     this.check('port_getn');
     this.events.ensure(sink.capacity);
-    this.nget.writeUInt32LE(1, 0); // wait for at least one
+    putUint(this.nget, 0, 1, 4, false); // wait for at least one
     if (this.getn(this.port, this.events.addr, sink.capacity, this.ngetAddr, this.ts.at(timeoutMs)) === -1) {
       const e = errno();
       // ETIME and EINTR may come with events already returned: nget counts them.
       if (e !== ETIME && e !== EINTR) throw systemError('port_getn', e);
     }
-    return this.collect(sink, this.nget.readUInt32LE(0));
+    return this.collect(sink, getUint(this.nget, 0, 4, false));
   }
 
   private collect(sink: EventSink, n: number): number {

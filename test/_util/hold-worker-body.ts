@@ -1,0 +1,31 @@
+// Worker: holds the resources it is told to (a Poll with a Waker, a TCP pair, a UDP socket with a
+// DatagramBatch, Signals) and moves bytes through them until it is terminated, spinning or idle.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Poll, Events, Interest, Waker, Signals } from '../../src/index.js';
+import { UdpSocket, DatagramBatch } from '../../src/net.js';
+import { tcpPair } from './net.js';
+
+const { kinds, spin } = workerData as { kinds: string[]; spin: boolean };
+const poll = new Poll(); const events = new Events(16);
+const waker = new Waker(poll.registry(), 0);
+const tcp = kinds.includes('tcp') ? tcpPair() : null;
+const udp = kinds.includes('udp') ? UdpSocket.bind('127.0.0.1:0') : null;
+const batch = udp ? new DatagramBatch(8, 256) : null;
+const signals = kinds.includes('signals') ? new Signals(['SIGUSR2']) : null;
+if (tcp) poll.registry().register(tcp.server, 1, Interest.READABLE);
+if (udp) poll.registry().register(udp, 2, Interest.READABLE);
+if (signals) poll.registry().register(signals, 3, Interest.READABLE);
+const buf = Buffer.alloc(4096);
+const step = () => {
+  waker.wake();
+  tcp?.client.write(buf.subarray(0, 512));
+  if (udp) udp.sendTo(buf.subarray(0, 64), `127.0.0.1:${udp.localAddr().port}`);
+  poll.poll(events, 0);
+  tcp?.server.read(buf);
+  if (udp && batch) udp.recvMany(batch);
+  signals?.pending();
+};
+step();
+parentPort!.postMessage('ready');
+if (spin) for (;;) step();
+setInterval(step, 1);
