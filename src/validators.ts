@@ -177,5 +177,15 @@ export function viewList(bufs: unknown, name: string, max: number): { views: Arr
   return { views, lengths, total };
 }
 
+const taSet = Function.prototype.call.bind((Uint8Array.prototype as Uint8Array).set as (src: ArrayLike<number>, offset?: number) => void) as (dst: Uint8Array, src: Uint8Array, offset: number) => void;
+/**
+ * Copies `n` bytes from `src` at `srcOff` to `dst` at `dstOff` with the intrinsics captured at load
+ * (%TypedArray%.prototype.set, and a view made from the intrinsic buffer and offset: no subarray,
+ * whose species lookup a caller could reach). For the library's own plain views (bytesOf).
+ */
+export function copyView(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
+  taSet(dst, new U8(taBuffer(src) as ArrayBuffer, taByteOffset(src) + srcOff, n), dstOff);
+}
+
 /** The ArrayBuffer (or SharedArrayBuffer) behind a view, from the intrinsic getter. */
 export function bufferOf(view: ArrayBufferView): ArrayBufferLike { return taTag(view) === undefined ? dvBuffer(view) : taBuffer(view); }

@@ -4,8 +4,9 @@
 // address parts are never coerced, and validation comes before any state is given up.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Poll, Events, Waker } from '../src/index.js';
-import { TcpListener, TcpStream, UdpSocket, DatagramBatch } from '../src/net.js';
+import { Poll, Events, Waker, Interest } from '../src/index.js';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { TcpListener, TcpStream, UdpSocket, DatagramBatch, PeerAddress } from '../src/net.js';
 import { pipe } from '../src/unix.js';
 import sys from '../src/sys/index.js';
 import { tcpPair, readExactly } from './_util/net.js';
@@ -108,8 +109,7 @@ test('writev/readv build their iovecs without calling any Buffer, %TypedArray%, 
       while ((read = p.server.readv([out, out2])) === null && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
     });
     assert.is(read, 11);
-    // Winsock's readv is a copy path (sys/windows) that still uses builtins: a known gap of #18 there.
-    if (unix) assert.equal(calls2, [], `readv called ${calls2.join(', ')}`);
+    assert.equal(calls2, [], `readv called ${calls2.join(', ')}`); // Winsock's copy path too (copyView)
     assert.is(out.subarray(0, 11).toString(), 'hello world');
     assert.is(out[11], 0xee, 'nothing past what was read');
   } finally { p.close(); }
@@ -238,6 +238,33 @@ test('metal-io/sys addressOf accepts a SharedArrayBuffer, as its signature says 
   assert.type(a, 'number');
   assert.is(a, sys.addressOf(new Uint8Array(sab)));
   assert.throws(() => sys.addressOf({} as never), code('ERR_INVALID_ARG_TYPE'));
+});
+
+// Only Waker handles are meant to cross threads. Everything else keeps its state in private fields
+// and brands, which structured cloning drops: a posted Poll, Registry, Events, DatagramBatch or
+// PeerAddress arrives as a plain object that every entry point refuses, and sockets cannot be
+// posted at all.
+test('objects other than Waker handles do not cross threads: posted copies are plain objects every entry point refuses', () => {
+  const poll = new Poll(); const events = new Events(4);
+  const u = UdpSocket.bind('127.0.0.1:0'); const l = TcpListener.bind('127.0.0.1:0');
+  const batch = new DatagramBatch(2, 16);
+  const peer = new PeerAddress(u.localAddr());
+  const { port1, port2 } = new MessageChannel();
+  const post = (o: unknown): unknown => { port1.postMessage(o); return receiveMessageOnPort(port2)!.message; };
+  try {
+    for (const s of [u, l]) assert.throws(() => post(s), (e: Error) => e.name === 'DataCloneError', `${s.constructor.name} cannot be posted`);
+    const coded = (code: string) => (e: { code?: string }) => e.code === code;
+    assert.throws(() => poll.poll(post(events) as Events, 0), coded('ERR_INVALID_ARG_TYPE'), 'a posted Events');
+    assert.throws(() => new Waker(post(poll.registry()) as never, 1), coded('ERR_INVALID_ARG_TYPE'), 'a posted Registry');
+    assert.throws(() => u.recvMany(post(batch) as DatagramBatch), coded('ERR_INVALID_ARG_TYPE'), 'a posted DatagramBatch');
+    assert.throws(() => u.sendMany(post(batch) as DatagramBatch, 1), coded('ERR_INVALID_ARG_TYPE'), 'a posted DatagramBatch');
+    assert.throws(() => u.sendToPeer(Buffer.from('x'), post(peer) as PeerAddress), coded('ERR_INVALID_ARG_TYPE'), 'a posted PeerAddress');
+    assert.throws(() => poll.registry().register(post(poll) as never, 1, Interest.READABLE), coded('ERR_INVALID_ARG_TYPE'), 'a posted Poll as a Source');
+    // The originals are untouched.
+    u.sendToPeer(Buffer.from('ok'), peer);
+    const got = drain(u);
+    assert.equal(got.map(String), ['ok']);
+  } finally { port1.close(); u.close(); l.close(); poll.close(); }
 });
 
 test.run();

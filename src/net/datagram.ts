@@ -2,7 +2,7 @@
 // and decoded only when asked) and DatagramBatch (preallocated slots for recvMany/sendMany). The
 // system calls behind them (recvmmsg/sendmmsg, recvmsg/sendmsg, or a loop) are the socket seam's.
 import { inspect } from 'node:util';
-import { pinnedBuffer } from '../sys/ffi.js';
+import { copyBytes, pinnedBuffer } from '../sys/ffi.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, storageSize, type AddressInfo, type SocketAddr } from './addr.js';
 import { argTypeError, validInteger } from '../validators.js';
 
@@ -20,11 +20,13 @@ export class PeerAddress {
   /** @internal The sockaddr bytes (sockaddr_storage-sized, pinned). */
   declare readonly bytes: Buffer;
   #len = 0;
+  /** The bytes `bytes` holds (sockaddr_storage), kept as a number: no `length` getter decides it. */
+  #cap = storageSize();
   #decoded: AddressInfo | null = null;
 
   /** An empty address, or `addr` parsed once ("127.0.0.1:53", "[::1]:53", { address, port }). */
   constructor(addr?: SocketAddr, bytes?: Buffer) {
-    Object.defineProperty(this, 'bytes', { value: bytes ?? pinnedBuffer(storageSize()) });
+    Object.defineProperty(this, 'bytes', { value: bytes ?? pinnedBuffer(this.#cap) });
     if (addr !== undefined) this.set(addr);
   }
 
@@ -33,6 +35,8 @@ export class PeerAddress {
 
   /** @internal Valid bytes of `bytes`: 0 when empty, never more than `bytes` holds. */
   get len(): number { return PeerAddress.#own(this).#len; }
+  /** @internal How many bytes `bytes` holds (what recvfrom may fill). */
+  get capacity(): number { return PeerAddress.#own(this).#cap; }
 
   /** `p` itself when it is a real PeerAddress (getters reached through a look-alike's prototype throw a coded TypeError). */
   static #own(p: unknown): PeerAddress {
@@ -50,14 +54,14 @@ export class PeerAddress {
   /** Copies `other`'s bytes (no decoding, no allocation). */
   copyFrom(other: PeerAddress): this {
     const o = validPeer(other, 'other');
-    this.bytes.set(o.bytes.subarray(0, o.#len));
+    copyBytes(this.bytes, 0, o.bytes, o.#len);
     this.#len = o.#len;
     this.#decoded = o.#decoded;
     return this;
   }
 
   /** @internal The kernel wrote `len` bytes into `bytes`. */
-  filled(len: number): void { this.#len = len < this.bytes.length ? len : this.bytes.length; this.#decoded = null; }
+  filled(len: number): void { this.#len = len < this.#cap ? len : this.#cap; this.#decoded = null; }
 
   /** No address (never filled, or the socket is connected and the kernel gave none). */
   isEmpty(): boolean { return this.#len === 0; }

@@ -7,7 +7,7 @@ import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
 import { systemError, type SystemError } from '../errors.js';
-import { argTypeError, describe, viewList, bytesOf, bufferOf, validFd, validInteger, invalidArg } from '../validators.js';
+import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
 import { inspect } from 'node:util';
 import { formatAddr } from './addr.js';
@@ -195,22 +195,32 @@ export class SocketBase extends OwnedFd {
     }
   }
 
-  /** Winsock has no readv/writev on a plain socket call: one recv/send through a joined buffer. */
+  /**
+   * Winsock has no readv/writev on a plain socket call: one recv/send through a joined buffer. The
+   * copies use only the intrinsics captured at load (copyView) and the lengths measured once, so no
+   * caller code runs between measuring the buffers and the call, and none decides a byte count.
+   */
   private vectoredByCopy(which: 'readv' | 'writev', bufs: unknown): number | null {
-    const { views, total } = viewList(bufs, 'bufs', IOV_MAX);
-    const parts = views.map((v, i) => bytesOf(v, `bufs[${i}]`));
+    const { views, lengths, total } = viewList(bufs, 'bufs', IOV_MAX);
+    const count = lengths.length;
+    const parts: Uint8Array[] = new Array(count);
+    for (let i = 0; i < count; i++) parts[i] = bytesOf(views[i]!, `bufs[${i}]`);
     const fd = this.io.checkOpen(which);
     const api = sock();
     if (which === 'writev') {
-      const all = Buffer.concat(parts, total);
-      for (;;) { const n = api.send(fd, all, all.length, 0); if (n >= 0) return this.done(n, all.length); if (!this.retry('writev')) return null; }
+      const all = new Uint8Array(total);
+      for (let i = 0, off = 0; i < count; off += lengths[i]!, i++) copyView(all, off, parts[i]!, 0, lengths[i]!);
+      for (;;) { const n = api.send(fd, all, total, 0); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
     }
-    const tmp = Buffer.allocUnsafe(total);
+    const tmp = new Uint8Array(total);
     for (;;) {
       const n = api.recv(fd, tmp, total, 0);
       if (n >= 0) {
-        let off = 0;
-        for (const b of parts) { if (off >= n) break; const k = Math.min(b.byteLength, n - off); b.set(tmp.subarray(off, off + k)); off += k; }
+        for (let i = 0, off = 0; i < count && off < n; i++) {
+          const k = lengths[i]! < n - off ? lengths[i]! : n - off;
+          copyView(parts[i]!, 0, tmp, off, k);
+          off += k;
+        }
         return this.done(n, total);
       }
       if (!this.retry('readv')) return null;

@@ -25,7 +25,7 @@ const peerCall: { peer: PeerAddress | null; recv: TransferFn; send: TransferFn }
   peer: null,
   recv: (fd, view, n, flags) => {
     const p = peerCall.peer!;
-    peerLen[0] = p.bytes.length;
+    peerLen[0] = p.capacity;
     const r = sock().recvfrom(fd, view, n, flags, p.bytes, peerLen);
     if (r >= 0) p.filled(peerLen[0]!);
     return r;

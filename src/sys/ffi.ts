@@ -24,12 +24,14 @@ export interface Binder {
 
 /** Binds `mod`'s functions through koffi, each on first use (libraries load on the first call that needs them). */
 export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.env): Binder {
-  const libs = new Map<string, LibraryHandle>();
-  const fns = new Map<string, unknown>();
-  const missing = new Map<string, Error>();
+  // Null-prototype records, not Maps: a lookup on every call runs no method a caller could patch
+  // (Map.prototype.get), between measuring a buffer and the call it is for.
+  const libs: Record<string, LibraryHandle> = Object.create(null);
+  const fns: Record<string, unknown> = Object.create(null);
+  const missing: Record<string, Error> = Object.create(null);
 
   const loadLib = (lib: string): LibraryHandle => {
-    const have = libs.get(lib);
+    const have = libs[lib];
     if (have) return have;
     const candidates = mod.libraries[lib];
     if (!candidates) throw new LibraryLoadError(`metal-io: ${mod.target.name} has no library '${lib}'`);
@@ -41,7 +43,7 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
       if (!file) { tried.push(`${c} (unset)`); continue; }
       try {
         const handle = koffi.load(self ? null : file);
-        libs.set(lib, handle);
+        libs[lib] = handle;
         return handle;
       } catch (e) {
         tried.push(`${file}: ${(e as Error).message}`);
@@ -51,25 +53,25 @@ export function createBinder(mod: SysModule, env: NodeJS.ProcessEnv = process.en
   };
 
   const bind = (name: FunctionName): unknown => {
-    const done = fns.get(name);
+    const done = fns[name];
     if (done) return done;
-    const prior = missing.get(name);
+    const prior = missing[name];
     if (prior) throw prior;
     const info = mod.functions[name];
     if (!info) {
       const e = unsupportedError(`metal-io: ${name} is not available on ${mod.target.name}`);
-      missing.set(name, e);
+      missing[name] = e;
       throw e;
     }
     try {
       let f = loadLib(info.lib).func(info.koffi) as unknown;
       if (env.METAL_IO_COUNT_CALLS === '1') f = counted(name, f as (...a: unknown[]) => unknown);
-      fns.set(name, f);
+      fns[name] = f;
       return f;
     } catch (e) {
       if (e instanceof LibraryLoadError) throw e;
       const err = unsupportedError(`metal-io: cannot bind ${info.symbol} from ${info.lib} on ${mod.target.name}${info.optional ? ' (optional: this system lacks it)' : ''}: ${(e as Error).message}`);
-      missing.set(name, err);
+      missing[name] = err;
       throw err;
     }
   };
@@ -108,13 +110,20 @@ export function errno(): number { return koffi.errno(); }
  * kernel holds.
  */
 export function pinnedBuffer(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size));
+  return asBuffer(new Uint8Array(new SharedArrayBuffer(size)));
 }
+
+// A Buffer made without Buffer.from, which reads the ArrayBuffer's `byteLength` through a getter a
+// caller could patch: a plain Uint8Array given Buffer's prototype (what Buffer.from returns is a
+// Uint8Array subclass with that prototype), with intrinsics captured at load.
+const setPrototypeOf = Reflect.setPrototypeOf;
+const BufferPrototype = Buffer.prototype;
+function asBuffer(u8: Uint8Array): Buffer { setPrototypeOf(u8, BufferPrototype); return u8 as Buffer; }
 
 /** A pinnedBuffer of `size` bytes (rounded up to whole words) and its word view, made without a getter a caller could patch. */
 export function pinnedWords(size: number): { bytes: Buffer; words: Uint32Array } {
   const sab = new SharedArrayBuffer((size + 3) & ~3);
-  return { bytes: Buffer.from(sab), words: new Uint32Array(sab) };
+  return { bytes: asBuffer(new Uint8Array(sab)), words: new Uint32Array(sab) };
 }
 
 /** koffi.address() as a plain number (all user-space addresses fit in 2^53). Valid until the next GC for small on-heap buffers: use at once, or use pinnedBuffer(). */
@@ -150,8 +159,8 @@ export function copyBytes(dst: Uint8Array, off: number, src: Uint8Array, n: numb
 
 /** A zeroed buffer of `size` bytes (rounded up to whole words) and the word view that encodes into it. */
 export function wordBuffer(size: number): { bytes: Buffer; words: Uint32Array } {
-  const words = new U32((size + 3) >>> 2);
-  return { bytes: Buffer.from(words.buffer), words };
+  const ab = new ArrayBuffer(((size + 3) >>> 2) * 4);
+  return { bytes: asBuffer(new Uint8Array(ab)), words: new U32(ab) };
 }
 
 const protos = new Map<string, TypeObject>();
