@@ -356,9 +356,7 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
       for (const m of made) if (m.arena) f.inPlay.push(m.arena.buffer);
       const args = made.map((m) => m.value);
       if (!loopbackOnly(args)) return;
-      // Some bytes for reads to find.
-      f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
-      f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
+      seed(f);
       let result: unknown;
       const what = () => `${t.name}(${recipes.map((r) => r.kind === 'sabotage' ? `sabotage ${String(r.x)}/${r.n}` : r.kind).join(', ')})${patch ? ` with ${patchable[patch.at]![0]} patched to ${patch.mode}${patch.mode === 'act' ? ` ${patch.action}` : ''}` : ''}`;
       try {
@@ -399,6 +397,43 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
   else console.log(`  (fd leak check skipped: no /proc/self/fd on ${process.platform}-${process.arch})`);
 });
 
+/** Some bytes for reads to find, from every fixture's peer. */
+function seed(f: Fixtures): void {
+  f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
+  f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
+}
+
+/**
+ * One attack on fresh fixtures: `args` makes the arguments (their buffers in play), `patch` is
+ * installed for the call. Fails unless the call returns or throws acceptably, writes nothing past a
+ * buffer or into memory taken away, and puts no foreign byte on the wire.
+ */
+async function attack(t: Target, what: string, args: (f: Fixtures) => Made[], patch: Patch | null): Promise<void> {
+  const f = fixtures();
+  try {
+    const made = args(f);
+    for (const m of made) if (m.arena && !f.inPlay.includes(m.arena.buffer)) f.inPlay.push(m.arena.buffer);
+    seed(f);
+    let result: unknown;
+    try {
+      const undo = patch ? install(patch, f) : null;
+      try { result = t.call(f, made.map((m) => m.value)); } finally { undo?.(); }
+      if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+    } catch (e) {
+      const why = acceptable(e);
+      if (why) throw new Error(`${what} threw ${why}`);
+    }
+    for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
+    const foreign = drainPeers(f);
+    if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
+    for (const m of made) if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what}: bytes written past a buffer`);
+    release(result);
+  } finally { closeAll(f); }
+}
+
+/** A plain 64-byte buffer in a canary arena. */
+function plain64(): Made { const a = arena(64); return { value: a.view, trueSize: 64, arena: a.arena, tail: 64 }; }
+
 // Exhaustive, not sampled: for every method and every argument position, each hostile shape takes
 // every buffer away, or closes every object, at its first or second read.
 test('mid-call: every method, every argument position, every shape, first or second read', async () => {
@@ -409,27 +444,9 @@ test('mid-call: every method, every argument position, every shape, first or sec
       for (const shape of shapes) {
         for (const action of [MEMORY, STATE]) {
           for (const at of [1, 2]) {
-            const f = fixtures();
-            try {
-              const made = [0, 1, 2].slice(0, pos + 1).map((i) => i === pos ? sabotage(shape, action + ACTIONS * (at - 1), f) : i === 0 ? (() => { const a = arena(64); f.inPlay.push(a.arena.buffer); return { value: a.view, trueSize: 64, arena: a.arena, tail: 64 } as Made; })() : { value: undefined });
-              f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
-              f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
-              const what = `${t.name} with a ${shape} at argument ${pos} (${action === MEMORY ? 'takes memory' : 'closes objects'} at read ${at})`;
-              let result: unknown;
-              try {
-                result = t.call(f, made.map((m) => m.value));
-                if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
-              } catch (e) {
-                const why = acceptable(e);
-                if (why) throw new Error(`${what} threw ${why}`);
-              }
-              calls++;
-              for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
-              const foreign = drainPeers(f);
-              if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
-              for (const m of made) if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what}: bytes written past a buffer`);
-              release(result);
-            } finally { closeAll(f); }
+            const what = `${t.name} with a ${shape} at argument ${pos} (${action === MEMORY ? 'takes memory' : 'closes objects'} at read ${at})`;
+            await attack(t, what, (f) => [0, 1, 2].slice(0, pos + 1).map((i) => i === pos ? sabotage(shape, action + ACTIONS * (at - 1), f) : i === 0 ? plain64() : { value: undefined }), null);
+            calls++;
           }
         }
       }
@@ -439,39 +456,19 @@ test('mid-call: every method, every argument position, every shape, first or sec
   if (before) assert.equal(await leakedSince(before), [], 'no fd leaked');
 });
 
-// Exhaustive over the patches: every method that moves bytes, with each builtin patched to throw or
-// to take every buffer away before doing its real work (a patched builtin the library called between
-// measuring a buffer and the system call would hand the kernel freed memory).
+// Exhaustive over the patches: every method that moves bytes, with each builtin patched to throw,
+// to lie, or to take every buffer away before doing its real work (a patched builtin the library
+// called between measuring a buffer and the system call would hand the kernel freed memory).
 test('patched builtins: every byte-moving method, every patch, throwing, lying or taking memory away', async () => {
   const before = openFds();
   let calls = 0;
   for (const t of targets.filter((x) => x.transfer !== undefined || /send|recv|Many|Segments/.test(x.name))) {
+    const vectored = /(readv|writev)$/.test(t.name);
     for (let at = 0; at < patchable.length; at++) {
       for (const mode of ['throw', 'lie', 'act'] as const) {
-        const f = fixtures();
-        try {
-          const a = arena(64); f.inPlay.push(a.arena.buffer);
-          f.tcp.client.write(Buffer.alloc(128, 1)); f.udp.sendTo(Buffer.alloc(32, 2), f.udpPeer);
-          f.pipe?.[0].write(Buffer.alloc(64, 3)); f.ustream?.[1].write(Buffer.alloc(64, 4)); f.udgram?.[0].send(Buffer.alloc(16, 5));
-          const patch: Patch = { at, mode, action: MEMORY };
-          const what = `${t.name} with ${patchable[at]![0]} patched to ${mode === 'act' ? 'take memory away' : mode}`;
-          if (process.env.METAL_IO_FUZZ_TRACE) console.error(what);
-          let result: unknown;
-          try {
-            const undo = install(patch, f);
-            try { result = t.call(f, /(readv|writev)$/.test(t.name) ? [[a.view, a.view]] : [a.view]); } finally { undo(); }
-            if (t.async || result instanceof Promise) result = await Promise.race([result, new Promise((r) => setTimeout(() => r('pending'), 2000))]);
-          } catch (e) {
-            const why = acceptable(e);
-            if (why) throw new Error(`${what} threw ${why}`);
-          }
-          calls++;
-          for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
-          const foreign = drainPeers(f);
-          if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
-          if (a.arena.buffer.byteLength) assert.ok(a.arena.subarray(64).every((b) => b === CANARY), `${what}: bytes written past the buffer`);
-          release(result);
-        } finally { closeAll(f); }
+        const what = `${t.name} with ${patchable[at]![0]} patched to ${mode === 'act' ? 'take memory away' : mode}`;
+        await attack(t, what, () => { const m = plain64(); return [vectored ? { ...m, value: [m.value, m.value] } : m]; }, { at, mode, action: MEMORY });
+        calls++;
       }
     }
   }
