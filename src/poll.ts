@@ -2,6 +2,7 @@
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
 import { koffi } from './sys/koffi.js';
 import { inspect } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
 import type { Selector, WaitStrategy } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';
 import { eventSink, type Events, type Sink } from './event.js';
@@ -10,6 +11,9 @@ import { validInterest, type Interest } from './interest.js';
 import { argTypeError } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
+
+/** The longest single wait pollAsync makes on a worker thread (see #waitOnThread). */
+const WORKER_SLICE_MS = 100;
 import { outOfRangeError } from './validators.js';
 
 /** A source of readiness events: anything that can register itself (mio's `event::Source`). */
@@ -270,7 +274,10 @@ export class Poll implements Disposable {
       };
       this.#cancelWait = (err) => { aborted = err; hasAborted = true; };
       const attempt = () => {
-        const left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+        let left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
+        // Node lets a worker's pending koffi call finish before worker.terminate() completes: on a
+        // worker, wait in slices so a terminate never waits longer than one.
+        if (!isMainThread && (left < 0 || left > WORKER_SLICE_MS)) left = WORKER_SLICE_MS;
         wait.selectAsync(ev, left, (err, n) => {
           if (err) return settle(hasAborted ? aborted : err);
           ev.len = n;

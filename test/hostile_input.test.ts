@@ -477,12 +477,12 @@ test('patched builtins: every byte-moving method, every patch, throwing, lying o
 });
 
 // Workers holding resources (a Poll and Waker, TCP, UDP with a batch, Signals), spinning through
-// I/O or idle, terminated at any moment: the process stays whole, and this thread's own objects,
+// I/O, idle, or waiting in pollAsync, terminated at any moment: the process stays whole, and this thread's own objects,
 // Signals included, keep working.
 test(`worker termination at any moment leaves the process whole (${TERMINATIONS} runs)`, async () => {
   const kinds = fc.subarray(['tcp', 'udp', ...(unix ? ['signals'] : [])]);
-  await fc.assert(fc.asyncProperty(kinds, fc.boolean(), fc.nat(40), async (held, spin, delayMs) => {
-    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: held, spin } });
+  await fc.assert(fc.asyncProperty(kinds, fc.constantFrom('spin', 'idle', 'wait'), fc.nat(40), async (held, mode, delayMs) => {
+    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: held, spin: mode === 'spin', wait: mode === 'wait' } });
     await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
     await new Promise((r) => setTimeout(r, delayMs));
     await w.terminate();

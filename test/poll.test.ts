@@ -231,4 +231,34 @@ test('no events after the Poll is idle', () => {
   try { expectNoEvents(poll, events); } finally { poll.close(); }
 });
 
+// On a worker, pollAsync waits on a koffi thread in slices (a libuv watch of the selector fd there
+// crashed the process at worker.terminate(): SIGSEGV in Node's teardown). A wake from another
+// thread still arrives at once, and terminating the worker while it waits is prompt and harmless.
+test('pollAsync on a worker: woken promptly from another thread; terminate() while it waits is prompt and the process lives', async () => {
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: ['tcp', 'udp'], spin: false, wait: true } });
+    try {
+      const handle = await new Promise<unknown>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+      await new Promise((r) => setTimeout(r, 150)); // the worker is inside pollAsync, past a slice
+      const woke = new Promise<void>((resolve) => w.once('message', () => resolve()));
+      const t0 = performance.now();
+      Waker.fromHandle(handle as never).wake();
+      await Promise.race([woke, new Promise((_, reject) => setTimeout(() => reject(new Error('the worker was not woken within 2 s')), 2000))]);
+      assert.ok(performance.now() - t0 < 1000, `woken after ${(performance.now() - t0).toFixed(0)} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      const t1 = performance.now();
+      await w.terminate();
+      assert.ok(performance.now() - t1 < 2000, `terminate() took ${(performance.now() - t1).toFixed(0)} ms`);
+    }
+  }
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    const waker = new Waker(poll.registry(), 7);
+    waker.wake();
+    expectEvents(poll, events, [{ token: 7, readable: true }]);
+    waker.close();
+  } finally { poll.close(); }
+});
+
 test.run();

@@ -8,6 +8,8 @@ import { PollSelector } from './unix/selector/poll.js';
 import { KqueueSelector } from './unix/selector/kqueue.js';
 import { IocpSelector } from './windows/selector.js';
 import { EventPortSelector } from './unix/selector/eventports.js';
+import { ThreadWaitSelector } from './unix/selector/threadwait.js';
+import { isMainThread } from 'node:worker_threads';
 import { mod } from './os.js';
 import { debug } from '../debug.js';
 import { invalidArg } from '../validators.js';
@@ -38,5 +40,8 @@ export function createSelector(name: BackendName = backendName()): Selector {
   }
   if (!mod.target.backends.includes(name)) throw unsupportedError(`metal-io: the ${name} backend does not run on ${mod.target.name} (it runs ${mod.target.backends.join(', ')})`);
   if (debug.enabled) debug('backend %s on %s%s', name, mod.target.name, process.env.METAL_IO_BACKEND ? ' (METAL_IO_BACKEND)' : '');
-  return BACKENDS[name]();
+  const sel = BACKENDS[name]();
+  // On a worker, a libuv watch of the selector fd would crash the process when the worker is
+  // terminated (unix/selector/threadwait.ts): wait on a koffi thread instead.
+  return !isMainThread && sel.wait.kind === 'fd' ? new ThreadWaitSelector(sel, sel.wait.fd) : sel;
 }

@@ -5,7 +5,7 @@ import { Poll, Events, Interest, Waker, Signals } from '../../src/index.js';
 import { UdpSocket, DatagramBatch } from '../../src/net.js';
 import { tcpPair } from './net.js';
 
-const { kinds, spin } = workerData as { kinds: string[]; spin: boolean };
+const { kinds, spin, wait } = workerData as { kinds: string[]; spin: boolean; wait?: boolean };
 const poll = new Poll(); const events = new Events(16);
 const waker = new Waker(poll.registry(), 0);
 const tcp = kinds.includes('tcp') ? tcpPair() : null;
@@ -26,6 +26,14 @@ const step = () => {
   signals?.pending();
 };
 step();
-parentPort!.postMessage('ready');
+parentPort!.postMessage(wait ? waker.handle : 'ready');
+if (wait) {
+  // Blocked in pollAsync when terminated; says when the parent's wake (token 0) arrives.
+  for (;;) {
+    await poll.pollAsync(events, 10_000);
+    for (const e of events) if (e.token === 0) parentPort!.postMessage('woke');
+    signals?.pending();
+  }
+}
 if (spin) for (;;) step();
 setInterval(step, 1);
