@@ -6,10 +6,12 @@
 //
 // A worker that ends normally (its loop empties, or process.exit()) closes what it still holds at
 // 'exit', newest first (sources before the Poll they are registered with): its fds are the
-// process's, and nothing else would close them. (worker.terminate() runs no JavaScript: what must
-// not outlive the thread is released by the system layer itself, as Signals does.)
+// process's, and nothing else would close them. worker.terminate() runs no JavaScript: the thread
+// that started the worker closes the fds it left (src/orphans.ts), and what must not outlive the
+// thread at all is released by the system layer itself, as Signals does.
 import { isMainThread } from 'node:worker_threads';
 import { debug } from './debug.js';
+import { track, untrack } from './orphans.js';
 
 /** What the finalizer keeps and closes: the OS side of a dropped object. */
 export interface Reapable {
@@ -17,10 +19,13 @@ export interface Reapable {
   close(): void;
   /** For the debug log: "TcpStream fd 12". */
   describe(): string;
+  /** The fds it owns that the process may close from another thread once this one is gone. */
+  readonly ownedFds?: readonly number[];
 }
 
 const reaper = new FinalizationRegistry<Reapable>((held) => {
   const what = debug.enabled ? held.describe() : '';
+  untrackAll(held); // before its fds close: a terminate must never close their numbers again
   try {
     held.close();
     debug('finalizer: closed %s, dropped without close()', what);
@@ -30,9 +35,11 @@ const reaper = new FinalizationRegistry<Reapable>((held) => {
 });
 
 const live: Set<Reapable> | null = isMainThread ? null : new Set();
+const slots = new Map<Reapable, number[]>(); // held -> its slots in this worker's fd tables
 let exitHooked = false;
 function closeAtExit(): void {
   for (const held of [...live!].reverse()) {
+    untrackAll(held);
     try { held.close(); } catch (e) { debug('worker exit: closing %s failed: %s', held.describe(), (e as Error).message); }
   }
   live!.clear();
@@ -44,11 +51,25 @@ export function closeOnCollect(owner: object, held: Reapable): void {
   if (live) {
     live.add(held);
     if (!exitHooked) { exitHooked = true; process.once('exit', closeAtExit); }
+    const fds = held.ownedFds;
+    if (fds?.length) {
+      const taken: number[] = [];
+      for (const fd of fds) { const slot = track(fd); if (slot >= 0) taken.push(slot); }
+      if (taken.length) slots.set(held, taken);
+    }
   }
 }
 
-/** `held` was closed or handed away: nothing to do at collection. */
+/** `held` was closed or handed away: nothing to do at collection (nor at a terminate: src/orphans.ts). */
 export function forget(held: Reapable): void {
   reaper.unregister(held);
-  live?.delete(held);
+  untrackAll(held);
+}
+
+/** `held`'s fds leave this worker's tables (src/orphans.ts), before they are closed or given away. */
+function untrackAll(held: Reapable): void {
+  if (!live) return;
+  live.delete(held);
+  const taken = slots.get(held);
+  if (taken) { slots.delete(held); for (const slot of taken) untrack(slot); }
 }

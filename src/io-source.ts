@@ -22,6 +22,8 @@ export class IoSource implements Source, Reapable {
 
   get fd(): number { return this.#fd; }
   get closed(): boolean { return this.#fd < 0; }
+  /** Reapable: the fd it owns (a thread that outlives this one may close it). */
+  get ownedFds(): number[] { return this.#fd < 0 ? [] : [this.#fd]; }
 
   /** Throws EBADF when closed; returns the fd otherwise. */
   checkOpen(syscall: string): number {

@@ -120,6 +120,7 @@ class PollCore implements Reapable {
     this.selector.close();
   }
   describe(): string { return `Poll (${this.selector.backend})`; }
+  get ownedFds(): readonly number[] { return this.selector.fds; }
 }
 
 function abortError(signal: AbortSignal): unknown {

@@ -183,8 +183,13 @@ const taSet = Function.prototype.call.bind((Uint8Array.prototype as Uint8Array).
  * (%TypedArray%.prototype.set, and a view made from the intrinsic buffer and offset: no subarray,
  * whose species lookup a caller could reach). For the library's own plain views (bytesOf).
  */
-export function copyView(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  taSet(dst, new U8(taBuffer(src) as ArrayBuffer, taByteOffset(src) + srcOff, n), dstOff);
+export function copyView(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number, name = 'buf'): void {
+  try {
+    taSet(dst, new U8(taBuffer(src) as ArrayBuffer, taByteOffset(src) + srcOff, n), dstOff);
+  } catch {
+    // Only a view detached or shrunk by caller code can fail here.
+    throw argValueError(name, 'was detached or resized during the call');
+  }
 }
 
 /** The ArrayBuffer (or SharedArrayBuffer) behind a view, from the intrinsic getter. */

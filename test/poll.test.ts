@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { Poll, Events, Interest, Waker } from '../src/index.js';
+import { reaped } from '../src/orphans.js';
 import { expectEvents, expectNoEvents, assertCode, openFds, isCloexec, backend, leakedSince, channel, unixOnly } from './_util/events.js';
 
 const ms = (t0: number) => performance.now() - t0;
@@ -259,6 +260,31 @@ test('pollAsync on a worker: woken promptly from another thread; terminate() whi
     expectEvents(poll, events, [{ token: 7, readable: true }]);
     waker.close();
   } finally { poll.close(); }
+});
+
+// worker.terminate() runs no JavaScript, so the worker cannot close what it holds: the thread that
+// started it closes the fds its objects owned (src/orphans.ts). What may stay open is bounded (the
+// worker's Poll and Waker), never the sockets, however many.
+test('a terminated worker\'s sockets are closed by its parent: 75 sockets in, at most the Poll\'s and Waker\'s fds left', async () => {
+  const before = openFds();
+  if (!before) { console.log('  SKIP terminated worker fds: no /proc/self/fd here'); return; }
+  for (let round = 0; round < 2; round++) {
+    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: ['many', 'tcp', 'udp'], spin: round === 1 } });
+    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    const during = openFds()!.size - before.size;
+    assert.ok(during >= 75, `the worker holds ${during} fds`);
+    await w.terminate();
+  }
+  // A worker that exits normally closes its objects itself: nothing is left for the parent to close.
+  const closedBefore = reaped.closed;
+  const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: ['many'], spin: false, exit: true } });
+  await new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
+  assert.is(reaped.closed, closedBefore, 'a normal exit leaves no fd to the parent');
+  await new Promise((r) => setTimeout(r, 50));
+  const left = (await leakedSince(before)).length;
+  assert.ok(left <= 2 * 4, `${left} fds left after two terminated workers (their Polls and Wakers: up to 4 each)`);
+  assert.ok(reaped.closed >= 150, `the parent closed ${reaped.closed} fds of the terminated workers`);
+  assert.is(reaped.failed, 0, 'no fd the parent closed was already closed');
 });
 
 test.run();

@@ -209,7 +209,7 @@ export class SocketBase extends OwnedFd {
     const api = sock();
     if (which === 'writev') {
       const all = new Uint8Array(total);
-      for (let i = 0, off = 0; i < count; off += lengths[i]!, i++) copyView(all, off, parts[i]!, 0, lengths[i]!);
+      for (let i = 0, off = 0; i < count; off += lengths[i]!, i++) copyView(all, off, parts[i]!, 0, lengths[i]!, `bufs[${i}]`);
       for (;;) { const n = api.send(fd, all, total, 0); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
     }
     const tmp = new Uint8Array(total);
@@ -218,7 +218,7 @@ export class SocketBase extends OwnedFd {
       if (n >= 0) {
         for (let i = 0, off = 0; i < count && off < n; i++) {
           const k = lengths[i]! < n - off ? lengths[i]! : n - off;
-          copyView(parts[i]!, 0, tmp, off, k);
+          copyView(parts[i]!, 0, tmp, off, k, `bufs[${i}]`);
           off += k;
         }
         return this.done(n, total);

@@ -171,7 +171,14 @@ const protos = new Map<string, TypeObject>();
  */
 export function makeCallback(proto: string, fn: (...args: never[]) => unknown): bigint {
   let type = protos.get(proto);
-  if (!type) { type = koffi.pointer(koffi.proto(proto)); protos.set(proto, type); }
+  if (!type) {
+    // koffi's named types are process-wide: a second copy of this module (a bundle that inlines
+    // it twice) finds the prototype already declared and uses it.
+    let p: TypeObject;
+    try { p = koffi.proto(proto); } catch (e) { const name = /(\w+)\s*\(/.exec(proto)?.[1]; if (!name) throw e; p = koffi.type(name); }
+    type = koffi.pointer(p);
+    protos.set(proto, type);
+  }
   return koffi.register(fn as (...args: unknown[]) => unknown, type);
 }
 

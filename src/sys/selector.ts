@@ -94,4 +94,6 @@ export interface Selector {
   createWaker(token: Token): SysWaker;
   close(): void;
   readonly closed: boolean;
+  /** The fds it owns (closed by close()), for a thread that outlives this one to close (src/orphans.ts). */
+  readonly fds: readonly number[];
 }

@@ -5,16 +5,18 @@ import { Poll, Events, Interest, Waker, Signals } from '../../src/index.js';
 import { UdpSocket, DatagramBatch } from '../../src/net.js';
 import { tcpPair } from './net.js';
 
-const { kinds, spin, wait } = workerData as { kinds: string[]; spin: boolean; wait?: boolean };
+const { kinds, spin, wait, exit } = workerData as { kinds: string[]; spin: boolean; wait?: boolean; exit?: boolean };
 const poll = new Poll(); const events = new Events(16);
 const waker = new Waker(poll.registry(), 0);
 const tcp = kinds.includes('tcp') ? tcpPair() : null;
 const udp = kinds.includes('udp') ? UdpSocket.bind('127.0.0.1:0') : null;
 const batch = udp ? new DatagramBatch(8, 256) : null;
 const signals = kinds.includes('signals') ? new Signals(['SIGUSR2']) : null;
+const many = kinds.includes('many') ? Array.from({ length: 25 }, () => tcpPair()) : []; // 75 fds
 if (tcp) poll.registry().register(tcp.server, 1, Interest.READABLE);
 if (udp) poll.registry().register(udp, 2, Interest.READABLE);
 if (signals) poll.registry().register(signals, 3, Interest.READABLE);
+for (const [i, p] of many.entries()) poll.registry().register(p.server, 10 + i, Interest.READABLE);
 const buf = Buffer.alloc(4096);
 const step = () => {
   waker.wake();
@@ -26,6 +28,7 @@ const step = () => {
   signals?.pending();
 };
 step();
+if (exit) process.exit(0); // a normal end: the objects close themselves at 'exit'
 parentPort!.postMessage(wait ? waker.handle : 'ready');
 if (wait) {
   // Blocked in pollAsync when terminated; says when the parent's wake (token 0) arrives.

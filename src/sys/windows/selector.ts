@@ -67,6 +67,8 @@ export class IocpSelector implements Selector {
   }
 
   get closed(): boolean { return this.port === 0; }
+  /** None: the completion port is a HANDLE, not an fd. */
+  get fds(): number[] { return []; }
 
   private check(syscall: string): void {
     if (this.port === 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');

@@ -97,6 +97,7 @@ export class EpollSelector implements Selector {
   }
 
   get closed(): boolean { return this.epfd < 0; }
+  get fds(): number[] { return this.epfd < 0 ? [] : [this.epfd]; }
 
   private check(syscall: string): void {
     if (this.epfd < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');

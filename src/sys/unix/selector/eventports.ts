@@ -78,6 +78,7 @@ export class EventPortSelector implements Selector {
   }
 
   get closed(): boolean { return this.port < 0; }
+  get fds(): number[] { return this.port < 0 ? [] : [this.port]; }
 
   private check(syscall: string): void {
     if (this.port < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');

@@ -135,6 +135,7 @@ export class KqueueSelector implements Selector, WakerHost {
   }
 
   get closed(): boolean { return this.kq < 0; }
+  get fds(): number[] { return this.kq < 0 ? [] : [this.kq]; }
 
   private check(syscall: string): void {
     if (this.kq < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');

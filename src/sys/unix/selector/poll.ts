@@ -80,6 +80,7 @@ export class PollSelector implements Selector, WakerHost {
   }
 
   get closed(): boolean { return this.isClosed; }
+  get fds(): number[] { return this.notifyR < 0 ? [] : [this.notifyR, this.notifyW]; }
 
   private check(syscall: string): void {
     if (this.isClosed) throw errorByName(syscall, 'EBADF', 'the Poll is closed');

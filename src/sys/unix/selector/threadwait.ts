@@ -50,6 +50,7 @@ export class ThreadWaitSelector implements Selector {
   select(sink: EventSink, timeoutMs: number): number { return this.#inner.select(sink, timeoutMs); }
   createWaker(token: Token): SysWaker { return this.#inner.createWaker(token); }
   get closed(): boolean { return this.#closed; }
+  get fds(): readonly number[] { return this.#notifyR < 0 ? this.#inner.fds : [...this.#inner.fds, this.#notifyR, this.#notifyW]; }
 
   #selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void {
     if (this.#closed) throw errorByName('poll', 'EBADF', 'the Poll is closed');
