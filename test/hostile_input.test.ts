@@ -17,7 +17,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { closeSync } from 'node:fs';
+import { appendFileSync, closeSync } from 'node:fs';
 import { Socket as NodeSocket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Poll, Events, Interest, Waker, Registry, Signals } from '../src/index.js';
@@ -409,6 +409,7 @@ function seed(f: Fixtures): void {
  * buffer or into memory taken away, and puts no foreign byte on the wire.
  */
 async function attack(t: Target, what: string, args: (f: Fixtures) => Made[], patch: Patch | null): Promise<void> {
+  if (process.env.METAL_IO_FUZZ_TRACE) appendFileSync(process.env.METAL_IO_FUZZ_TRACE, `${what}\n`); // which call, when one kills the process
   const f = fixtures();
   try {
     const made = args(f);

@@ -56,7 +56,7 @@ export function winsock(): SockApi {
       let got = 0;
       for (; got < b.capacity; got++) {
         const peer = b.peers[got]!;
-        batchLen[0] = peer.bytes.length;
+        batchLen[0] = peer.capacity; // a number: no `length` getter a caller could patch decides it
         let n = recvfrom(s, b.views[got]!, b.datagramSize, 0, peer.bytes, batchLen);
         let trunc = 0;
         if (n < 0) {

@@ -48,6 +48,7 @@ export class IocpSelector implements Selector {
   };
   private port: number;
   private entries: Buffer;
+  private entriesBytes = 0; // kept as a number: no `length` getter a caller could patch sizes the kernel's view
   private entriesAddr: number;
   private readonly removed = pinnedBuffer(4);
   private readonly removedAddr = addressOf(this.removed);
@@ -177,7 +178,7 @@ export class IocpSelector implements Selector {
     writePtr(st.info, hi.fields.Handle!, st.base, h0);
     st.info.writeUInt32LE(mask, h0 + hi.fields.Events!.offset);
     st.iosb.writeInt32LE(constant('STATUS_PENDING'), layout('IO_STATUS_BLOCK').fields.Status!.offset);
-    const status = fn('NtDeviceIoControlFile')(this.afd, 0, 0, st.iosbAddr, st.iosbAddr, constant('IOCTL_AFD_POLL'), st.infoAddr, st.info.length, st.infoAddr, st.info.length);
+    const status = fn('NtDeviceIoControlFile')(this.afd, 0, 0, st.iosbAddr, st.iosbAddr, constant('IOCTL_AFD_POLL'), st.infoAddr, info.size, st.infoAddr, info.size);
     if (status !== constant('STATUS_PENDING') && status !== constant('STATUS_SUCCESS')) throw systemError('NtDeviceIoControlFile', fn('RtlNtStatusToDosError')(status));
     st.pending = mask;
     this.byIosb.set(st.iosbAddr, st);
@@ -220,8 +221,9 @@ export class IocpSelector implements Selector {
   private readyToken = 0;
 
   private ensure(capacity: number): void {
-    if (this.entries.length >= capacity * this.oe.size) return;
-    this.entries = pinnedBuffer(capacity * this.oe.size);
+    if (this.entriesBytes >= capacity * this.oe.size) return;
+    this.entriesBytes = capacity * this.oe.size;
+    this.entries = pinnedBuffer(this.entriesBytes);
     this.entriesAddr = addressOf(this.entries);
   }
 
