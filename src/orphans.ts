@@ -49,7 +49,7 @@ export function untrack(slot: number): void {
 const known = new Map<number, Int32Array[]>(); // worker threadId -> its tables
 const dead = new Set<number>();                 // exited, tables may still be on their way
 /** What this thread closed for ended workers, and closes that failed (a failure would be a bug: an fd closed twice). */
-export const reaped = { closed: 0, failed: 0 };
+export const reaped: { closed: number; failed: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('metal-io.orphans.reaped')] ??= { closed: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
 
 function reap(table: Int32Array): number {
   let n = 0;
