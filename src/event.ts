@@ -43,8 +43,17 @@ export class Event {
   }
 }
 
-/** What a backend fills (src/sys/selector.ts EventSink), plus the count; never visible to callers. */
-export interface Sink extends EventSink { len: number; readonly slots: readonly Event[] }
+/**
+ * The flags of an event dropped after the poll because its source was deregistered or closed
+ * (Poll's dropEvents): no readiness bit, and iteration skips it. No backend writes this value.
+ */
+export const DROPPED = 0x80000000;
+
+/**
+ * What a backend fills (src/sys/selector.ts EventSink), plus the count and the Poll that filled it
+ * last (`from`, so a close drops only that Poll's pending events); never visible to callers.
+ */
+export interface Sink extends EventSink { len: number; from: object | null; readonly slots: readonly Event[] }
 
 /**
  * An iterator over one Events. Each iteration has its own position and result object, so nested
@@ -61,7 +70,14 @@ class EventsIterator implements IterableIterator<Event> {
   next(): IteratorResult<Event> {
     const r = this.#result;
     const s = this.sink;
-    if (this.#active && this.#i < s.len) { r.done = false; r.value = s.slots[this.#i++]; } else { this.#active = false; r.done = true; r.value = undefined; }
+    if (this.#active) {
+      const flags = s.flags;
+      while (this.#i < s.len) {
+        const k = this.#i++;
+        if (flags[k] !== DROPPED) { r.done = false; r.value = s.slots[k]; return r as IteratorResult<Event>; }
+      }
+    }
+    this.#active = false; r.done = true; r.value = undefined;
     return r as IteratorResult<Event>;
   }
   /** Called by for...of on break or throw: the iteration is over. */
@@ -83,7 +99,7 @@ export class Events implements Iterable<Event> {
   constructor(capacity: number) {
     validInteger(capacity, 'capacity', 1, 1 << 20);
     const slots: Event[] = [];
-    const sink: Sink = { capacity, tokens: new Float64Array(capacity), flags: new Uint32Array(capacity), len: 0, slots };
+    const sink: Sink = { capacity, tokens: new Float64Array(capacity), flags: new Uint32Array(capacity), len: 0, from: null, slots };
     for (let i = 0; i < capacity; i++) slots.push(new Event(sink, i));
     Object.freeze(slots);
     this.#sink = Object.seal(sink);
@@ -96,21 +112,24 @@ export class Events implements Iterable<Event> {
 
   /** How many events one poll can return (fixed at construction). */
   get capacity(): number { return this.#sink.capacity; }
-  /** Number of events from the last poll. */
+  /**
+   * Number of events from the last poll (events dropped since, because their source was closed or
+   * deregistered, still count here; iteration skips them and `get` gives undefined for them).
+   */
   get length(): number { return this.#sink.len; }
   /** Whether the last poll returned no event. */
   isEmpty(): boolean { return this.#sink.len === 0; }
   /** Forgets the events of the last poll. */
   clear(): void { this.#sink.len = 0; }
-  /** The i-th event of the last poll, or undefined past the end. */
-  get(i: number): Event | undefined { const s = this.#sink; return Number.isInteger(i) && i >= 0 && i < s.len ? s.slots[i] : undefined; }
+  /** The i-th event of the last poll; undefined past the end and for an event dropped since (see `length`). */
+  get(i: number): Event | undefined { const s = this.#sink; return Number.isInteger(i) && i >= 0 && i < s.len && s.flags[i] !== DROPPED ? s.slots[i] : undefined; }
   /** The events of the last poll; a plain for...of allocates nothing. */
   [Symbol.iterator](): IterableIterator<Event> {
     const it = this.#iterator;
     return it.active ? new EventsIterator(this.#sink).start() : it.start();
   }
   /** How util.inspect shows it. */
-  [inspect.custom](): string { const s = this.#sink; return `Events(${s.len}/${s.capacity}) [${s.slots.slice(0, s.len).map((e) => e[inspect.custom]()).join(', ')}]`; }
+  [inspect.custom](): string { const s = this.#sink; return `Events(${s.len}/${s.capacity}) [${s.slots.slice(0, s.len).filter((_, i) => s.flags[i] !== DROPPED).map((e) => e[inspect.custom]()).join(', ')}]`; }
 }
 
 /** @internal The backend-facing sink of `events`, or undefined when `events` is not an Events. */

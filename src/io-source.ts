@@ -1,12 +1,14 @@
 // IoSource: the registration state of an fd the library owns (sockets, pipes). It remembers which
 // Poll it is registered with, so registering with a second Poll is EEXIST and reregister/deregister
 // from the wrong one is ENOENT; it re-arms the backend after would-block (poll(2) edge emulation);
-// and close() deregisters before closing so no event is delivered for a closed fd.
+// and close() deregisters before closing so no event is delivered for a closed fd, not even one
+// already waiting in an Events (dropEvents). A source paused until a time (a listener out of fds)
+// asks its Poll for a readable event then (retryAt), and any close makes such retries due at once.
 import type { Selector } from './sys/selector.js';
 import type { Token } from './token.js';
 import { Interest } from './interest.js';
 import { debug } from './debug.js';
-import { Registry, selectorOf, type Source } from './poll.js';
+import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, type Source } from './poll.js';
 import { errorByName, systemError } from './errors.js';
 import { closeFd, errno } from './sys/unix/fd.js';
 import { mod } from './sys/os.js';
@@ -17,6 +19,8 @@ export class IoSource implements Source, Reapable {
   #fd: number;
   #selector: Selector | null = null;
   #interest: Interest = 0;
+  #token: Token = 0;
+  #retryAt = -1; // performance.now() ms when a paused operation is worth retrying; -1: not paused
 
   constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void = closeFd) { this.#fd = fd; }
 
@@ -38,6 +42,8 @@ export class IoSource implements Source, Reapable {
     sel.register(fd, token, interest, true);
     this.#selector = sel;
     this.#interest = interest;
+    this.#token = token;
+    if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
     if (debug.enabled) debug('register %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
@@ -46,6 +52,9 @@ export class IoSource implements Source, Reapable {
     const sel = this.#own(registry, 'reregister');
     sel.reregister(fd, token, interest);
     this.#interest = interest;
+    // Events already waiting under the old token would reach whatever source gets it next.
+    if (token !== this.#token) { dropEvents(sel, this.#token); this.#token = token; }
+    if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
     if (debug.enabled) debug('reregister %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
@@ -54,6 +63,7 @@ export class IoSource implements Source, Reapable {
     const sel = this.#own(registry, 'deregister');
     this.#selector = null;
     sel.deregister(fd);
+    this.#forget(sel);
     if (debug.enabled) debug('deregister %s fd %d', this.what, fd);
   }
 
@@ -61,6 +71,33 @@ export class IoSource implements Source, Reapable {
     const sel = selectorOf(registry);
     if (this.#selector !== sel || sel.closed) throw errorByName(syscall, 'ENOENT', `the ${this.what} is not registered with this Poll`);
     return sel;
+  }
+
+  /** Drops this source's pending events and retry from `sel`'s Poll. */
+  #forget(sel: Selector): void {
+    dropEvents(sel, this.#token);
+    if (this.#retryAt >= 0) cancelReadyAt(sel, this);
+  }
+
+  /** performance.now() ms when the paused operation is worth retrying; -1 when not paused. */
+  get retryAt(): number { return this.#retryAt; }
+
+  /**
+   * Pauses until `at` (performance.now() ms): the Poll reports this source readable then, or
+   * sooner once any fd is closed; -1 ends the pause.
+   */
+  pauseUntil(at: number): void {
+    const sel = this.#selector;
+    if (at < 0) {
+      if (this.#retryAt < 0) return;
+      this.#retryAt = -1;
+      paused.delete(this);
+      if (sel !== null) cancelReadyAt(sel, this);
+      return;
+    }
+    this.#retryAt = at;
+    paused.add(this);
+    if (sel !== null && !sel.closed) readyAt(sel, this, this.#token, at);
   }
 
   /** Call after an operation reported would-block: the backend watches the interest again. */
@@ -72,7 +109,9 @@ export class IoSource implements Source, Reapable {
   /** Deregisters (if registered) and closes the fd. Closing twice is harmless. */
   close(): void {
     const fd = this.release();
-    if (fd >= 0) this.closer(fd);
+    if (fd < 0) return;
+    this.closer(fd);
+    if (paused.size !== 0) retryNow();
   }
 
   /** Deregisters (if registered) and gives up the fd without closing it: -1 when already closed. */
@@ -83,12 +122,27 @@ export class IoSource implements Source, Reapable {
     forget(this);
     const sel = this.#selector;
     this.#selector = null;
-    if (sel && !sel.closed) { try { sel.deregister(fd); } catch { /* the OS dropped it already */ } }
+    if (sel && !sel.closed) {
+      try { sel.deregister(fd); } catch { /* the OS dropped it already */ }
+      this.#forget(sel);
+    }
+    if (this.#retryAt >= 0) { this.#retryAt = -1; paused.delete(this); }
     return fd;
+  }
+
+  /** An fd was freed: every paused source of this thread is worth retrying now. */
+  static retryNow(): void {
+    const now = performance.now();
+    for (const s of paused) s.#retryAt = now;
+    retryAllNow();
   }
 
   describe(): string { return `${this.what} fd ${this.#fd}`; }
 }
+
+/** The sources of this thread paused until a time (IoSource.pauseUntil). */
+const paused = new Set<IoSource>();
+const retryNow = (): void => IoSource.retryNow();
 
 /**
  * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and

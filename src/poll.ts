@@ -5,16 +5,17 @@ import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import type { Selector, WaitStrategy } from './sys/selector.js';
 import { createSelector } from './sys/backend.js';
-import { eventSink, type Events, type Sink } from './event.js';
+import { eventSink, DROPPED, Ready, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
 import { validInterest, type Interest } from './interest.js';
 import { argTypeError } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
 
+import { outOfRangeError } from './validators.js';
+
 /** The longest single wait pollAsync makes on a worker thread (see #waitOnThread). */
 const WORKER_SLICE_MS = 100;
-import { outOfRangeError } from './validators.js';
 
 /** A source of readiness events: anything that can register itself (mio's `event::Source`). */
 export interface Source {
@@ -27,6 +28,91 @@ export interface Source {
 }
 
 const selectors = new WeakMap<Registry, Selector>();
+
+// ---- what a Poll knows beyond its selector ---------------------------------------------------
+//
+// Pending events: the Events a Poll filled last (up to SINKS_KEPT of them) are remembered, so that
+// deregistering or closing a source drops its events still waiting in them (dropEvents): a loop
+// that closes token 11 while handling token 10 never sees 11's event, nor does the new source that
+// got token 11 in the same batch. An Events filled by another Poll since is left alone (`from`).
+//
+// Retries: a source that must be tried again later without an event from the OS (a listener
+// paused by fd exhaustion) asks for a readable event at a time (readyAt); Poll then waits no longer
+// than that and reports it, so a plain accept-until-null loop is a correct server.
+const SINKS_KEPT = 4;
+interface Due { token: Token; at: number }
+interface Book {
+  readonly sinks: (Sink | null)[]; next: number; readonly due: Map<object, Due>;
+  /** While a pollAsync waits: makes it collect now (a retry became due early). */
+  kick: (() => void) | null;
+}
+const books = new WeakMap<Selector, Book>();
+/** The Books with retries pending, for retryAllNow(). */
+const booksWithDue = new Set<Book>();
+
+/** @internal Drops `token`'s events not yet iterated in the Events this Poll filled last. */
+export function dropEvents(selector: Selector, token: Token): void {
+  const book = books.get(selector);
+  if (book === undefined) return;
+  for (let k = 0; k < SINKS_KEPT; k++) {
+    const s = book.sinks[k];
+    if (s == null || s.from !== selector) continue;
+    const tokens = s.tokens; const flags = s.flags;
+    for (let i = 0; i < s.len; i++) if (tokens[i] === token) flags[i] = DROPPED;
+  }
+}
+
+/** @internal Asks the Poll for one readable event with `token` at `at` (performance.now() ms) for `key`; replaces an earlier request. */
+export function readyAt(selector: Selector, key: object, token: Token, at: number): void {
+  const book = books.get(selector);
+  if (book === undefined) return;
+  book.due.set(key, { token, at });
+  booksWithDue.add(book);
+}
+
+/** @internal Withdraws `key`'s request. */
+export function cancelReadyAt(selector: Selector, key: object): void {
+  const book = books.get(selector);
+  if (book === undefined || !book.due.delete(key)) return;
+  if (book.due.size === 0) booksWithDue.delete(book);
+}
+
+/** @internal Makes every pending retry due now (an fd was freed: a paused listener may accept). */
+export function retryAllNow(): void {
+  if (booksWithDue.size === 0) return;
+  for (const book of booksWithDue) {
+    for (const d of book.due.values()) d.at = 0;
+    book.kick?.();
+  }
+}
+
+/** Milliseconds until the first retry of `book` is due (0 when one is), or -1 when none is pending. */
+function firstDueIn(book: Book): number {
+  let first = Infinity;
+  for (const d of book.due.values()) if (d.at < first) first = d.at;
+  return first === Infinity ? -1 : Math.max(0, first - performance.now());
+}
+
+/** Appends the retries that are due to `ev` after its `n` events (as room allows); returns the new count. */
+function addDue(book: Book, ev: Sink, n: number): number {
+  const now = performance.now();
+  for (const [key, d] of book.due) {
+    if (n >= ev.capacity) break;
+    if (d.at > now) continue;
+    ev.tokens[n] = d.token; ev.flags[n] = Ready.READABLE; n++;
+    book.due.delete(key);
+  }
+  if (book.due.size === 0) booksWithDue.delete(book);
+  return n;
+}
+
+/** The timeout a wait may use when retries are pending: no longer than the first one. */
+function capTimeout(book: Book, t: number): number {
+  if (book.due.size === 0) return t;
+  const due = firstDueIn(book);
+  return due < 0 ? t : t < 0 || due < t ? due : t;
+}
+
 // A Registry keeps its Poll alive: the Poll's finalizer closes the selector only when neither the
 // Poll nor any Registry of it is reachable.
 const owners = new WeakMap<Registry, Poll>();
@@ -133,6 +219,7 @@ export class Poll implements Disposable {
   readonly #selector: Selector;
   readonly #core: PollCore;
   readonly #registry: Registry;
+  readonly #book: Book = { sinks: [null, null, null, null], next: 0, due: new Map(), kick: null };
   #busy = false;
   #watching = false;
   #fire: (() => void) | null = null;
@@ -144,7 +231,19 @@ export class Poll implements Disposable {
     this.#selector = createSelector();
     this.#core = new PollCore(this.#selector);
     this.#registry = new Registry(this.#selector, this);
+    books.set(this.#selector, this.#book);
     closeOnCollect(this, this.#core);
+  }
+
+  /** Starts a fill of `ev`: empties it and remembers it as one of this Poll's (see dropEvents). */
+  #begin(ev: Sink): void {
+    ev.len = 0;
+    const sel = this.#selector;
+    if (ev.from === sel) return;
+    ev.from = sel;
+    const book = this.#book;
+    book.sinks[book.next] = ev;
+    book.next = (book.next + 1) % SINKS_KEPT;
   }
 
   /** How util.inspect shows it. */
@@ -166,9 +265,10 @@ export class Poll implements Disposable {
    */
   poll(events: Events, timeoutMs?: number | null): void {
     const ev = validEvents(events);
-    const t = validTimeout(timeoutMs);
+    const book = this.#book;
+    const t = capTimeout(book, validTimeout(timeoutMs));
     if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
-    ev.len = 0;
+    this.#begin(ev);
     const sel = this.#selector;
     const start = t > 0 ? performance.now() : 0;
     let n = sel.select(ev, t);
@@ -179,7 +279,7 @@ export class Poll implements Disposable {
       if (t > 0 && (left = t - (performance.now() - start)) <= 0) break;
       n = sel.select(ev, left);
     }
-    ev.len = n;
+    ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
   }
 
   /**
@@ -190,15 +290,15 @@ export class Poll implements Disposable {
   pollAsync(events: Events, timeoutMs?: number | null, signal?: AbortSignal): Promise<void> {
     try {
       const ev = validEvents(events);
-      const t = validTimeout(timeoutMs);
+      const t = capTimeout(this.#book, validTimeout(timeoutMs));
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('signal', 'an instance of AbortSignal', signal);
       if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
       if (signal?.aborted) return Promise.reject(abortError(signal));
-      ev.len = 0;
+      this.#begin(ev);
       const sel = this.#selector;
       const wait = sel.wait;
       if (wait.kind === 'fd') {
-        ev.len = sel.select(ev, 0);
+        this.#collect(ev, 0);
         if (ev.len > 0 || t === 0) return Promise.resolve();
         return this.#waitOnFd(wait.fd, ev, t, signal);
       }
@@ -206,6 +306,13 @@ export class Poll implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Collects what is ready now (and the retries that are due) into `ev`. */
+  #collect(ev: Sink, timeoutMs: number): void {
+    const n = this.#selector.select(ev, timeoutMs);
+    const book = this.#book;
+    ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
   }
 
   /** libuv watches the selector's fd; when it turns readable, collect with a zero timeout. */
@@ -219,6 +326,7 @@ export class Poll implements Disposable {
         // The watcher stays started (a loop calling pollAsync again soon pays no epoll_ctl), but
         // unreferenced, so it keeps no process alive; it stops itself if it fires while idle.
         this.#onReady = null;
+        this.#book.kick = null;
         this.#core.watcher?.unref();
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -227,14 +335,15 @@ export class Poll implements Disposable {
       const onAbort = () => settle(abortError(signal!));
       const onReady = () => {
         try {
-          ev.len = this.#selector.select(ev, 0);
+          this.#collect(ev, 0);
           if (ev.len > 0) settle(undefined); // else spurious: keep waiting
         } catch (e) { settle(e); }
       };
       this.#cancelWait = settle;
       this.#onReady = onReady;
+      this.#book.kick = () => queueMicrotask(() => { if (this.#onReady === onReady) onReady(); }); // still this wait
       this.#watch(fd);
-      if (t >= 0) timer = setTimeout(() => { try { ev.len = this.#selector.select(ev, 0); settle(undefined); } catch (e) { settle(e); } }, t);
+      if (t >= 0) timer = setTimeout(() => { try { this.#collect(ev, 0); settle(undefined); } catch (e) { settle(e); } }, t);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -270,10 +379,12 @@ export class Poll implements Disposable {
       const settle = (err: unknown) => {
         this.#busy = false;
         this.#cancelWait = null;
+        this.#book.kick = null;
         signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve(); else reject(err);
       };
       this.#cancelWait = (err) => { aborted = err; hasAborted = true; };
+      this.#book.kick = () => wait.interrupt();
       const attempt = () => {
         let left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
         // Node lets a worker's pending koffi call finish before worker.terminate() completes: on a
@@ -281,7 +392,9 @@ export class Poll implements Disposable {
         if (!isMainThread && (left < 0 || left > WORKER_SLICE_MS)) left = WORKER_SLICE_MS;
         wait.selectAsync(ev, left, (err, n) => {
           if (err) return settle(hasAborted ? aborted : err);
-          ev.len = n;
+          const book = this.#book;
+          ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
+          n = ev.len;
           if (hasAborted) { ev.len = 0; return settle(aborted); }
           if (n > 0 || performance.now() >= deadline) return settle(undefined);
           attempt(); // interrupted for a registration change, or spurious: wait again

@@ -1,7 +1,8 @@
 // metal-io/unix: SourceFd (register any fd) and non-blocking pipes.
 import type { Token } from './token.js';
 import type { Interest } from './interest.js';
-import { Registry, selectorOf, type Source } from './poll.js';
+import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
+import type { Selector } from './sys/selector.js';
 import { OwnedFd, STREAM_READ, STREAM_WRITE, type TransferFn } from './io-source.js';
 import { makePipe, setNonblocking } from './sys/unix/fd.js';
 import { fn, needFds } from './sys/os.js';
@@ -19,17 +20,34 @@ export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net
 export class SourceFd implements Source {
   /** The fd (the caller's: SourceFd never closes it). */
   readonly fd: number;
+  /** The token it has with each Poll, so that deregistering drops its events still pending there. */
+  readonly #tokens = new WeakMap<Selector, Token>();
   /** A Source for any fd: `new SourceFd(fd)` registers it as it is (mio's SourceFd). */
   constructor(fd: number) {
     needFds('SourceFd');
     this.fd = validFd(fd);
   }
   /** Source: starts delivering `interest` readiness of the fd as events with `token`. */
-  register(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).register(this.fd, token, interest, false); }
+  register(registry: Registry, token: Token, interest: Interest): void {
+    const sel = selectorOf(registry);
+    sel.register(this.fd, token, interest, false);
+    this.#tokens.set(sel, token);
+  }
   /** Source: changes token and interest. */
-  reregister(registry: Registry, token: Token, interest: Interest): void { selectorOf(registry).reregister(this.fd, token, interest); }
-  /** Source: stops delivering events for the fd. */
-  deregister(registry: Registry): void { selectorOf(registry).deregister(this.fd); }
+  reregister(registry: Registry, token: Token, interest: Interest): void {
+    const sel = selectorOf(registry);
+    sel.reregister(this.fd, token, interest);
+    const old = this.#tokens.get(sel);
+    if (old !== undefined && old !== token) dropEvents(sel, old);
+    this.#tokens.set(sel, token);
+  }
+  /** Source: stops delivering events for the fd (its events still pending in an Events are dropped). */
+  deregister(registry: Registry): void {
+    const sel = selectorOf(registry);
+    sel.deregister(this.fd);
+    const old = this.#tokens.get(sel);
+    if (old !== undefined) { dropEvents(sel, old); this.#tokens.delete(sel); }
+  }
 }
 
 class PipeEnd extends OwnedFd {

@@ -3,7 +3,7 @@
 import type { BackendName, SysWaker, WakerHandle } from './sys/selector.js';
 import { types } from 'node:util';
 import { wakeHandle, WAKER_KINDS } from './sys/wakers.js';
-import { selectorOf, type Registry } from './poll.js';
+import { selectorOf, dropEvents, type Registry } from './poll.js';
 import { validToken, type Token } from './token.js';
 import { argTypeError, argValueError, validInteger } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
@@ -24,6 +24,7 @@ export class Waker implements Disposable {
   #sys: SysWaker | null;
   #handle: WakerHandle;
   #held: Reapable | null = null;
+  #dropPending: (() => void) | null = null;
 
   /** A Waker for the Poll behind `registry`, reporting `token`. */
   constructor(registry: Registry, token: Token) {
@@ -33,6 +34,7 @@ export class Waker implements Disposable {
     if (sel.closed) throw errorByName('waker', 'EBADF', 'the Poll is closed');
     const sys = sel.createWaker(t);
     this.#sys = sys;
+    this.#dropPending = () => dropEvents(sel, t);
     // A capability, not a mutable object: the owner's handle can never be edited into another fd or guard.
     this.#handle = Object.freeze(sys.handle);
     // The finalizer holds the OS side only (never this Waker): a dropped Waker's fd is closed.
@@ -65,7 +67,7 @@ export class Waker implements Disposable {
   /** Closes the Waker (the owner) or stops this copy (fromHandle). Closing twice is harmless. */
   close(): void {
     if (this.#held) { forget(this.#held); this.#held = null; }
-    if (this.#sys) this.#sys.close();
+    if (this.#sys) { this.#sys.close(); this.#dropPending?.(); this.#dropPending = null; }
     // A copy made with fromHandle owns nothing; it just stops being usable.
     else this.#handle = { ...this.#handle, state: closedState };
   }

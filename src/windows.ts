@@ -9,7 +9,7 @@
 import type { Token } from './token.js';
 import { Interest, validInterest, describe } from './interest.js';
 import { Ready } from './event.js';
-import { Registry, selectorOf, type Source } from './poll.js';
+import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import { constant, fn, layout, needWindows } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
@@ -216,14 +216,19 @@ export class NamedPipe implements Source, Disposable {
   /** Source: changes token and interest (ENOENT unless registered with this Poll). */
   reregister(registry: Registry, token: Token, interest: Interest): void {
     this.#check('reregister');
-    if (this.#sel !== iocpOf(registry, 'reregister')) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
-    this.#token = token; this.#interest = validInterest(interest);
+    const sel = iocpOf(registry, 'reregister');
+    if (this.#sel !== sel) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
+    const interestNow = validInterest(interest);
+    if (token !== this.#token) dropEvents(sel, this.#token);
+    this.#token = token; this.#interest = interestNow;
   }
   /** Source: stops reporting events (completions already queued are dropped). */
   deregister(registry: Registry): void {
     this.#check('deregister');
-    if (this.#sel !== iocpOf(registry, 'deregister')) throw errorByName('deregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
+    const sel = iocpOf(registry, 'deregister');
+    if (this.#sel !== sel) throw errorByName('deregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
     this.#sel = null; // completions already routed to the port are dropped (no token)
+    dropEvents(sel, this.#token);
   }
 
   /** Cancels what is in flight and closes the handle. Closing twice is harmless. */
@@ -231,6 +236,7 @@ export class NamedPipe implements Source, Disposable {
     const h = this.#h;
     if (h === 0) return;
     this.#h = 0;
+    if (this.#sel) { dropEvents(this.#sel, this.#token); this.#sel = null; }
     fn('CancelIoEx')(h, null);
     fn('CloseHandle')(h);
   }

@@ -95,6 +95,20 @@ test('shutdown(read) of our own side: read-closed where the OS reports it (Linux
   } finally { poll.close(); p.close(); }
 });
 
+test('shutdown(read) after a readable event left undrained: still read-closed (mio tcp_shutdown_client_read_close_event; poll(2) keeps POLLRDHUP armed)', () => {
+  if (process.platform !== 'linux' || onLibkqueue) { console.log(`  SKIP shutdown(read) after undrained data: only Linux reports it for one's own SHUT_RD [${process.platform}-${process.arch}${onLibkqueue ? ', libkqueue' : ''}]`); return; }
+  const p = tcpPair();
+  const poll = new Poll(); const events = new Events(4);
+  try {
+    poll.registry().register(p.server, 1, Interest.READABLE | Interest.WRITABLE);
+    expectEvents(poll, events, [{ token: 1, writable: true }]);
+    p.client.write(Buffer.from('not read yet'));
+    expectEvents(poll, events, [{ token: 1, readable: true }]);
+    p.server.shutdown('read');
+    expectEvents(poll, events, [{ token: 1, readClosed: true }]);
+  } finally { poll.close(); p.close(); }
+});
+
 test('close by the peer: read-closed, then 0', () => {
   const p = tcpPair();
   const poll = new Poll(); const events = new Events(4);

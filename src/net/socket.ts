@@ -297,9 +297,10 @@ export class SocketBase extends OwnedFd {
 // produce no new event, so a server that just waits for the next event stops accepting them even
 // once fds free up. ListenerBase therefore turns the resource errors (EMFILE, ENFILE, ENOBUFS,
 // ENOMEM) into a paused state instead of an exception: accept() returns null, `acceptPaused` is
-// true, and the server calls accept() again when it closes a connection or after
-// `acceptRetryIn()` ms (an exponential back-off from 5 ms to 1 s); the first accept() that works
-// resumes. A pause that lasts `acceptShedAfter` ms (1 s by default) refuses the queued connections
+// true, and the listener's Poll reports it readable again when a retry is worth it: after
+// `acceptRetryIn()` ms (an exponential back-off from 5 ms to 1 s), or at once after any metal-io
+// object of this thread closes its fd (IoSource.pauseUntil). So a loop that calls accept() until
+// null on every readable event needs nothing more; the first accept() that works resumes. A pause that lasts `acceptShedAfter` ms (1 s by default) refuses the queued connections
 // promptly instead of leaving them hanging, with libuv's reserved-fd trick: close a spare fd kept
 // for this, accept into its slot and close at once, until the queue is empty; then take the spare
 // again.
@@ -319,7 +320,6 @@ function takeSpare(): void {
 export class ListenerBase extends SocketBase {
   #pausedAt = -1;
   #delay = 0;
-  #retryAt = 0;
   #shedAfter: number | null = 1000;
   #shed = 0;
 
@@ -334,7 +334,7 @@ export class ListenerBase extends SocketBase {
   /** While paused: milliseconds until accept() is worth calling again (0: now); null when not paused. */
   acceptRetryIn(): number | null {
     if (this.#pausedAt < 0) return null;
-    const left = this.#retryAt - performance.now();
+    const left = this.io.retryAt - performance.now();
     return left > 0 ? Math.ceil(left) : 0;
   }
 
@@ -378,7 +378,7 @@ export class ListenerBase extends SocketBase {
     const now = performance.now();
     if (this.#pausedAt < 0) { this.#pausedAt = now; this.#delay = BACKOFF_MIN_MS; debug('%s fd %d: accept %s, paused', this.constructor.name, lfd, code); }
     else this.#delay = Math.min(this.#delay * 2, BACKOFF_MAX_MS);
-    this.#retryAt = now + this.#delay;
+    this.io.pauseUntil(now + this.#delay);
     if (this.#shedAfter !== null && now - this.#pausedAt >= this.#shedAfter) this.#shedQueue(lfd);
   }
 
@@ -386,6 +386,7 @@ export class ListenerBase extends SocketBase {
     debug('%s fd %d: accept resumed after %d ms', this.constructor.name, this.io.fd, Math.round(performance.now() - this.#pausedAt));
     this.#pausedAt = -1;
     this.#delay = 0;
+    this.io.pauseUntil(-1);
     takeSpare();
   }
 

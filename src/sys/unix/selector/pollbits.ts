@@ -33,20 +33,22 @@ export function readiness(e: number): number {
   if (e & (b.IN | b.PRI)) r |= Ready.READABLE;
   if (e & b.OUT) r |= Ready.WRITABLE;
   if (e & (b.ERR | b.NVAL)) r |= Ready.ERROR;
-  if (e & b.HUP || (e & b.IN && e & b.RDHUP)) r |= Ready.READ_CLOSED;
+  // POLLRDHUP alone is read-closed too: after a readable event that was not drained the source
+  // watches only what did not fire, and a shutdown(read) then reports POLLRDHUP without POLLIN.
+  if (e & (b.HUP | b.RDHUP)) r |= Ready.READ_CLOSED;
   if (e & b.HUP || (e & b.OUT && e & b.ERR) || e === b.ERR) r |= Ready.WRITE_CLOSED;
   if (e & b.PRI) r |= Ready.PRIORITY;
   return r;
 }
 
-/** The poll events an edge-emulating source stops watching once `rev` was reported. */
+/**
+ * The poll events an edge-emulating source stops watching once `rev` was reported: exactly the bits
+ * that fired, as mio's poll selector (`events &= !revents`). A readable event leaves POLLRDHUP
+ * armed, so a later shutdown or FIN is still reported while the data waits to be read.
+ */
 export function triggered(rev: number): number {
   const b = pollBits();
-  let off = 0;
-  if (rev & b.IN) off |= b.IN | b.RDHUP;
-  if (rev & b.OUT) off |= b.OUT;
-  if (rev & b.PRI) off |= b.PRI;
-  return off;
+  return rev & (b.IN | b.RDHUP | b.OUT | b.PRI);
 }
 
 /** Whether `rev` says the fd is gone or broken: the source is disabled until reregistered. */
