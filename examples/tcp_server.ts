@@ -9,8 +9,9 @@
 // half-closes or vanishes mid-write affects only its own connection.
 //
 // When the process runs out of fds (EMFILE), the listener pauses instead of throwing (see the
-// README, "Running out of fds"): existing clients keep being served, and accepting resumes when a
-// connection closes or after the listener's back-off, whichever comes first.
+// README, "Running out of fds"): existing clients keep being served, and the Poll reports the
+// listener readable again when a connection closes or after its back-off, so the plain
+// accept-until-null loop below needs no code for it.
 import { parseArgs } from 'node:util';
 import { Poll, Events, Interest, Waker, type Event } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
@@ -46,9 +47,7 @@ function close(token: number): void {
   c.stream.close();
   conns[token] = undefined;
   free.push(token);
-  fdFreed = true;
 }
-let fdFreed = false;
 
 /** Writes the pending bytes; true when all are gone. */
 function flush(token: number, c: Conn): boolean {
@@ -86,7 +85,7 @@ function echo(token: number, c: Conn, readClosed: boolean): void {
   }
 }
 
-/** Accepts until would-block, or until the listener pauses for lack of fds (then null too). */
+/** Accepts until would-block, or until the listener pauses for lack of fds (null too; the Poll reports it again). */
 function accept(): void {
   for (;;) {
     const r = listener.accept();
@@ -99,8 +98,7 @@ function accept(): void {
 }
 
 function handle(token: number, ev: Event): void {
-  const c = conns[token];
-  if (!c) return; // closed earlier in this batch
+  const c = conns[token]!; // a connection closed earlier in this batch has no event left in it
   try {
     if (c.pendingTo > 0) {
       if (ev.isWritable() || ev.isError()) { if (flush(token, c)) echo(token, c, true); }
@@ -133,11 +131,9 @@ while (!stopping) {
   // Busy: a synchronous poll of at most 1 ms allocates nothing. Idle: pollAsync, so Node's loop
   // (and the signal handlers) runs while nothing is ready. Busy for long: let Node's loop run
   // every 50 ms anyway.
-  // While the listener is paused (out of fds), wait no longer than its back-off.
-  const retryIn = listener.acceptRetryIn();
-  poll.poll(events, retryIn === null ? 1 : Math.min(1, retryIn));
+  poll.poll(events, 1);
   if (events.isEmpty()) {
-    await poll.pollAsync(events, listener.acceptRetryIn());
+    await poll.pollAsync(events);
     lastYield = performance.now();
   } else if (performance.now() - lastYield > 50) {
     await yieldToNode();
@@ -148,9 +144,6 @@ while (!stopping) {
     if (token === SERVER) accept();
     else if (token !== WAKER) handle(token, ev);
   }
-  // Paused and a connection closed (an fd is free), or the back-off ran out: try again.
-  if (listener.acceptPaused && (fdFreed || listener.acceptRetryIn() === 0)) accept();
-  fdFreed = false;
 }
 
 for (let t = FIRST; t < conns.length; t++) close(t);

@@ -29,12 +29,20 @@ function serve(): void {
 
 // The client: 10 sockets, 100 requests each, at most 8 in flight per socket (UDP drops what a full
 // receive buffer cannot take: a real client keeps a window, and would retransmit), replies matched by id.
+// A send that would block is kept and sent again on the socket's next event (WRITABLE is registered).
 const PER_CLIENT = 100; const WINDOW = 8;
 const clients = Array.from({ length: 10 }, () => UdpSocket.bind('127.0.0.1:0'));
-clients.forEach((c, i) => poll.registry().register(c, 1 + i, Interest.READABLE));
+clients.forEach((c, i) => poll.registry().register(c, 1 + i, Interest.READABLE | Interest.WRITABLE));
 const to = new PeerAddress(server.localAddr());
 const expected = new Map<number, string>();
 const sentBy = clients.map(() => 0);
+const unsent: Buffer[][] = clients.map(() => []); // requests whose send would block, oldest first
+/** Sends what is waiting, in order; false when the socket would block again. */
+function flush(ci: number): boolean {
+  const q = unsent[ci]!;
+  while (q.length > 0) { if (clients[ci]!.sendToPeer(q[0]!, to) === null) return false; q.shift(); }
+  return true;
+}
 function sendNext(ci: number): void {
   if (sentBy[ci]! >= PER_CLIENT) return;
   const c = clients[ci]!; const rid = ci * PER_CLIENT + sentBy[ci]!++;
@@ -42,7 +50,8 @@ function sendNext(ci: number): void {
   const req = Buffer.alloc(4 + text.length);
   req.writeUInt32LE(rid, 0); req.write(text, 4);
   expected.set(rid, text.toUpperCase());
-  c.sendToPeer(req, to);
+  unsent[ci]!.push(req);
+  flush(ci);
 }
 clients.forEach((_, ci) => { for (let k = 0; k < WINDOW; k++) sendNext(ci); });
 const total = clients.length * PER_CLIENT;
@@ -55,6 +64,7 @@ while (replies < total && Date.now() < deadline) {
   for (const ev of events) {
     if (ev.token === SERVER) { serve(); continue; }
     const c = clients[ev.token - 1]!;
+    flush(ev.token - 1);
     let n;
     while ((n = c.recvFromPeer(buf, from)) !== null) {
       const rid = buf.readUInt32LE(0);

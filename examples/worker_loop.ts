@@ -18,7 +18,8 @@ if (isMainThread) {
   const waker = Waker.fromHandle(handle);
   const socket = connect(port, '127.0.0.1');
   socket.write('hello worker');
-  const echoed = await new Promise<string>((r) => socket.once('data', (d) => r(d.toString())));
+  let echoed = ''; // TCP is a stream: the echo may come in pieces
+  await new Promise<void>((r) => socket.on('data', (d) => { echoed += d.toString(); if (echoed.length >= 'hello worker'.length) r(); }));
   console.log(`echoed '${echoed}' from the I/O thread`);
   socket.destroy();
   Atomics.store(control, 0, 1);
@@ -35,7 +36,7 @@ if (isMainThread) {
   poll.registry().register(listener, LISTENER, Interest.READABLE);
   const waker = new Waker(poll.registry(), WAKER);
   parentPort!.postMessage({ port: listener.localAddr().port, handle: waker.handle });
-  const conns = new Map<number, TcpStream>(); let next = 2;
+  const conns = new Map<number, { s: TcpStream; owed: Buffer }>(); let next = 2; // owed: read, not yet written back
   const buf = Buffer.alloc(16 * 1024);
   while (Atomics.load(control, 0) === 0) {
     poll.poll(events, null); // blocking: this thread has nothing else to do
@@ -43,15 +44,18 @@ if (isMainThread) {
       if (ev.token === WAKER) continue; // the loop condition reads the flag
       if (ev.token === LISTENER) {
         let a;
-        while ((a = listener.accept())) { const t = next++; conns.set(t, a[0]); poll.registry().register(a[0], t, Interest.READABLE); }
+        while ((a = listener.accept())) { const t = next++; conns.set(t, { s: a[0], owed: Buffer.alloc(0) }); poll.registry().register(a[0], t, Interest.READABLE | Interest.WRITABLE); }
         continue;
       }
-      const s = conns.get(ev.token)!;
+      const c = conns.get(ev.token)!;
       let n;
-      while ((n = s.read(buf)) !== null && n > 0) s.write(buf, 0, n); // small echoes: one write each
-      if (n === 0) { s.close(); conns.delete(ev.token); }
+      while ((n = c.s.read(buf)) !== null && n > 0) c.owed = Buffer.concat([c.owed, buf.subarray(0, n)]);
+      // Write back what the socket takes; a partial write keeps the rest for the next WRITABLE event.
+      let w;
+      while (c.owed.length > 0 && (w = c.s.write(c.owed)) !== null) c.owed = c.owed.subarray(w);
+      if (n === 0) { c.s.close(); conns.delete(ev.token); }
     }
   }
-  for (const s of conns.values()) s.close();
+  for (const c of conns.values()) c.s.close();
   listener.close(); waker.close(); poll.close();
 }

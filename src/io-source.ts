@@ -8,7 +8,9 @@ import type { Selector } from './sys/selector.js';
 import type { Token } from './token.js';
 import { Interest } from './interest.js';
 import { debug } from './debug.js';
-import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, type Source } from './poll.js';
+import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
+import { CHECK, Misuse, misuse } from './check.js';
+import { FAULTS, IoFault, envFaults, type Faults } from './faults.js';
 import { errorByName, systemError } from './errors.js';
 import { closeFd, errno } from './sys/unix/fd.js';
 import { mod } from './sys/os.js';
@@ -21,6 +23,7 @@ export class IoSource implements Source, Reapable {
   #interest: Interest = 0;
   #token: Token = 0;
   #retryAt = -1; // performance.now() ms when a paused operation is worth retrying; -1: not paused
+  #faultKey: object | null = null; // the key of the events fault injection owes this source
 
   constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void = closeFd) { this.#fd = fd; }
 
@@ -44,6 +47,7 @@ export class IoSource implements Source, Reapable {
     this.#interest = interest;
     this.#token = token;
     if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
+    if (FAULTS.on || CHECK.on) noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`);
     if (debug.enabled) debug('register %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
@@ -55,6 +59,7 @@ export class IoSource implements Source, Reapable {
     // Events already waiting under the old token would reach whatever source gets it next.
     if (token !== this.#token) { dropEvents(sel, this.#token); this.#token = token; }
     if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
+    if (FAULTS.on || CHECK.on) { noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`); noteDrained(sel, this); }
     if (debug.enabled) debug('reregister %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
@@ -77,6 +82,23 @@ export class IoSource implements Source, Reapable {
   #forget(sel: Selector): void {
     dropEvents(sel, this.#token);
     if (this.#retryAt >= 0) cancelReadyAt(sel, this);
+    if (FAULTS.on || CHECK.on) { noteRegistration(sel, this, 0, null); if (this.#faultKey !== null) cancelReadyAt(sel, this.#faultKey); }
+  }
+
+  /** The fault plan in force for this source: its Poll's, else METAL_IO_FAULTS's; null when none. */
+  faults(): Faults | null {
+    const sel = this.#selector;
+    return sel !== null ? faultsOf(sel) : envFaults;
+  }
+
+  /**
+   * After an injected would-block or short count: the event the kernel would have given for what
+   * is still there (`interest`'s readiness, on the next poll), so that no correct program hangs.
+   */
+  faultReady(interest: Interest): void {
+    const sel = this.#selector;
+    const flags = interest & this.#interest & (Interest.READABLE | Interest.WRITABLE);
+    if (sel !== null && !sel.closed && flags !== 0) readyAt(sel, this.#faultKey ??= {}, this.#token, 0, flags);
   }
 
   /** performance.now() ms when the paused operation is worth retrying; -1 when not paused. */
@@ -103,7 +125,24 @@ export class IoSource implements Source, Reapable {
   /** Call after an operation reported would-block: the backend watches the interest again. */
   wouldBlock(): void {
     const sel = this.#selector;
-    if (sel !== null && !sel.closed) sel.rearm(this.#fd, this.#interest);
+    if (sel !== null && !sel.closed) {
+      sel.rearm(this.#fd, this.#interest);
+      if (CHECK.on) noteDrained(sel, this);
+    }
+  }
+
+  /** The misuse detector: the operation stopped for a reason other than would-block that still counts as done (a paused listener). */
+  settled(): void { const sel = this.#selector; if (CHECK.on && sel !== null) noteDrained(sel, this); }
+
+  /** The misuse detector: a stream read returned 0. */
+  sawEof(): void { const sel = this.#selector; if (sel !== null) noteEof(sel, this); }
+
+  /** The misuse detector: a write would-block; by the next wait the source must ask for WRITABLE. */
+  writeWouldBlock(): void { const sel = this.#selector; if (sel !== null) noteWriteBlocked(sel, this); }
+
+  /** The misuse detector: EBADF on an fd this object still owns. */
+  closedBehind(syscall: string): void {
+    misuse(checkModeOf(this.#selector), this, Misuse.CLOSED_BEHIND, `${syscall} on ${this.what} fd ${this.#fd} failed with EBADF: the fd was closed behind metal-io's back (close it through the object, or hand it away with intoRawFd())`);
   }
 
   /** Deregisters (if registered) and closes the fd. Closing twice is harmless. */
@@ -162,6 +201,8 @@ export class OwnedFd implements Source, Disposable {
 
   /** The file descriptor (owned: closed by close()). */
   get fd(): number { return this.io.fd; }
+  /** Whether it was closed (or handed away with intoRawFd and the like). */
+  get closed(): boolean { return this.io.closed; }
 
   /** Source: starts delivering `interest` readiness as events with `token` (EEXIST if registered with any Poll). */
   register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
@@ -193,6 +234,7 @@ export class OwnedFd implements Source, Disposable {
     const e = k.errno();
     if (e === k.EINTR) return true;
     if (e === k.EAGAIN) { this.io.wouldBlock(); return false; }
+    if (CHECK.on && e === mod.constants.EBADF) this.io.closedBehind(syscall);
     throw systemError(syscall, e);
   }
 
@@ -217,11 +259,40 @@ export class OwnedFd implements Source, Disposable {
     const want = s.count < MAX_IO ? s.count : MAX_IO;
     const fd = this.io.checkOpen(syscall);
     if (want === 0 && (kind & EMPTY_IS_NOOP) !== 0) return 0;
-    for (;;) {
-      const n = f(fd, view, want, flags);
-      if (n >= 0) return (kind & SHORT_REARMS) !== 0 ? this.done(n, want) : n;
-      if (!this.retry(syscall)) return null;
+    let count = want;
+    if (FAULTS.on) {
+      const r = this.#injected(syscall, want, kind);
+      if (r === IoFault.WOULD_BLOCK) return null;
+      if (r >= 0) count = r;
     }
+    for (;;) {
+      const n = f(fd, view, count, flags);
+      if (n >= 0) {
+        if (n === 0 && CHECK.on && kind === STREAM_READ) this.io.sawEof();
+        return (kind & SHORT_REARMS) !== 0 ? this.done(n, want) : n;
+      }
+      if (!this.retry(syscall)) {
+        if (CHECK.on && kind === STREAM_WRITE) this.io.writeWouldBlock();
+        return null;
+      }
+    }
+  }
+
+  /**
+   * Fault injection on one transfer (faults.ts): NONE, WOULD_BLOCK (re-armed, and the event the
+   * kernel would give is owed), a smaller count (the same event owed), or a thrown ECONNRESET
+   * (reads) / EPIPE (writes) on a stream.
+   */
+  #injected(syscall: string, want: number, kind: TransferKind): number {
+    const f = this.io.faults();
+    if (f === null) return IoFault.NONE;
+    const r = f.io(this.io, want, (kind & SHORT_REARMS) !== 0);
+    if (r === IoFault.NONE) return r;
+    const reading = (kind & NEEDS_ROOM) !== 0;
+    if (r === IoFault.RESET) throw errorByName(syscall, reading ? 'ECONNRESET' : 'EPIPE', 'injected by fault injection (METAL_IO_FAULTS)');
+    if (r === IoFault.WOULD_BLOCK) this.io.wouldBlock();
+    this.io.faultReady(kind === DATAGRAM ? Interest.READABLE | Interest.WRITABLE : reading ? Interest.READABLE : Interest.WRITABLE);
+    return r;
   }
 }
 

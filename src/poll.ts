@@ -11,6 +11,8 @@ import { validInterest, type Interest } from './interest.js';
 import { argTypeError } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
+import { envFaults, parseFaults, type Faults } from './faults.js';
+import { CHECK, Misuse, envCheck, misuse, parseCheck, type CheckMode } from './check.js';
 
 import { outOfRangeError } from './validators.js';
 
@@ -40,11 +42,21 @@ const selectors = new WeakMap<Registry, Selector>();
 // paused by fd exhaustion) asks for a readable event at a time (readyAt); Poll then waits no longer
 // than that and reports it, so a plain accept-until-null loop is a correct server.
 const SINKS_KEPT = 4;
-interface Due { token: Token; at: number }
+interface Due { token: Token; at: number; flags: number }
 interface Book {
   readonly sinks: (Sink | null)[]; next: number; readonly due: Map<object, Due>;
   /** While a pollAsync waits: makes it collect now (a retry became due early). */
   kick: (() => void) | null;
+  /** Fault injection (faults.ts): the plan, the registered sources (for spurious events), events split off a batch. */
+  readonly faults: Faults | null;
+  readonly registered: Map<object, { token: Token; flags: number }> | null;
+  readonly carry: { tokens: Token[]; flags: number[] } | null;
+  /** The misuse detector (check.ts): its mode, the source of each token, readable events not yet drained, sources that read end of stream. */
+  readonly check: CheckMode;
+  readonly byToken: Map<Token, object> | null;
+  readonly undrained: Set<object> | null;
+  readonly eof: Set<object> | null;
+  readonly needWritable: Set<object> | null;
 }
 const books = new WeakMap<Selector, Book>();
 /** The Books with retries pending, for retryAllNow(). */
@@ -60,13 +72,87 @@ export function dropEvents(selector: Selector, token: Token): void {
     const tokens = s.tokens; const flags = s.flags;
     for (let i = 0; i < s.len; i++) if (tokens[i] === token) flags[i] = DROPPED;
   }
+  const c = book.carry;
+  if (c !== null) for (let i = c.tokens.length - 1; i >= 0; i--) if (c.tokens[i] === token) { c.tokens.splice(i, 1); c.flags.splice(i, 1); }
 }
 
-/** @internal Asks the Poll for one readable event with `token` at `at` (performance.now() ms) for `key`; replaces an earlier request. */
-export function readyAt(selector: Selector, key: object, token: Token, at: number): void {
+/** @internal The fault plan of the Poll behind `selector`, or null. */
+export function faultsOf(selector: Selector): Faults | null { return books.get(selector)?.faults ?? null; }
+
+/**
+ * @internal With fault injection or the misuse detector on: `key` (an owned source) is registered
+ * with `token` and would see `flags` (null: deregistered or closed).
+ */
+export function noteRegistration(selector: Selector, key: object, token: Token, flags: number | null, what = ''): void {
+  const book = books.get(selector);
+  const reg = book?.registered;
+  if (reg == null) return;
+  const byToken = book!.byToken;
+  const old = reg.get(key);
+  if (byToken !== null && old !== undefined && byToken.get(old.token) === key) byToken.delete(old.token);
+  if (flags === null) {
+    reg.delete(key);
+    book!.undrained?.delete(key); book!.eof?.delete(key); book!.needWritable?.delete(key);
+    return;
+  }
+  reg.set(key, { token, flags });
+  if (byToken !== null) {
+    const other = byToken.get(token);
+    if (other !== undefined && other !== key && reg.has(other)) misuse(book!.check, key, Misuse.TOKEN_TWICE, `token ${token} given to ${what || 'a source'} while another live source of this Poll has it; their events cannot be told apart`);
+    byToken.set(token, key);
+  }
+}
+
+/** @internal The misuse detector's mode for the Poll behind `selector` (METAL_IO_CHECK's when none). */
+export function checkModeOf(selector: Selector | null): CheckMode { return selector === null ? envCheck : books.get(selector)?.check ?? envCheck; }
+
+/** @internal The detector: `key` followed its readable event to would-block (or paused, or closed). */
+export function noteDrained(selector: Selector, key: object): void { books.get(selector)?.undrained?.delete(key); }
+
+/** @internal The detector: `key` read end of stream. */
+export function noteEof(selector: Selector, key: object): void { books.get(selector)?.eof?.add(key); }
+
+/** @internal The detector: a write to `key` would-block; by the next wait it must have WRITABLE interest. */
+export function noteWriteBlocked(selector: Selector, key: object): void { books.get(selector)?.needWritable?.add(key); }
+
+/** The detector before a wait: what the last batch left undone. */
+function audit(book: Book): void {
+  const reg = book.registered!;
+  for (const key of book.undrained!) {
+    const r = reg.get(key);
+    if (r !== undefined) misuse(book.check, key, Misuse.UNDRAINED, `token ${r.token}: a readable event was not followed to would-block (read or accept until null) before polling again; edge-triggered readiness will not report the data already there`);
+  }
+  book.undrained!.clear();
+  for (const key of book.eof!) {
+    const r = reg.get(key);
+    if (r !== undefined && (r.flags & Ready.READABLE) !== 0) misuse(book.check, key, Misuse.EOF_AS_WOULD_BLOCK, `token ${r.token}: read() returned 0 (end of stream) and the source stays registered for READABLE; 0 is not would-block (null is): close or deregister it`);
+  }
+  book.eof!.clear();
+  for (const key of book.needWritable!) {
+    const r = reg.get(key);
+    if (r !== undefined && (r.flags & Ready.WRITABLE) === 0) misuse(book.check, key, Misuse.NO_WRITABLE, `token ${r.token}: a write returned would-block (null) but the source is not registered for WRITABLE: no event will say when to write again`);
+  }
+  book.needWritable!.clear();
+}
+
+/** The detector after a wait: every readable event of an owned source must be drained before the next. */
+function noteDelivered(book: Book, ev: Sink, n: number): void {
+  const byToken = book.byToken!; const undrained = book.undrained!;
+  for (let i = 0; i < n; i++) {
+    if ((ev.flags[i]! & Ready.READABLE) === 0) continue;
+    const key = byToken.get(ev.tokens[i]!);
+    if (key !== undefined) undrained.add(key);
+  }
+}
+
+/**
+ * @internal Asks the Poll for one event with `token` and readiness `flags` (readable unless given)
+ * at `at` (performance.now() ms) for `key`. A request already pending for `key` is replaced.
+ */
+export function readyAt(selector: Selector, key: object, token: Token, at: number, flags: number = Ready.READABLE): void {
   const book = books.get(selector);
   if (book === undefined) return;
-  book.due.set(key, { token, at });
+  book.due.set(key, { token, at, flags });
   booksWithDue.add(book);
 }
 
@@ -99,15 +185,58 @@ function addDue(book: Book, ev: Sink, n: number): number {
   for (const [key, d] of book.due) {
     if (n >= ev.capacity) break;
     if (d.at > now) continue;
-    ev.tokens[n] = d.token; ev.flags[n] = Ready.READABLE; n++;
+    ev.tokens[n] = d.token; ev.flags[n] = d.flags; n++;
     book.due.delete(key);
   }
   if (book.due.size === 0) booksWithDue.delete(book);
   return n;
 }
 
-/** The timeout a wait may use when retries are pending: no longer than the first one. */
+/** What a wait collected, with the retries due and (under fault injection) shaken: the final count. */
+function finish(book: Book, ev: Sink, n: number): number {
+  if (book.due.size !== 0) n = addDue(book, ev, n);
+  if (book.faults !== null) n = shake(book, book.faults, ev, n);
+  if (book.check !== 0) noteDelivered(book, ev, n);
+  return n;
+}
+
+/**
+ * Fault injection on a batch: events split off the last batch come first; then, each at the plan's
+ * rate, the batch is reordered, split (the tail waits for the next poll) or given a spurious event
+ * of a registered source.
+ */
+function shake(book: Book, f: Faults, ev: Sink, n: number): number {
+  const c = book.carry!;
+  while (c.tokens.length > 0 && n < ev.capacity) { ev.tokens[n] = c.tokens.shift()!; ev.flags[n] = c.flags.shift()!; n++; }
+  if (n > 1 && f.hit()) {
+    f.counts.reorder++;
+    for (let i = n - 1; i > 0; i--) {
+      const j = f.int(i + 1);
+      const t = ev.tokens[i]!; ev.tokens[i] = ev.tokens[j]!; ev.tokens[j] = t;
+      const g = ev.flags[i]!; ev.flags[i] = ev.flags[j]!; ev.flags[j] = g;
+    }
+  }
+  if (n > 1 && f.hit()) {
+    f.counts.split++;
+    const keep = 1 + f.int(n - 1);
+    for (let i = keep; i < n; i++) { c.tokens.push(ev.tokens[i]!); c.flags.push(ev.flags[i]!); }
+    n = keep;
+  }
+  const reg = book.registered!;
+  if (reg.size > 0 && n < ev.capacity && f.hit()) {
+    let k = f.int(reg.size);
+    for (const r of reg.values()) {
+      if (k-- > 0) continue;
+      if (r.flags !== 0) { f.counts.spurious++; ev.tokens[n] = r.token; ev.flags[n] = r.flags; n++; }
+      break;
+    }
+  }
+  return n;
+}
+
+/** The timeout a wait may use when retries or split-off events are pending: no longer than the first one. */
 function capTimeout(book: Book, t: number): number {
+  if (book.carry !== null && book.carry.tokens.length > 0) return 0;
   if (book.due.size === 0) return t;
   const due = firstDueIn(book);
   return due < 0 ? t : t < 0 || due < t ? due : t;
@@ -214,20 +343,70 @@ function abortError(signal: AbortSignal): unknown {
   return signal.reason;
 }
 
+/** A fault plan as an object (the string form is `'<seed>[,rate=<0..1>][,reset=<n>]'`). */
+export interface FaultPlan {
+  /** The seed: an integer from 0 to 2^32-1; the same seed gives the same decisions. */
+  seed: number;
+  /** The share of calls that get a fault, from 0 to 1 (default 0.05). */
+  rate?: number;
+  /** Which stream (the n-th the plan sees, from 1) is reset mid-stream; 0 (default): none. */
+  reset?: number;
+}
+
+/** What `poll.faults` tells: the plan in force and how many faults of each kind it injected. */
+export interface FaultReport {
+  /** The plan's seed. */
+  readonly seed: number;
+  /** The share of calls that get a fault. */
+  readonly rate: number;
+  /** The stream chosen for a reset (0: none). */
+  readonly reset: number;
+  /** Faults injected so far, by kind: wouldBlock, short, reset, accept, socket, split, reorder, spurious, eintr. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+/** Options of `new Poll(options)`. */
+export interface PollOptions {
+  /** Seeded fault injection for this Poll's sources: `'<seed>[,rate=<0..1>][,reset=<n>]'` or a FaultPlan (as METAL_IO_FAULTS). */
+  faults?: string | FaultPlan;
+  /** The misuse detector for this Poll's sources: true (report on stderr) or 'strict' (throw), as METAL_IO_CHECK=1|strict. */
+  check?: boolean | 'strict';
+}
+
+function pollOptions(options: unknown): { faults: Faults | null; check: CheckMode } {
+  if (options === undefined) return { faults: envFaults, check: envCheck };
+  if (typeof options !== 'object' || options === null) throw argTypeError('options', 'an object', options);
+  const own = (k: string) => { const d = Object.getOwnPropertyDescriptor(options, k); return d && 'value' in d ? d.value : undefined; };
+  const spec = own('faults'); const check = own('check');
+  const mode = check === undefined ? envCheck : parseCheck(check, 'options.check');
+  if (mode !== 0) CHECK.on = true;
+  return { faults: spec === undefined ? envFaults : parseFaults(spec, 'options.faults'), check: mode };
+}
+
 /** The event queue. */
 export class Poll implements Disposable {
   readonly #selector: Selector;
   readonly #core: PollCore;
   readonly #registry: Registry;
-  readonly #book: Book = { sinks: [null, null, null, null], next: 0, due: new Map(), kick: null };
+  readonly #book: Book;
   #busy = false;
   #watching = false;
   #fire: (() => void) | null = null;
   #onReady: (() => void) | null = null;
   #cancelWait: ((err: unknown) => void) | null = null;
 
-  /** A new event queue on the platform's backend (METAL_IO_BACKEND forces another). */
-  constructor() {
+  /**
+   * A new event queue on the platform's backend (METAL_IO_BACKEND forces another). `options.faults`
+   * turns on seeded fault injection for the sources registered with it (`'<seed>[,rate=<0..1>]'`
+   * or `{ seed, rate }`, as METAL_IO_FAULTS; see the README).
+   */
+  constructor(options?: PollOptions) {
+    const { faults, check } = pollOptions(options);
+    this.#book = {
+      sinks: [null, null, null, null], next: 0, due: new Map(), kick: null,
+      faults, registered: faults !== null || check !== 0 ? new Map() : null, carry: faults ? { tokens: [], flags: [] } : null,
+      check, byToken: check !== 0 ? new Map() : null, undrained: check !== 0 ? new Set() : null, eof: check !== 0 ? new Set() : null, needWritable: check !== 0 ? new Set() : null,
+    };
     this.#selector = createSelector();
     this.#core = new PollCore(this.#selector);
     this.#registry = new Registry(this.#selector, this);
@@ -252,6 +431,15 @@ export class Poll implements Disposable {
   /** The backend in use: 'epoll', 'kqueue', 'poll', 'iocp' or 'eventports'. */
   get backend(): string { return this.#selector.backend; }
 
+  /**
+   * The fault plan in force for this Poll's sources (`options.faults` or METAL_IO_FAULTS) and how
+   * many faults of each kind it injected so far; null when fault injection is off.
+   */
+  get faults(): FaultReport | null {
+    const f = this.#book.faults;
+    return f === null ? null : { seed: f.seed, rate: f.rate, reset: f.reset, counts: { ...f.counts } };
+  }
+
   /** The Registry to register sources with. */
   registry(): Registry { return this.#registry; }
 
@@ -268,10 +456,12 @@ export class Poll implements Disposable {
     const book = this.#book;
     const t = capTimeout(book, validTimeout(timeoutMs));
     if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+    if (book.check !== 0) audit(book);
     this.#begin(ev);
     const sel = this.#selector;
     const start = t > 0 ? performance.now() : 0;
-    let n = sel.select(ev, t);
+    const f = book.faults;
+    let n = f !== null && f.hit() ? (f.counts.eintr++, 0) : sel.select(ev, t); // an injected EINTR: the wait goes on below
     // Back with nothing before the time is up: a signal interrupted the wait (EINTR). Wait out the
     // rest, as libuv does and Python since PEP 475: a wait ends with events or after the timeout.
     while (n === 0 && t !== 0) {
@@ -279,7 +469,7 @@ export class Poll implements Disposable {
       if (t > 0 && (left = t - (performance.now() - start)) <= 0) break;
       n = sel.select(ev, left);
     }
-    ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
+    ev.len = book.due.size === 0 && f === null && book.check === 0 ? n : finish(book, ev, n);
   }
 
   /**
@@ -294,6 +484,7 @@ export class Poll implements Disposable {
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('signal', 'an instance of AbortSignal', signal);
       if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
       if (signal?.aborted) return Promise.reject(abortError(signal));
+      if (this.#book.check !== 0) audit(this.#book);
       this.#begin(ev);
       const sel = this.#selector;
       const wait = sel.wait;
@@ -312,7 +503,7 @@ export class Poll implements Disposable {
   #collect(ev: Sink, timeoutMs: number): void {
     const n = this.#selector.select(ev, timeoutMs);
     const book = this.#book;
-    ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
+    ev.len = book.due.size === 0 && book.faults === null && book.check === 0 ? n : finish(book, ev, n);
   }
 
   /** libuv watches the selector's fd; when it turns readable, collect with a zero timeout. */
@@ -393,7 +584,7 @@ export class Poll implements Disposable {
         wait.selectAsync(ev, left, (err, n) => {
           if (err) return settle(hasAborted ? aborted : err);
           const book = this.#book;
-          ev.len = book.due.size === 0 ? n : addDue(book, ev, n);
+          ev.len = book.due.size === 0 && book.faults === null && book.check === 0 ? n : finish(book, ev, n);
           n = ev.len;
           if (hasAborted) { ev.len = 0; return settle(aborted); }
           if (n > 0 || performance.now() >= deadline) return settle(undefined);

@@ -487,7 +487,7 @@ test(`worker termination at any moment leaves the process whole (${TERMINATIONS}
     await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
     await new Promise((r) => setTimeout(r, delayMs));
     await w.terminate();
-  }), { seed: SEED, numRuns: TERMINATIONS, endOnFailure: true });
+  }), { seed: SEED, numRuns: TERMINATIONS, endOnFailure: true, includeErrorInReport: true });
   const poll = new Poll(); const events = new Events(8);
   const p = tcpPair();
   try {

@@ -6,7 +6,9 @@ import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
-import { systemError, type SystemError } from '../errors.js';
+import { systemError, errorByName, type SystemError } from '../errors.js';
+import { FAULTS, envFaults } from '../faults.js';
+import { Interest } from '../interest.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
 import { inspect } from 'node:util';
@@ -38,7 +40,9 @@ export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
 };
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
-export function newSocket(domain: number, type: number): number {
+export function newSocket(domain: number, type: number, connecting = false): number {
+  // Fault injection (METAL_IO_FAULTS=...,connect=<n>) fails the socket of the chosen connect.
+  if (connecting && FAULTS.on && envFaults !== null) { const code = envFaults.socket(); if (code !== null) throw errorByName('socket', code, 'injected by fault injection (METAL_IO_FAULTS)'); }
   const api = sock();
   const fd = api.socket(domain, type);
   try { noSigpipe(fd); } catch (e) { api.close(fd); throw e; }
@@ -363,10 +367,16 @@ export class ListenerBase extends SocketBase {
     const lfd = this.io.checkOpen('accept');
     let fd: number | null;
     try {
+      if (FAULTS.on) {
+        const code = this.io.faults()?.accept() ?? null;
+        if (code === 'EAGAIN') { this.io.wouldBlock(); this.io.faultReady(Interest.READABLE); return null; }
+        if (code !== null) throw errorByName('accept', code, 'injected by fault injection (METAL_IO_FAULTS)');
+      }
       fd = acceptFd(lfd);
     } catch (e) {
       if (!RESOURCE_ERRORS.has((e as SystemError).code)) throw e;
       this.#pause(lfd, (e as SystemError).code);
+      this.io.settled(); // done for now: the Poll reports the listener again when a retry is worth it
       return null; // not re-armed: the queue is not empty, and poll(2) would report it at once again
     }
     if (this.#pausedAt >= 0) this.#resume();

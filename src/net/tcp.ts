@@ -117,7 +117,7 @@ export class TcpStream extends SocketBase {
   static connect(addr: SocketAddr): TcpStream {
     const a = parseAddr(addr);
     const len = encodeAddr(a, scratch.addr); // before the socket exists: nothing to leak if it throws
-    const fd = newSocket(family(a), constant('SOCK_STREAM'));
+    const fd = newSocket(family(a), constant('SOCK_STREAM'), true);
     const api = sock();
     for (;;) {
       if (api.connect(fd, scratch.addr, len) === 0) break;

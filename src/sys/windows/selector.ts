@@ -187,9 +187,11 @@ export class IocpSelector implements Selector {
   private cancel(st: SockState): void {
     if (st.cancelling) return;
     st.cancelling = true;
-    const s = fn('NtCancelIoFileEx')(this.afd, st.iosbAddr, this.cancelIosbAddr);
+    // NTSTATUS is a signed 32-bit value and the header's constants are written unsigned
+    // (STATUS_NOT_FOUND is 0xC0000225): compare them as unsigned.
+    const s = fn('NtCancelIoFileEx')(this.afd, st.iosbAddr, this.cancelIosbAddr) >>> 0;
     // STATUS_NOT_FOUND: the request completed meanwhile; its completion is on its way.
-    if (s !== constant('STATUS_SUCCESS') && s !== constant('STATUS_NOT_FOUND')) throw systemError('NtCancelIoFileEx', fn('RtlNtStatusToDosError')(s));
+    if (s !== constant('STATUS_SUCCESS') && s !== constant('STATUS_NOT_FOUND')) throw systemError('NtCancelIoFileEx', fn('RtlNtStatusToDosError')(s | 0));
   }
 
   /** A completed AFD poll: the event to report (Ready bits), or 0; re-submits what stays armed. */
