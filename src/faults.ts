@@ -7,6 +7,8 @@
 //     connection (`reset=<n>`: the n-th stream the plan sees, counting from 1; none by default);
 //   - EMFILE, ENFILE or ENOBUFS from accept() (the listener pauses), and from the socket of one
 //     chosen outgoing connection (`connect=<n>`: the n-th TcpStream.connect; none by default);
+//   - a connect that completes with an error (`refuse=<n>`: the n-th TcpStream.connect is sent to
+//     a loopback port nobody listens on, so the kernel refuses it: a real ECONNREFUSED);
 //   - events split across polls, reordered within one, and spurious ones; a wait cut short (EINTR).
 // A would-block or short count that the kernel did not mean leaves bytes (or room) behind with no
 // new edge to come, which a real kernel would never do; so each one is followed by the event the
@@ -35,15 +37,17 @@ export class Faults {
   readonly reset: number;
   /** Which TcpStream.connect (the n-th, from 1) fails to create its socket; 0: none. */
   readonly connect: number;
+  /** Which TcpStream.connect (the n-th, from 1) completes with ECONNREFUSED; 0: none. */
+  readonly refuse: number;
   #connects = 0;
   #s: number;
   readonly #serials = new WeakMap<object, number>();
   #nextSerial = 1;
   /** How many faults were injected so far, by kind (for tests and the exit report). */
-  readonly counts = { wouldBlock: 0, short: 0, reset: 0, accept: 0, socket: 0, split: 0, reorder: 0, spurious: 0, eintr: 0 };
+  readonly counts = { wouldBlock: 0, short: 0, reset: 0, accept: 0, socket: 0, refused: 0, split: 0, reorder: 0, spurious: 0, eintr: 0 };
 
-  constructor(seed: number, rate: number, reset = 0, connect = 0) {
-    this.seed = seed; this.rate = rate; this.reset = reset; this.connect = connect; this.#s = seed >>> 0;
+  constructor(seed: number, rate: number, reset = 0, connect = 0, refuse = 0) {
+    this.seed = seed; this.rate = rate; this.reset = reset; this.connect = connect; this.refuse = refuse; this.#s = seed >>> 0;
     FAULTS.on = true;
     reportOnErrorExit(this);
   }
@@ -91,9 +95,15 @@ export class Faults {
     return r < 0.8 ? 'EMFILE' : r < 0.9 ? 'ENFILE' : 'ENOBUFS';
   }
 
-  /** For the socket of an outgoing connection: null, or the error to throw (only the chosen one). */
-  socket(): string | null {
-    if (this.connect === 0 || ++this.#connects !== this.connect) return null;
+  /**
+   * For each TcpStream.connect: null, 'refuse' (connect it where it will be refused), or the error
+   * its socket creation throws ('EMFILE', 'ENFILE', 'ENOBUFS'); only the chosen connects.
+   */
+  onConnect(): string | null {
+    if (this.connect === 0 && this.refuse === 0) return null;
+    const n = ++this.#connects;
+    if (n === this.refuse) { this.counts.refused++; return 'refuse'; }
+    if (n !== this.connect) return null;
     this.counts.socket++;
     const r = this.next();
     return r < 0.6 ? 'EMFILE' : r < 0.8 ? 'ENFILE' : 'ENOBUFS';
@@ -106,15 +116,16 @@ export class Faults {
  * `reset` picks the stream to reset mid-stream (the n-th the plan sees), none by default.
  */
 export function parseFaults(spec: unknown, name: string): Faults {
-  let seed: unknown; let rate: unknown = DEFAULT_RATE; let reset: unknown = 0; let connect: unknown = 0;
-  const form = "'<seed>[,rate=<0..1>][,reset=<n>][,connect=<n>]'";
+  let seed: unknown; let rate: unknown = DEFAULT_RATE; let reset: unknown = 0; let connect: unknown = 0; let refuse: unknown = 0;
+  const form = "'<seed>[,rate=<0..1>][,reset=<n>][,connect=<n>][,refuse=<n>]'";
   if (typeof spec === 'string') {
     const [s, ...opts] = spec.split(',');
     seed = s!.trim() === '' ? NaN : Number(s);
     for (const o of opts) {
-      const m = /^\s*(rate|reset|connect)=(.*)$/.exec(o);
+      const m = /^\s*(rate|reset|connect|refuse)=(.*)$/.exec(o);
       if (!m) throw argValueError(name, `must be ${form}`, spec);
-      if (m[1] === 'rate') rate = Number(m[2]); else if (m[1] === 'reset') reset = Number(m[2]); else connect = Number(m[2]);
+      const v = Number(m[2]);
+      if (m[1] === 'rate') rate = v; else if (m[1] === 'reset') reset = v; else if (m[1] === 'connect') connect = v; else refuse = v;
     }
   } else if (typeof spec === 'object' && spec !== null) {
     const d = (k: string) => { const p = Object.getOwnPropertyDescriptor(spec, k); return p && 'value' in p ? p.value : undefined; };
@@ -122,15 +133,16 @@ export function parseFaults(spec: unknown, name: string): Faults {
     if (d('rate') !== undefined) rate = d('rate');
     if (d('reset') !== undefined) reset = d('reset');
     if (d('connect') !== undefined) connect = d('connect');
+    if (d('refuse') !== undefined) refuse = d('refuse');
   } else {
-    throw argTypeError(name, `a string ${form} or an object { seed, rate, reset, connect }`, spec);
+    throw argTypeError(name, `a string ${form} or an object { seed, rate, reset, connect, refuse }`, spec);
   }
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw argValueError(`${name} seed`, 'must be an integer from 0 to 4294967295', seed);
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw argValueError(`${name} rate`, 'must be a number from 0 to 1', rate);
-  for (const [k, v] of [['reset', reset], ['connect', connect]] as const) {
+  for (const [k, v] of [['reset', reset], ['connect', connect], ['refuse', refuse]] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw argValueError(`${name} ${k}`, 'must be an integer from 0 (none) to 2147483647', v);
   }
-  return new Faults(seed, rate, reset as number, connect as number);
+  return new Faults(seed, rate, reset as number, connect as number, refuse as number);
 }
 
 let reported: Faults[] | null = null;
@@ -140,7 +152,7 @@ function reportOnErrorExit(f: Faults): void {
     const list = reported;
     process.on('exit', (code) => {
       if (code === 0) return;
-      for (const x of list) process.stderr.write(`metal-io faults: this run used METAL_IO_FAULTS=${x.seed},rate=${x.rate}${x.reset ? `,reset=${x.reset}` : ''}${x.connect ? `,connect=${x.connect}` : ''} (injected: ${JSON.stringify(x.counts)})\n`);
+      for (const x of list) process.stderr.write(`metal-io faults: this run used METAL_IO_FAULTS=${x.seed},rate=${x.rate}${x.reset ? `,reset=${x.reset}` : ''}${x.connect ? `,connect=${x.connect}` : ''}${x.refuse ? `,refuse=${x.refuse}` : ''} (injected: ${JSON.stringify(x.counts)})\n`);
     });
   }
   reported.push(f);

@@ -17,9 +17,10 @@ test('the plan: "<seed>[,rate=<0..1>]" or { seed, rate }; anything else is ERR_I
   assert.is(parseFaults('7,rate=0.5,reset=2', 'f').reset, 2);
   assert.is(parseFaults('7', 'f').reset, 0, 'no stream is reset unless chosen');
   assert.is(parseFaults('7,connect=3', 'f').connect, 3);
-  const f = parseFaults('7,connect=2', 'f');
-  assert.equal([f.socket(), f.socket() !== null, f.socket()], [null, true, null], 'only the chosen connect fails');
-  for (const bad of ['', 'x', '-1', '1.5', '4294967296', '3,rate=2', '3,rate=x', '3,speed=1', '3,reset=-1', '3,reset=1.5', '3,connect=x']) assert.is(code(() => parseFaults(bad, 'f')), 'ERR_INVALID_ARG_VALUE', bad);
+  const f = parseFaults('7,connect=2,refuse=3', 'f');
+  const c = [f.onConnect(), f.onConnect(), f.onConnect(), f.onConnect()];
+  assert.is(c[0], null); assert.match(String(c[1]), /^(EMFILE|ENFILE|ENOBUFS)$/); assert.is(c[2], 'refuse'); assert.is(c[3], null);
+  for (const bad of ['', 'x', '-1', '1.5', '4294967296', '3,rate=2', '3,rate=x', '3,speed=1', '3,reset=-1', '3,reset=1.5', '3,connect=x', '3,refuse=-2']) assert.is(code(() => parseFaults(bad, 'f')), 'ERR_INVALID_ARG_VALUE', bad);
   assert.is(code(() => parseFaults({ seed: 1, rate: -0.1 }, 'f')), 'ERR_INVALID_ARG_VALUE');
   assert.is(code(() => parseFaults(5, 'f')), 'ERR_INVALID_ARG_TYPE');
   assert.is(code(() => new Poll({ faults: 'nope' })), 'ERR_INVALID_ARG_VALUE');

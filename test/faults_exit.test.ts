@@ -23,4 +23,26 @@ test('a clean exit prints nothing; a bad METAL_IO_FAULTS is refused at load with
   assert.match(bad.stderr, /ERR_INVALID_ARG_VALUE/);
 });
 
+test('METAL_IO_FAULTS connect=<n> and refuse=<n>: the chosen connects fail (socket EMFILE-like at once; ECONNREFUSED from the kernel when it completes)', () => {
+  const code = `
+    import { Poll, Events, Interest } from './src/index.ts';
+    import { TcpListener, TcpStream } from './src/net.ts';
+    const l = TcpListener.bind('127.0.0.1:0');
+    const target = '127.0.0.1:' + l.localAddr().port;
+    const out = [];
+    try { TcpStream.connect(target); out.push('first ok'); } catch (e) { out.push('first ' + e.code); }
+    try { TcpStream.connect(target); out.push('second ok'); } catch (e) { out.push('second ' + e.syscall + ' ' + e.code); }
+    const s = TcpStream.connect(target);
+    const poll = new Poll(); const events = new Events(4);
+    poll.registry().register(s, 1, Interest.WRITABLE);
+    const deadline = Date.now() + 3000; let err = null;
+    while (!err && Date.now() < deadline) { poll.poll(events, 100); for (const e of events) err = s.takeError(); }
+    out.push('third ' + (err ? err.code + ' ' + err.message : 'no error'));
+    console.log(out.join('; '));
+  `;
+  const r = child(code, { METAL_IO_FAULTS: '5,rate=0,connect=2,refuse=3' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^first ok; second socket (EMFILE|ENFILE|ENOBUFS); third ECONNREFUSED connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+});
+
 test.run();

@@ -7,7 +7,7 @@ import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
 import { systemError, errorByName, type SystemError } from '../errors.js';
-import { FAULTS, envFaults } from '../faults.js';
+import { FAULTS } from '../faults.js';
 import { Interest } from '../interest.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg } from '../validators.js';
 import { debug } from '../debug.js';
@@ -40,9 +40,7 @@ export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
 };
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
-export function newSocket(domain: number, type: number, connecting = false): number {
-  // Fault injection (METAL_IO_FAULTS=...,connect=<n>) fails the socket of the chosen connect.
-  if (connecting && FAULTS.on && envFaults !== null) { const code = envFaults.socket(); if (code !== null) throw errorByName('socket', code, 'injected by fault injection (METAL_IO_FAULTS)'); }
+export function newSocket(domain: number, type: number): number {
   const api = sock();
   const fd = api.socket(domain, type);
   try { noSigpipe(fd); } catch (e) { api.close(fd); throw e; }

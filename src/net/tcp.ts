@@ -1,7 +1,8 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
 import { constant } from '../sys/os.js';
 import { sock } from '../sys/net.js';
-import { systemError, addressError, type SystemError } from '../errors.js';
+import { systemError, addressError, errorByName, type SystemError } from '../errors.js';
+import { FAULTS, envFaults } from '../faults.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
 import { validInteger, validBoolean, argTypeError } from '../validators.js';
@@ -22,6 +23,15 @@ export function calls() {
 function keepIdle(): number { return mod.constants.TCP_KEEPIDLE ?? constant('TCP_KEEPALIVE'); }
 
 function family(a: ParsedAddr): number { return a.v6 ? constant('AF_INET6') : constant('AF_INET'); }
+
+/** Fault injection's refused connect: a loopback address of `a`'s family where nothing listens (a port just bound and let go). */
+function refusingAddr(a: ParsedAddr): ParsedAddr {
+  const host = a.v6 ? '[::1]' : '127.0.0.1';
+  const l = TcpListener.bind(`${host}:0`);
+  const port = l.localAddr().port;
+  l.close();
+  return parseAddr(`${host}:${port}`);
+}
 
 /** A socket bound to `a`: creates, runs `prepare`, binds; closes the fd on any failure. */
 export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) => void): number {
@@ -116,8 +126,12 @@ export class TcpStream extends SocketBase {
    */
   static connect(addr: SocketAddr): TcpStream {
     const a = parseAddr(addr);
-    const len = encodeAddr(a, scratch.addr); // before the socket exists: nothing to leak if it throws
-    const fd = newSocket(family(a), constant('SOCK_STREAM'), true);
+    // Fault injection (METAL_IO_FAULTS=...,connect=<n> or refuse=<n>): the chosen connect fails to
+    // get a socket, or is sent to a loopback port nobody listens on, where the kernel refuses it.
+    const fault = FAULTS.on && envFaults !== null ? envFaults.onConnect() : null;
+    if (fault !== null && fault !== 'refuse') throw errorByName('socket', fault, 'injected by fault injection (METAL_IO_FAULTS)');
+    const len = encodeAddr(fault === 'refuse' ? refusingAddr(a) : a, scratch.addr); // before the socket exists: nothing to leak if it throws
+    const fd = newSocket(family(a), constant('SOCK_STREAM'));
     const api = sock();
     for (;;) {
       if (api.connect(fd, scratch.addr, len) === 0) break;
