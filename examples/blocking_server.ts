@@ -56,11 +56,13 @@ function serve(token: number, c: Conn): void {
 }
 
 console.log(`listening on 127.0.0.1:${listener.localAddr().port}`);
-let caught: readonly string[] = [];
+// Appended, never assigned: a second (spurious) event in the same batch finds nothing pending, and
+// assigning its [] would forget the signal (METAL_IO_FAULTS=6 found this: the server then hung).
+const caught: string[] = [];
 while (caught.length === 0) {
   poll.poll(events); // blocks until something happens: no timeout, no turn of Node's loop
   for (const ev of events) {
-    if (ev.token === SIGNALS) caught = signals.pending();
+    if (ev.token === SIGNALS) caught.push(...signals.pending());
     else if (ev.token === SERVER) {
       for (let r = listener.accept(); r !== null; r = listener.accept()) {
         const token = nextToken++;

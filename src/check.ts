@@ -20,6 +20,7 @@ export const Misuse = Object.freeze({
   CLOSED_BEHIND: 4, // EBADF: the fd was closed behind the library's back
   NO_WRITABLE: 8, // a write would-block with no WRITABLE interest registered
   EOF_AS_WOULD_BLOCK: 16, // read() returned 0 and the source stays registered for READABLE
+  PAUSED_DROPPED: 32, // a listener paused by fd exhaustion whose retry went unanswered, or that was deregistered while paused
 });
 
 export function parseCheck(v: unknown, name: string): CheckMode {

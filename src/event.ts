@@ -5,44 +5,53 @@
 import { inspect } from 'node:util';
 import type { Token } from './token.js';
 import type { EventSink } from './sys/selector.js';
-import { validInteger } from './validators.js';
+import { validInteger, guardThis, invalidThis } from './validators.js';
 
 /** Normalized readiness bits every backend writes (src/sys/selector.ts). */
 export const Ready = Object.freeze({
   READABLE: 1, WRITABLE: 2, ERROR: 4, READ_CLOSED: 8, WRITE_CLOSED: 16, PRIORITY: 32, AIO: 64, LIO: 128,
 });
 
+let flagsOf: (e: unknown) => number;
+let tokenOf: (e: unknown) => Token;
+
 /** One readiness event. Valid until the Events it came from is polled or cleared again. */
 export class Event {
   readonly #sink: Sink;
   readonly #slot: number;
   /** @internal */ constructor(sink: Sink, slot: number) { this.#sink = sink; this.#slot = slot; }
+  static {
+    // The `this` check inline (not guardThis's wrapper, which V8 does not inline here): these run
+    // once per event. The engine's own brand check of `e.#sink` decides (a plain object, a Proxy,
+    // a primitive all fail it); only its TypeError is turned into ERR_INVALID_THIS.
+    flagsOf = (e) => { try { return (e as Event).#sink.flags[(e as Event).#slot]!; } catch { throw invalidThis('Event'); } };
+    tokenOf = (e) => { try { return (e as Event).#sink.tokens[(e as Event).#slot]!; } catch { throw invalidThis('Event'); } };
+  }
   /** The token the source was registered with. */
-  get token(): Token { return this.#sink.tokens[this.#slot]!; }
+  get token(): Token { return tokenOf(this); }
   /** Readable, or a read-side condition to notice (data, EOF, error). */
-  isReadable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.READABLE) !== 0; }
+  isReadable(): boolean { return (flagsOf(this) & Ready.READABLE) !== 0; }
   /** Writable, or a write-side condition to notice (hang-up, error). */
-  isWritable(): boolean { return (this.#sink.flags[this.#slot]! & Ready.WRITABLE) !== 0; }
+  isWritable(): boolean { return (flagsOf(this) & Ready.WRITABLE) !== 0; }
   /** An error condition (EPOLLERR, EV_ERROR, POLLERR, AFD_POLL_CONNECT_FAIL); read it with takeError(). */
-  isError(): boolean { return (this.#sink.flags[this.#slot]! & Ready.ERROR) !== 0; }
+  isError(): boolean { return (flagsOf(this) & Ready.ERROR) !== 0; }
   /** The read half is closed: the peer shut down writing or hung up. */
-  isReadClosed(): boolean { return (this.#sink.flags[this.#slot]! & Ready.READ_CLOSED) !== 0; }
+  isReadClosed(): boolean { return (flagsOf(this) & Ready.READ_CLOSED) !== 0; }
   /** The write half is closed: writes will fail (peer hung up or reset). Not reported on every OS. */
-  isWriteClosed(): boolean { return (this.#sink.flags[this.#slot]! & Ready.WRITE_CLOSED) !== 0; }
+  isWriteClosed(): boolean { return (flagsOf(this) & Ready.WRITE_CLOSED) !== 0; }
   /** Priority (out-of-band) data is ready: EPOLLPRI / POLLPRI. */
-  isPriority(): boolean { return (this.#sink.flags[this.#slot]! & Ready.PRIORITY) !== 0; }
+  isPriority(): boolean { return (flagsOf(this) & Ready.PRIORITY) !== 0; }
   /** An AIO completion (kqueue EVFILT_AIO: FreeBSD, macOS); false elsewhere. */
-  isAio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.AIO) !== 0; }
+  isAio(): boolean { return (flagsOf(this) & Ready.AIO) !== 0; }
   /** A LIO completion (kqueue EVFILT_LIO: FreeBSD); false elsewhere. */
-  isLio(): boolean { return (this.#sink.flags[this.#slot]! & Ready.LIO) !== 0; }
+  isLio(): boolean { return (flagsOf(this) & Ready.LIO) !== 0; }
   /** How util.inspect shows it. */
   [inspect.custom](): string {
-    const f = this.#sink.flags[this.#slot]!;
+    const f = flagsOf(this);
     const on = Object.entries(Ready).filter(([, bit]) => (f & bit) !== 0).map(([n]) => n.toLowerCase());
     return `Event { token: ${this.token}, ${on.join(', ') || 'none'} }`;
   }
 }
-
 /**
  * The flags of an event dropped after the poll because its source was deregistered or closed
  * (Poll's dropEvents): no readiness bit, and iteration skips it. No backend writes this value.
@@ -63,12 +72,15 @@ export interface Sink extends EventSink { len: number; from: object | null; read
 class EventsIterator implements IterableIterator<Event> {
   #i = 0;
   #active = false;
+  static { guardThis(this, (o) => #i in o, 'an Events iterator', ['next']); }
   readonly #result = { done: false, value: undefined as Event | undefined };
   constructor(private readonly sink: Sink) {}
   /** @internal */ get active(): boolean { return this.#active; }
   /** @internal */ start(): this { this.#i = 0; this.#active = true; return this; }
   next(): IteratorResult<Event> {
-    const r = this.#result;
+    let r: { done: boolean; value: Event | undefined };
+    try { r = this.#result; } catch { throw invalidThis('an Events iterator'); } // inline: once per event
+
     const s = this.sink;
     if (this.#active) {
       const flags = s.flags;
@@ -86,6 +98,7 @@ class EventsIterator implements IterableIterator<Event> {
 }
 
 let sinkOf: (events: unknown) => Sink | undefined;
+let ownSink: (events: unknown) => Sink; // the `this` check inline for the per-event members (see Event)
 
 /** A reusable buffer of events, filled by Poll.poll(). */
 export class Events implements Iterable<Event> {
@@ -107,6 +120,8 @@ export class Events implements Iterable<Event> {
   }
 
   static {
+    guardThis(this, (o) => #sink in o, 'Events', ['get', 'length', 'isEmpty']);
+    ownSink = (e) => { try { return (e as Events).#sink; } catch { throw invalidThis('Events'); } };
     sinkOf = (events) => (typeof events === 'object' && events !== null && #sink in events ? (events as Events).#sink : undefined);
   }
 
@@ -116,13 +131,13 @@ export class Events implements Iterable<Event> {
    * Number of events from the last poll (events dropped since, because their source was closed or
    * deregistered, still count here; iteration skips them and `get` gives undefined for them).
    */
-  get length(): number { return this.#sink.len; }
+  get length(): number { return ownSink(this).len; }
   /** Whether the last poll returned no event. */
-  isEmpty(): boolean { return this.#sink.len === 0; }
+  isEmpty(): boolean { return ownSink(this).len === 0; }
   /** Forgets the events of the last poll. */
   clear(): void { this.#sink.len = 0; }
   /** The i-th event of the last poll; undefined past the end and for an event dropped since (see `length`). */
-  get(i: number): Event | undefined { const s = this.#sink; return Number.isInteger(i) && i >= 0 && i < s.len && s.flags[i] !== DROPPED ? s.slots[i] : undefined; }
+  get(i: number): Event | undefined { const s = ownSink(this); return Number.isInteger(i) && i >= 0 && i < s.len && s.flags[i] !== DROPPED ? s.slots[i] : undefined; }
   /** The events of the last poll; a plain for...of allocates nothing. */
   [Symbol.iterator](): IterableIterator<Event> {
     const it = this.#iterator;

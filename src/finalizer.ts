@@ -11,7 +11,7 @@
 // thread at all is released by the system layer itself, as Signals does.
 import { isMainThread } from 'node:worker_threads';
 import { debug } from './debug.js';
-import { track, untrack } from './orphans.js';
+import { track, untrack, trackGuard, untrackGuard } from './orphans.js';
 
 /** What the finalizer keeps and closes: the OS side of a dropped object. */
 export interface Reapable {
@@ -21,6 +21,8 @@ export interface Reapable {
   describe(): string;
   /** The fds it owns that the process may close from another thread once this one is gone. */
   readonly ownedFds?: readonly number[];
+  /** A Waker's entry in the waker table and the fd its wakes write to: closed there before any fd is (src/orphans.ts). */
+  readonly guard?: { readonly slot: number; readonly nonce: number; readonly fd: number };
 }
 
 const reaper = new FinalizationRegistry<Reapable>((held) => {
@@ -36,6 +38,7 @@ const reaper = new FinalizationRegistry<Reapable>((held) => {
 
 const live: Set<Reapable> | null = isMainThread ? null : new Set();
 const slots = new Map<Reapable, number[]>(); // held -> its slots in this worker's fd tables
+const guards = new Map<Reapable, number>(); // held -> its entry in this worker's Waker tables
 let exitHooked = false;
 function closeAtExit(): void {
   for (const held of [...live!].reverse()) {
@@ -51,6 +54,8 @@ export function closeOnCollect(owner: object, held: Reapable): void {
   if (live) {
     live.add(held);
     if (!exitHooked) { exitHooked = true; process.once('exit', closeAtExit); }
+    const g = held.guard;
+    if (g) { const e = trackGuard(g.slot, g.nonce, g.fd); if (e >= 0) guards.set(held, e); }
     const fds = held.ownedFds;
     if (fds?.length) {
       const taken: number[] = [];
@@ -70,6 +75,8 @@ export function forget(held: Reapable): void {
 function untrackAll(held: Reapable): void {
   if (!live) return;
   live.delete(held);
+  const g = guards.get(held);
+  if (g !== undefined) { guards.delete(held); untrackGuard(g); }
   const taken = slots.get(held);
   if (taken) { slots.delete(held); for (const slot of taken) untrack(slot); }
 }

@@ -15,7 +15,7 @@ import { errorByName, systemError } from './errors.js';
 import { closeFd, errno } from './sys/unix/fd.js';
 import { mod } from './sys/os.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
-import { span } from './validators.js';
+import { span, invalidThis, guardThis } from './validators.js';
 
 export class IoSource implements Source, Reapable {
   #fd: number;
@@ -66,6 +66,7 @@ export class IoSource implements Source, Reapable {
   deregister(registry: Registry): void {
     const fd = this.checkOpen('deregister');
     const sel = this.#own(registry, 'deregister');
+    if (CHECK.on && this.#retryAt >= 0) misuse(checkModeOf(sel), this, Misuse.PAUSED_DROPPED, `token ${this.#token}: a listener paused by fd exhaustion (EMFILE) was deregistered; its retry will not be reported, so it accepts nothing until it is registered again (close it if it is done)`);
     this.#selector = null;
     sel.deregister(fd);
     this.#forget(sel);
@@ -171,6 +172,7 @@ export class IoSource implements Source, Reapable {
 
   /** An fd was freed: every paused source of this thread is worth retrying now. */
   static retryNow(): void {
+    freed++;
     const now = performance.now();
     for (const s of paused) s.#retryAt = now;
     retryAllNow();
@@ -181,6 +183,9 @@ export class IoSource implements Source, Reapable {
 
 /** The sources of this thread paused until a time (IoSource.pauseUntil). */
 const paused = new Set<IoSource>();
+let freed = 0;
+/** How many times an fd was closed by this thread while some source was paused (a paused listener's shedding clock restarts). */
+export function fdsFreed(): number { return freed; }
 const retryNow = (): void => IoSource.retryNow();
 
 /**
@@ -189,38 +194,61 @@ const retryNow = (): void => IoSource.retryNow();
  */
 const unixErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get EAGAIN() { return mod.constants.EAGAIN ?? -1; } };
 
+let getIo: (o: unknown, type: string) => IoSource;
+/** Whether `o` is an OwnedFd (a private-brand check): the `this` check of every fd-owning class (guardThis). */
+export let isOwnedFd: (o: object) => boolean;
+/** What ERR_INVALID_THIS names for a method every fd-owning type shares. */
+export const OWNED_TYPES = 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixListener, UnixDatagram, Sender or Receiver';
+/**
+ * The IoSource of an OwnedFd (a socket, a pipe end): the one way to its fd. `this` of any other kind
+ * (a plain object, an object made with Object.create(TcpStream.prototype), a Proxy) throws a
+ * TypeError with code ERR_INVALID_THIS before any fd is touched.
+ */
+export function ioOf(o: unknown, type = 'a metal-io socket or pipe'): IoSource { return getIo(o, type); }
+
 export class OwnedFd implements Source, Disposable {
-  protected readonly io: IoSource;
+  // Private, so no property of a forged or edited object can stand in for it: every method reaches
+  // its fd through ioOf(this), which refuses a `this` that is not an OwnedFd (ERR_INVALID_THIS).
+  readonly #io: IoSource;
   constructor(fd: number, what: string, closer?: (fd: number) => void) {
-    this.io = new IoSource(fd, what, closer);
-    closeOnCollect(this, this.io);
+    this.#io = new IoSource(fd, what, closer);
+    closeOnCollect(this, this.#io);
+  }
+
+  static {
+    getIo = (o, type) => {
+      if (typeof o !== 'object' || o === null || !(#io in o)) throw invalidThis(type);
+      return (o as OwnedFd).#io;
+    };
+    isOwnedFd = (o) => #io in o;
+    guardThis(this, isOwnedFd, OWNED_TYPES);
   }
 
   /** Where the last error comes from, and its would-block and interrupted codes. */
   protected errs(): { errno(): number; EINTR: number; EAGAIN: number } { return unixErrs; }
 
   /** The file descriptor (owned: closed by close()). */
-  get fd(): number { return this.io.fd; }
+  get fd(): number { return ioOf(this).fd; }
   /** Whether it was closed (or handed away with intoRawFd and the like). */
-  get closed(): boolean { return this.io.closed; }
+  get closed(): boolean { return ioOf(this).closed; }
 
   /** Source: starts delivering `interest` readiness as events with `token` (EEXIST if registered with any Poll). */
-  register(registry: Registry, token: Token, interest: Interest): void { this.io.register(registry, token, interest); }
+  register(registry: Registry, token: Token, interest: Interest): void { ioOf(this).register(registry, token, interest); }
   /** Source: changes token and interest (ENOENT unless registered with this registry's Poll). */
-  reregister(registry: Registry, token: Token, interest: Interest): void { this.io.reregister(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void { ioOf(this).reregister(registry, token, interest); }
   /** Source: stops delivering events (ENOENT unless registered with this registry's Poll). */
-  deregister(registry: Registry): void { this.io.deregister(registry); }
+  deregister(registry: Registry): void { ioOf(this).deregister(registry); }
 
   /** Deregisters if registered, then closes. Closing twice is harmless. */
-  close(): void { this.io.close(); }
+  close(): void { ioOf(this).close(); }
 
   /**
    * Hands the fd to the caller (mio's IntoRawFd): deregisters it, leaves this object closed and
    * returns the fd open, which the caller now owns (and must close). EBADF when already closed.
    */
   intoRawFd(): number {
-    this.io.checkOpen('intoRawFd');
-    return this.io.release();
+    ioOf(this).checkOpen('intoRawFd');
+    return ioOf(this).release();
   }
   /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
@@ -233,14 +261,14 @@ export class OwnedFd implements Source, Disposable {
     const k = this.errs();
     const e = k.errno();
     if (e === k.EINTR) return true;
-    if (e === k.EAGAIN) { this.io.wouldBlock(); return false; }
-    if (CHECK.on && e === mod.constants.EBADF) this.io.closedBehind(syscall);
+    if (e === k.EAGAIN) { ioOf(this).wouldBlock(); return false; }
+    if (CHECK.on && e === mod.constants.EBADF) ioOf(this).closedBehind(syscall);
     throw systemError(syscall, e);
   }
 
   /** A transfer moved `n` of `want` bytes: short means drained for now, so re-arm (see README). */
   protected done(n: number, want: number): number {
-    if (n < want) this.io.wouldBlock();
+    if (n < want) ioOf(this).wouldBlock();
     return n;
   }
 
@@ -257,7 +285,7 @@ export class OwnedFd implements Source, Disposable {
     const s = span(buf, offset, length, (kind & NEEDS_ROOM) !== 0);
     const view = s.view;
     const want = s.count < MAX_IO ? s.count : MAX_IO;
-    const fd = this.io.checkOpen(syscall);
+    const fd = ioOf(this).checkOpen(syscall);
     if (want === 0 && (kind & EMPTY_IS_NOOP) !== 0) return 0;
     let count = want;
     if (FAULTS.on) {
@@ -268,11 +296,11 @@ export class OwnedFd implements Source, Disposable {
     for (;;) {
       const n = f(fd, view, count, flags);
       if (n >= 0) {
-        if (n === 0 && CHECK.on && kind === STREAM_READ) this.io.sawEof();
+        if (n === 0 && CHECK.on && kind === STREAM_READ) ioOf(this).sawEof();
         return (kind & SHORT_REARMS) !== 0 ? this.done(n, want) : n;
       }
       if (!this.retry(syscall)) {
-        if (CHECK.on && kind === STREAM_WRITE) this.io.writeWouldBlock();
+        if (CHECK.on && kind === STREAM_WRITE) ioOf(this).writeWouldBlock();
         return null;
       }
     }
@@ -284,14 +312,14 @@ export class OwnedFd implements Source, Disposable {
    * (reads) / EPIPE (writes) on a stream.
    */
   #injected(syscall: string, want: number, kind: TransferKind): number {
-    const f = this.io.faults();
+    const f = ioOf(this).faults();
     if (f === null) return IoFault.NONE;
-    const r = f.io(this.io, want, (kind & SHORT_REARMS) !== 0);
+    const r = f.io(ioOf(this), want, (kind & SHORT_REARMS) !== 0);
     if (r === IoFault.NONE) return r;
     const reading = (kind & NEEDS_ROOM) !== 0;
     if (r === IoFault.RESET) throw errorByName(syscall, reading ? 'ECONNRESET' : 'EPIPE', 'injected by fault injection (METAL_IO_FAULTS)');
-    if (r === IoFault.WOULD_BLOCK) this.io.wouldBlock();
-    this.io.faultReady(kind === DATAGRAM ? Interest.READABLE | Interest.WRITABLE : reading ? Interest.READABLE : Interest.WRITABLE);
+    if (r === IoFault.WOULD_BLOCK) ioOf(this).wouldBlock();
+    ioOf(this).faultReady(kind === DATAGRAM ? Interest.READABLE | Interest.WRITABLE : reading ? Interest.READABLE : Interest.WRITABLE);
     return r;
   }
 }

@@ -6,10 +6,17 @@
 // still hold. A slot is filled after the fd exists and emptied before the fd is closed or handed
 // away, so a worker stopped anywhere in between leaves at worst one fd open, never one closed twice.
 //
+// A worker's Wakers are recorded too (their slot and nonce in the waker table, and the fd a wake
+// writes to): the reaping thread first closes each of them in the table, waiting for wakes in
+// flight from other threads, so that a handle posted elsewhere throws EBADF instead of writing into
+// the fd once its number is reused; only then are the fds closed. A Waker whose slot a dead wake
+// still holds keeps its fd open (one fd leaked rather than a stray write).
+//
 // What it cannot reach: a worker started by a thread that never loaded metal-io, and fds that are
 // not the library's to close (SourceFd, an fd given away with intoRawFd or to node:net).
 import { BroadcastChannel, isMainThread, threadId, type Worker } from 'node:worker_threads';
 import { sock } from './sys/net.js';
+import { closeSlot } from './sys/waker-guard.js';
 import { debug } from './debug.js';
 
 const SLOTS = 1024; // fds per table; a worker adds tables as it needs them
@@ -44,38 +51,83 @@ export function untrack(slot: number): void {
   freeSlots.push(slot);
 }
 
+// Wakers: [waker-table slot (-1: free), nonce low, nonce high, the fd a wake writes to] per entry.
+const GUARDS = 256; const GW = 4; const TWO32 = 4294967296;
+const guardTables: Int32Array[] = [];
+const freeGuards: number[] = [];
+
+/** Records a Waker of this thread (its waker-table slot and nonce, and the fd its wakes write to); returns the entry (-1: nothing recorded). */
+export function trackGuard(slot: number, nonce: number, fd: number): number {
+  if (!tracking) return -1;
+  if (freeGuards.length === 0) {
+    const table = new Int32Array(new SharedArrayBuffer(GUARDS * GW * 4)).fill(-1);
+    const base = guardTables.length * GUARDS;
+    guardTables.push(table);
+    for (let i = GUARDS - 1; i >= 0; i--) freeGuards.push(base + i);
+    channel.postMessage({ thread: threadId, guards: table.buffer });
+  }
+  const e = freeGuards.pop()!;
+  const t = guardTables[(e / GUARDS) | 0]!; const b = (e % GUARDS) * GW;
+  Atomics.store(t, b + 1, nonce % TWO32 | 0); Atomics.store(t, b + 2, Math.floor(nonce / TWO32) | 0); Atomics.store(t, b + 3, fd);
+  Atomics.store(t, b, slot); // last: a reaper reads the slot first
+  return e;
+}
+
+/** The Waker of entry `e` is about to be closed: forget it. */
+export function untrackGuard(e: number): void {
+  if (e < 0) return;
+  Atomics.store(guardTables[(e / GUARDS) | 0]!, (e % GUARDS) * GW, -1);
+  freeGuards.push(e);
+}
+
 // ---- the workers this thread starts ------------------------------------------------------------
 
-const known = new Map<number, Int32Array[]>(); // worker threadId -> its tables
+const known = new Map<number, { fds: Int32Array[]; guards: Int32Array[] }>(); // worker threadId -> its tables
 const dead = new Set<number>();                 // exited, tables may still be on their way
 /** What this thread closed for ended workers, and closes that failed (a failure would be a bug: an fd closed twice). */
 export const reaped: { closed: number; failed: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('metal-io.orphans.reaped')] ??= { closed: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
 
-function reap(table: Int32Array): number {
+/** Closes the dead worker's Wakers in the waker table (waiting for wakes in flight); returns the fds that must stay open. */
+function closeGuards(table: Int32Array, keep: Set<number>): void {
+  for (let b = 0; b < table.length; b += GW) {
+    const slot = Atomics.exchange(table, b, -1);
+    if (slot < 0) continue;
+    const nonce = (Atomics.load(table, b + 2) >>> 0) * TWO32 + (Atomics.load(table, b + 1) >>> 0);
+    if (closeSlot(slot, nonce) === 'keep') keep.add(Atomics.load(table, b + 3));
+  }
+}
+
+function reap(table: Int32Array, keep: ReadonlySet<number> = noFds): number {
   let n = 0;
   for (let i = 0; i < table.length; i++) {
     const fd = Atomics.exchange(table, i, -1);
-    if (fd < 0) continue;
+    if (fd < 0 || keep.has(fd)) continue;
     try { sock().close(fd); n++; reaped.closed++; } catch (e) { reaped.failed++; debug('closing fd %d of an ended worker: %s', fd, (e as Error).message); }
   }
   return n;
 }
 
+const noFds: ReadonlySet<number> = new Set();
+
 channel.onmessage = (m: MessageEvent) => {
-  const { thread, table, gone } = m.data as { thread: number; table?: SharedArrayBuffer; gone?: boolean };
+  const { thread, table, guards, gone } = m.data as { thread: number; table?: SharedArrayBuffer; guards?: SharedArrayBuffer; gone?: boolean };
   if (gone) { known.delete(thread); return; }
-  if (!table) return;
-  const t = new Int32Array(table);
-  if (dead.has(thread)) { reap(t); return; } // announced before the worker died, heard after
-  const list = known.get(thread);
-  if (list) list.push(t); else known.set(thread, [t]);
+  if (!table && !guards) return;
+  const t = new Int32Array((table ?? guards)!);
+  if (dead.has(thread)) { if (table) reap(t); else closeGuards(t, new Set()); return; } // announced before the worker died, heard after
+  let k = known.get(thread);
+  if (!k) known.set(thread, k = { fds: [], guards: [] });
+  (table ? k.fds : k.guards).push(t);
 };
 
 process.on('worker', (w: Worker) => {
   const id = w.threadId;
   w.once('exit', () => {
     let n = 0;
-    for (const t of known.get(id) ?? []) n += reap(t);
+    const k = known.get(id);
+    const keep = new Set<number>();
+    for (const t of k?.guards ?? []) closeGuards(t, keep); // before any fd: no wake may reach a reused number
+    for (const t of k?.fds ?? []) n += reap(t, keep);
     known.delete(id);
     dead.add(id);
     // Tables announced just before the end may still be queued; after that the id is done with.

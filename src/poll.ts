@@ -8,7 +8,7 @@ import { createSelector } from './sys/backend.js';
 import { eventSink, DROPPED, Ready, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
 import { validInterest, type Interest } from './interest.js';
-import { argTypeError } from './validators.js';
+import { argTypeError, guardThis } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
 import { envFaults, parseFaults, type Faults } from './faults.js';
@@ -120,7 +120,9 @@ function audit(book: Book): void {
   const reg = book.registered!;
   for (const key of book.undrained!) {
     const r = reg.get(key);
-    if (r !== undefined) misuse(book.check, key, Misuse.UNDRAINED, `token ${r.token}: a readable event was not followed to would-block (read or accept until null) before polling again; edge-triggered readiness will not report the data already there`);
+    if (r === undefined) continue;
+    if (isPaused(key)) misuse(book.check, key, Misuse.PAUSED_DROPPED, `token ${r.token}: a listener paused by fd exhaustion (EMFILE) was reported readable for its retry and accept() was not called before polling again; it accepts nothing until it is`);
+    else misuse(book.check, key, Misuse.UNDRAINED, `token ${r.token}: a readable event was not followed to would-block (read or accept until null) before polling again; edge-triggered readiness will not report the data already there`);
   }
   book.undrained!.clear();
   for (const key of book.eof!) {
@@ -134,6 +136,9 @@ function audit(book: Book): void {
   }
   book.needWritable!.clear();
 }
+
+/** Whether `key` (an owned source) is paused until a retry time (a listener out of fds: IoSource.retryAt). */
+function isPaused(key: object): boolean { const at = (key as { retryAt?: unknown }).retryAt; return typeof at === 'number' && at >= 0; }
 
 /** The detector after a wait: every readable event of an owned source must be drained before the next. */
 function noteDelivered(book: Book, ev: Sink, n: number): void {
@@ -386,6 +391,7 @@ function pollOptions(options: unknown): { faults: Faults | null; check: CheckMod
 /** The event queue. */
 export class Poll implements Disposable {
   readonly #selector: Selector;
+  static { guardThis(this, (o) => #selector in o); }
   readonly #core: PollCore;
   readonly #registry: Registry;
   readonly #book: Book;
@@ -607,3 +613,5 @@ export class Poll implements Disposable {
   /** `using`: closes. */
   [Symbol.dispose](): void { this.close(); }
 }
+
+guardThis(Registry, (o) => selectors.has(o as Registry));

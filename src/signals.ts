@@ -18,7 +18,7 @@ import type { Interest } from './interest.js';
 import { IoSource } from './io-source.js';
 import { closeOnCollect } from './finalizer.js';
 import { createSignalSet, type SignalSet } from './sys/signals.js';
-import { argTypeError, argValueError } from './validators.js';
+import { argTypeError, argValueError, guardThis } from './validators.js';
 
 const byName = constants.signals as Readonly<Record<string, number>>;
 const byNumber = new Map<number, NodeJS.Signals>();
@@ -40,6 +40,7 @@ function signalNumber(s: unknown): number {
 /** A Source that reports POSIX signals as readable events (signalfd-like, on any Unix backend). */
 export class Signals implements Source, Disposable {
   #io: IoSource;
+  static { guardThis(this, (o) => #io in o); }
   #set: SignalSet;
   #signals: readonly NodeJS.Signals[];
 

@@ -3,10 +3,10 @@ import type { Token } from './token.js';
 import type { Interest } from './interest.js';
 import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import type { Selector } from './sys/selector.js';
-import { OwnedFd, STREAM_READ, STREAM_WRITE, type TransferFn } from './io-source.js';
+import { OwnedFd, ioOf, STREAM_READ, STREAM_WRITE, type TransferFn, isOwnedFd } from './io-source.js';
 import { makePipe, setNonblocking } from './sys/unix/fd.js';
 import { fn, needFds } from './sys/os.js';
-import { validFd, validBoolean } from './validators.js';
+import { validFd, validBoolean, guardThis } from './validators.js';
 
 
 export { UnixListener, UnixStream, UnixDatagram, UnixSocketAddress } from './net/uds.js';
@@ -22,6 +22,7 @@ export class SourceFd implements Source {
   readonly fd: number;
   /** The token it has with each Poll, so that deregistering drops its events still pending there. */
   readonly #tokens = new WeakMap<Selector, Token>();
+  static { guardThis(this, (o) => #tokens in o); }
   /** A Source for any fd: `new SourceFd(fd)` registers it as it is (mio's SourceFd). */
   constructor(fd: number) {
     needFds('SourceFd');
@@ -52,7 +53,7 @@ export class SourceFd implements Source {
 
 class PipeEnd extends OwnedFd {
   /** O_NONBLOCK on or off (pipe() makes it on; blocking reads and writes hang a Poll loop). */
-  setNonblocking(nonblocking: boolean): void { setNonblocking(this.io.checkOpen('fcntl'), validBoolean(nonblocking, 'nonblocking')); }
+  setNonblocking(nonblocking: boolean): void { setNonblocking(ioOf(this).checkOpen('fcntl'), validBoolean(nonblocking, 'nonblocking')); }
 }
 
 // read(2) and write(2) as transfer calls, bound on first use.
@@ -87,3 +88,7 @@ export function pipe(): [Sender, Receiver] {
 }
 
 
+
+guardThis(PipeEnd, isOwnedFd, 'Sender or Receiver');
+guardThis(Sender, isOwnedFd);
+guardThis(Receiver, isOwnedFd);

@@ -75,6 +75,56 @@ export function argValueError(name: string, reason: string, actual?: unknown): A
   return withCode(new TypeError(`The argument '${name}' ${reason}.${arguments.length > 2 ? ` Received ${describe(actual)}` : ''}`), 'ERR_INVALID_ARG_VALUE', argValueError);
 }
 
+// ---- `this` -------------------------------------------------------------------------------------
+//
+// A method called on something other than an instance of its class (a plain object, an object made
+// with Object.create(TcpStream.prototype), a Proxy of an instance, a primitive) throws
+// ERR_INVALID_THIS before its body runs, as Node's own classes do. The check is a private brand
+// (`#field in this`): no property, prototype edit or Proxy trap can satisfy it, and it calls no
+// caller code. The wrapper has a fixed arity and calls through Function.prototype.call captured
+// here (never a patched one), so it allocates nothing; V8 inlines it.
+
+const callBound = Function.prototype.call.bind(Function.prototype.call) as (f: Function, self: unknown, ...a: unknown[]) => unknown;
+const defineProperty = Object.defineProperty;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ownKeys = Reflect.ownKeys;
+
+/** The most arguments a guarded method takes (the wrapper passes this many, undefined past the caller's). */
+const MAX_ARGS = 8;
+
+function guarded(m: Function, is: (o: object) => boolean, type: string): Function {
+  const w = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown): unknown {
+    if (typeof this !== 'object' || this === null || !is(this)) throw invalidThis(type);
+    return callBound(m, this, a, b, c, d, e, f, g, h);
+  };
+  if (m.length > MAX_ARGS) throw new Error(`guardThis: ${type}.${m.name} takes ${m.length} arguments, more than ${MAX_ARGS}`);
+  defineProperty(w, 'name', { value: m.name, configurable: true });
+  defineProperty(w, 'length', { value: m.length, configurable: true });
+  return w;
+}
+
+/**
+ * Makes every method and accessor defined on `C.prototype` (not those it inherits: their class
+ * guards them) refuse a `this` for which `is` is false, with ERR_INVALID_THIS naming `type`. Call
+ * it from the class's static block with a private-brand check: `static { guardThis(this, (o) => #x in o); }`.
+ * Members named in `inline` are left alone: they check `this` themselves, in their own code (the
+ * per-event ones, where one shared wrapper would not be inlined).
+ */
+export function guardThis(C: { readonly prototype: object; readonly name: string }, is: (o: object) => boolean, type: string = C.name, inline: readonly string[] = []): void {
+  const proto = C.prototype;
+  for (const key of ownKeys(proto)) {
+    if (key === 'constructor' || inline.includes(key as string)) continue; // `inline`: members that check `this` themselves
+    const d = getOwnPropertyDescriptor(proto, key)!;
+    if (typeof d.value === 'function') d.value = guarded(d.value as Function, is, type);
+    if (d.get) d.get = guarded(d.get, is, type) as () => unknown;
+    if (d.set) d.set = guarded(d.set, is, type) as (v: unknown) => void;
+    defineProperty(proto, key, d);
+  }
+}
+
+/** TypeError ERR_INVALID_THIS: `Value of "this" must be of type TcpStream` (a method called on an object it does not belong to). */
+export function invalidThis(type: string): ArgError { return withCode(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS', invalidThis); }
+
 /** TypeError ERR_INVALID_ARG_VALUE with a message of the caller's wording. */
 export function invalidArg(message: string): ArgError { return withCode(new TypeError(message), 'ERR_INVALID_ARG_VALUE', invalidArg); }
 

@@ -5,12 +5,12 @@ import { types } from 'node:util';
 import { wakeHandle, WAKER_KINDS } from './sys/wakers.js';
 import { selectorOf, dropEvents, type Registry } from './poll.js';
 import { validToken, type Token } from './token.js';
-import { argTypeError, argValueError, validInteger } from './validators.js';
+import { argTypeError, argValueError, validInteger, guardThis } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { mod } from './sys/os.js';
 import { debug } from './debug.js';
 import { errorByName } from './errors.js';
-import { isClosed, guardMatches } from './sys/waker-guard.js';
+import { isClosed, guardState, SLOTS } from './sys/waker-guard.js';
 
 /** Set only while fromHandle constructs an adopted Waker. */
 let adopting: WakerHandle | null = null;
@@ -23,8 +23,10 @@ let adopting: WakerHandle | null = null;
 export class Waker implements Disposable {
   #sys: SysWaker | null;
   #handle: WakerHandle;
+  static { guardThis(this, (o) => #handle in o); }
   #held: Reapable | null = null;
   #dropPending: (() => void) | null = null;
+  #stopped = false;
 
   /** A Waker for the Poll behind `registry`, reporting `token`. */
   constructor(registry: Registry, token: Token) {
@@ -38,7 +40,8 @@ export class Waker implements Disposable {
     // A capability, not a mutable object: the owner's handle can never be edited into another fd or guard.
     this.#handle = Object.freeze(sys.handle);
     // The finalizer holds the OS side only (never this Waker): a dropped Waker's fd is closed.
-    this.#held = { close: () => sys.close(), describe: () => `Waker (${sys.handle.kind} fd ${sys.handle.fd})` };
+    const h = sys.handle;
+    this.#held = { close: () => sys.close(), describe: () => `Waker (${h.kind} fd ${h.fd})`, ownedFds: sys.fds, guard: { slot: h.slot, nonce: h.nonce, fd: h.fd } };
     closeOnCollect(this, this.#held);
     if (debug.enabled) debug('waker %s fd %d token %d', sys.handle.kind, sys.handle.fd, t);
   }
@@ -58,18 +61,19 @@ export class Waker implements Disposable {
   /** Wakes the Poll. Throws EBADF once the Waker (its owner) is closed. */
   wake(): void {
     if (this.#sys) { this.#sys.wake(); return; }
+    if (this.#stopped) throw errorByName('wake', 'EBADF', 'this copy of the Waker is closed');
     wakeHandle(this.#handle);
   }
 
-  /** Whether the owner closed it (then wake() throws EBADF). */
-  get closed(): boolean { return isClosed(this.#handle.state); }
+  /** Whether the owner closed it, or this copy was closed (then wake() throws EBADF). */
+  get closed(): boolean { return this.#stopped || isClosed(this.#handle); }
 
   /** Closes the Waker (the owner) or stops this copy (fromHandle). Closing twice is harmless. */
   close(): void {
     if (this.#held) { forget(this.#held); this.#held = null; }
     if (this.#sys) { this.#sys.close(); this.#dropPending?.(); this.#dropPending = null; }
     // A copy made with fromHandle owns nothing; it just stops being usable.
-    else this.#handle = { ...this.#handle, state: closedState };
+    else this.#stopped = true;
   }
 
   /** `using`: closes. */
@@ -96,13 +100,12 @@ function validHandle(handle: unknown): WakerHandle {
   const identRaw = field('ident');
   const ident = identRaw === undefined ? undefined : validInteger(identRaw, 'handle.ident', 0, Number.MAX_SAFE_INTEGER);
   if (kind === 'kqueue' && ident === undefined) throw bad('ident', 'is required for a kqueue waker');
-  const state = field('state');
-  if (!types.isSharedArrayBuffer(state)) throw argTypeError('handle.state', 'a SharedArrayBuffer', state);
-  // The guard records the fd it was issued for: a handle edited into another fd (or given another
-  // waker's guard) is refused before anything is written.
-  if (!guardMatches(state as SharedArrayBuffer, fd, spec.guard)) throw bad('state', 'is not the guard issued for handle.fd');
-  return Object.freeze({ type: 'metal-io-waker', backend, target: mod.target.name, kind: kind as WakerHandle['kind'], fd, token, ...(ident === undefined ? {} : { ident }), state: state as SharedArrayBuffer });
+  const slot = validInteger(field('slot'), 'handle.slot', 0, SLOTS - 1);
+  const nonce = validInteger(field('nonce'), 'handle.nonce', 1, Number.MAX_SAFE_INTEGER);
+  const h = Object.freeze({ type: 'metal-io-waker', backend, target: mod.target.name, kind: kind as WakerHandle['kind'], fd, token, ...(ident === undefined ? {} : { ident }), slot, nonce } as const);
+  // The process's waker table records what each handle was issued for: a handle edited into another
+  // fd, token or ident, made by hand, or from a thread outside this one's family is refused here,
+  // before anything is written. A closed Waker's handle is accepted; its wake() throws EBADF.
+  if (guardState(h) === 'foreign') throw bad('nonce', 'does not name a Waker issued in this process with this fd and token (an edited or hand-made handle, or one from a thread that does not share this thread\'s waker table: see the README)');
+  return h;
 }
-
-const closedState = new SharedArrayBuffer(20);
-new Int32Array(closedState)[0] = 1;

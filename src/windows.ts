@@ -14,7 +14,7 @@ import { constant, fn, layout, needWindows } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
 import { IocpSelector } from './sys/windows/selector.js';
-import { invalidArg, span, bytesOf, validInteger } from './validators.js';
+import { invalidArg, span, bytesOf, validInteger, guardThis } from './validators.js';
 import { unsupportedError } from './sys/unsupported.js';
 
 const BUF = 64 * 1024;
@@ -38,6 +38,7 @@ function iocpOf(registry: Registry, syscall: string): IocpSelector {
  */
 export class NamedPipe implements Source, Disposable {
   #h: number;
+  static { guardThis(this, (o) => #h in o); }
   #sel: IocpSelector | null = null;
   #token: Token = 0;
   #interest: Interest = 0;

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { Poll, Events, Interest } from '../src/index.js';
+import { Poll, Events, Interest, type PollOptions } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
 import { available } from './_util/env.js';
 
@@ -50,6 +50,23 @@ function turn(poll: Poll, events: Events, l: TcpListener, accepted: TcpStream[],
     let c: ReturnType<TcpListener['accept']>;
     while ((c = l.accept()) !== null) accepted.push(c[0]);
   }
+}
+
+/** A registered listener with one client queued, and every fd of the process taken; `spare` is an fd to give back. */
+function outOfFds(shedAfter: number | null, options?: PollOptions) {
+  const poll = new Poll(options); const events = new Events(16);
+  const l = TcpListener.bind('127.0.0.1:0');
+  l.acceptShedAfter = shedAfter;
+  const spare = UdpSocket.bind('127.0.0.1:0');
+  const clients: TcpStream[] = []; const accepted: TcpStream[] = []; const hog: number[] = [];
+  poll.registry().register(l, 0, Interest.READABLE);
+  clients.push(TcpStream.connect(l.localAddr()));
+  sleep(20); // the handshake completes into the backlog
+  hog.push(...takeAllFds());
+  return {
+    poll, events, l, spare, clients, accepted, hog,
+    close(): void { for (const fd of hog) closeSync(fd); for (const s of [...clients, ...accepted]) s.close(); spare.close(); l.close(); poll.close(); },
+  };
 }
 
 test('out of fds: a plain accept-until-null loop accepts the queued clients once fds are free (after the back-off, no extra code)', () => {
@@ -117,34 +134,77 @@ test('out of fds, waiting with pollAsync: the plain loop accepts the queued clie
 
 test('out of fds: closing any metal-io object makes a paused listener readable at once (retry due now)', () => {
   withFewFds('accept retried after a close', () => {
-    const poll = new Poll(); const events = new Events(16);
-    const l = TcpListener.bind('127.0.0.1:0');
-    l.acceptShedAfter = null;
-    const spare = UdpSocket.bind('127.0.0.1:0'); // an fd to give back later
-    const clients: TcpStream[] = []; const accepted: TcpStream[] = [];
-    let hog: number[] = [];
+    const x = outOfFds(null);
+    const { poll, l, events, accepted } = x;
     try {
-      poll.registry().register(l, 0, Interest.READABLE);
-      clients.push(TcpStream.connect(l.localAddr()));
-      sleep(20);
-      hog = takeAllFds();
       // Still out of fds: each retry fails and the back-off doubles until it is long.
       const deadline = performance.now() + 3000;
       do turn(poll, events, l, accepted, 1000); while ((l.acceptRetryIn() ?? 0) < 150 && performance.now() < deadline);
       assert.ok(l.acceptPaused);
       assert.ok(l.acceptRetryIn()! >= 150, `the back-off grew (${l.acceptRetryIn()} ms)`);
-      spare.close();
+      x.spare.close();
       assert.is(l.acceptRetryIn(), 0, 'a close made the retry due now');
       poll.poll(events, 0);
       assert.equal([...events].map((e) => e.token), [0], 'the listener is reported without waiting');
       const c = l.accept();
       assert.ok(c !== null, 'and the freed fd takes the queued client');
       accepted.push(c[0]);
-    } finally {
-      for (const fd of hog) closeSync(fd);
-      for (const s of [...clients, ...accepted]) s.close();
-      spare.close(); l.close(); poll.close();
+    } finally { x.close(); }
+  });
+});
+
+// The misuse detector on a paused listener: its retry event must be answered with accept(), and
+// deregistering it while paused means it is never retried. The plain loop is not reported.
+test('the misuse detector names a paused listener whose retry goes unanswered or that is deregistered; the plain loop is fine', () => {
+  withFewFds('the misuse detector and a paused listener', () => {
+    for (const loop of ['ignores the retry', 'deregisters it', 'accepts until null'] as const) {
+      const x = outOfFds(null, { check: 'strict' });
+      let err: (Error & { code?: string }) | null = null;
+      try {
+        assert.is(x.l.accept(), null);
+        assert.ok(x.l.acceptPaused, 'out of fds: paused');
+        try {
+          if (loop === 'deregisters it') x.poll.registry().deregister(x.l);
+          else for (let i = 0; i < 4; i++) if (loop === 'ignores the retry') x.poll.poll(x.events, 100); else turn(x.poll, x.events, x.l, x.accepted, 100);
+        } catch (e) { err = e as Error & { code?: string }; }
+        if (loop === 'accepts until null') { assert.is(err, null, `${loop}: no misuse`); continue; }
+        assert.is(err?.code, 'ERR_METAL_IO_MISUSE', `${loop}: reported`);
+        assert.match(err!.message, /^metal-io misuse: token 0: a listener paused by fd exhaustion \(EMFILE\) was/);
+        // Bundled with the library (qemu), the caller's frames are in the bundle too: any line there.
+        assert.match(err!.message, import.meta.url.endsWith('.ts') ? /\(at .*accept_exhaustion\.test\.ts:\d+:\d+\)$/ : /\(at .+:\d+:\d+\)$/, `with the caller's line: ${err!.message}`);
+      } finally { x.close(); }
     }
+  });
+});
+
+// Shedding (libuv's reserved-fd trick) is for a server that makes no progress: a pause that lasts
+// acceptShedAfter ms with no fd closed meanwhile. A close restarts the clock, even when the fd it
+// freed is taken again at once (here by the test): the connections queued then are not refused.
+test('out of fds for long: the queue is refused, but a close since the last attempt restarts the clock first', () => {
+  withFewFds('shedding after a long pause', () => {
+    const x = outOfFds(300);
+    const { l, clients } = x;
+    try {
+      assert.is(l.accept(), null);
+      assert.ok(l.acceptPaused, 'out of fds: paused');
+      sleep(350);
+      x.spare.close(); // progress: an fd freed...
+      x.hog.push(openSync('/dev/null', 'r')); // ...and taken again at once
+      assert.is(l.accept(), null, 'still out of fds');
+      assert.is(l.acceptShedCount, 0, 'a close since the last attempt: nothing refused, though the pause is older than acceptShedAfter');
+      sleep(350);
+      assert.is(l.accept(), null);
+      assert.is(l.acceptShedCount, 1, 'no close for acceptShedAfter ms: the queued client is refused');
+      const got = Buffer.alloc(8);
+      const until = performance.now() + 2000;
+      let r: number | null = null;
+      for (;;) {
+        try { r = clients[0]!.read(got); } catch (e) { r = (e as { code?: string }).code === 'ECONNRESET' ? 0 : -1; }
+        if (r !== null || performance.now() > until) break;
+        sleep(5);
+      }
+      assert.is(r, 0, 'the refused client sees its connection closed');
+    } finally { x.close(); }
   });
 });
 

@@ -16,14 +16,22 @@ const once = <T>(e: NodeJS.EventEmitter, ev: string, ms = 3000) => new Promise<T
   e.once(ev, (v: T) => { clearTimeout(t); resolve(v); });
 });
 const listening = (s: Server) => (s.listening ? Promise.resolve() : once<void>(s, 'listening'));
-/** Counts fds from here on, after the listeners' process-wide spare fd exists. */
-const fdsNow = () => { TcpListener.bind('127.0.0.1:0').close(); return openFds(); };
+/**
+ * Counts fds from here on, after the process-wide spare fds exist: metal-io's listeners' and
+ * libuv's (Node's loop opens /dev/null as its reserve the first time a net.Server listens, and keeps it).
+ */
+let libuvReserve: Promise<void> | null = null;
+const fdsNow = async () => {
+  TcpListener.bind('127.0.0.1:0').close();
+  await (libuvReserve ??= new Promise<void>((r) => { const s = createServer().listen(0, '127.0.0.1', () => s.close(() => r())); }));
+  return openFds();
+};
 /** Node's writes and connects complete on its own loop: let it turn before blocking on a poll. */
 const flushed = (s: Socket, data: string) => new Promise<void>((r) => s.write(data, () => r()));
 
 test('TcpStream.intoNodeSocket: node:net reads and writes the same connection; the metal-io side is closed', async () => {
   if (windows) return skip('intoNodeSocket');
-  const before = fdsNow();
+  const before = await fdsNow();
   const p = tcpPair();
   const node = p.server.intoNodeSocket();
   try {
@@ -40,7 +48,7 @@ test('TcpStream.intoNodeSocket: node:net reads and writes the same connection; t
 
 test('TcpStream.fromNodeSocket: a node:net connection continues on metal-io; no double close, no error', async () => {
   if (windows) return skip('fromNodeSocket');
-  const before = fdsNow();
+  const before = await fdsNow();
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await listening(server);
@@ -85,7 +93,7 @@ test('fromNodeSocket refuses to lose buffered bytes; wrong types are TypeErrors'
 
 test('listeners both ways: intoNodeServer accepts for Node; fromNodeServer accepts for metal-io', async () => {
   if (windows) return skip('listener handoff');
-  const before = fdsNow();
+  const before = await fdsNow();
   const l = TcpListener.bind('127.0.0.1:0');
   const port = l.localAddr().port;
   const server = l.intoNodeServer((s) => { s.end('from node server'); });
@@ -114,7 +122,7 @@ test('listeners both ways: intoNodeServer accepts for Node; fromNodeServer accep
 test('Unix streams and listeners both ways', async () => {
   if (windows) return skip('Unix handoff');
   const dir = tempDir();
-  const before = fdsNow();
+  const before = await fdsNow();
   try {
     const [a, b] = UnixStream.pair();
     const node = a.intoNodeSocket();
@@ -154,7 +162,7 @@ test('UDP both ways: intoNodeDgram receives and sends for Node; fromNodeDgram co
     } finally { u.close(); }
     return skip('UDP handoff');
   }
-  const before = fdsNow();
+  const before = await fdsNow();
   const peer = UdpSocket.bind('127.0.0.1:0');
   const poll = new Poll(); const events = new Events(4);
   poll.registry().register(peer, 1, Interest.READABLE);

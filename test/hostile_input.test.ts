@@ -292,7 +292,7 @@ const targets: Target[] = [
   { name: 'Registry.deregister', call: (f, a) => f.poll.registry().deregister(a[0] as never) },
   { name: 'new Waker', call: (_f, a) => new Waker(a[0] as Registry, a[1] as number) },
   { name: 'Waker.fromHandle', call: (_f, a) => Waker.fromHandle(a[0] as never) },
-  { name: 'Waker.fromHandle (mutated)', call: (f, a) => Waker.fromHandle({ ...f.waker.handle, [['fd', 'token', 'state', 'kind', 'backend', 'ident'][typeof a[1] === 'number' ? Math.abs(a[1] | 0) % 6 : 0]!]: a[0] } as never) },
+  { name: 'Waker.fromHandle (mutated)', call: (f, a) => Waker.fromHandle({ ...f.waker.handle, [['fd', 'token', 'slot', 'nonce', 'kind', 'backend', 'ident'][typeof a[1] === 'number' ? Math.abs(a[1] | 0) % 7 : 0]!]: a[0] } as never) },
   { name: 'new Events', call: (_f, a) => new Events(a[0] as number) },
   { name: 'Events.get', call: (f, a) => f.events.get(a[0] as number) },
   ...['add', 'remove', 'format', 'isReadable'].map((m): Target => ({ name: `Interest.${m}`, call: (_f, a) => invoke(Interest, m, a) })),
@@ -508,6 +508,65 @@ test(`worker termination at any moment leaves the process whole (${TERMINATIONS}
       } finally { s.close(); }
     }
   } finally { p.close(); poll.close(); }
+});
+
+// Forged and foreign receivers, exhaustively: every method and accessor of every exported class
+// (its own and those it inherits), called with a `this` that is not one of its instances: a plain
+// object, an object made from its prototype, such an object carrying a copy of a real instance's
+// properties and a fake `io`/`fd`/`bytes`/`kind` naming a real connected socket, a Proxy of a real
+// instance, the prototype itself, a primitive. Each throws ERR_INVALID_THIS before doing
+// anything: the fake is never consulted and no byte reaches the real socket's peer. Then real
+// instances with such properties added: their calls still use their own fd only.
+test('a forged or foreign this: every method of every class throws ERR_INVALID_THIS, no fd is reached', async () => {
+  const api = { ...(await import('../src/index.js')), ...(await import('../src/net.js')), ...(unix ? await import('../src/unix.js') : {}) } as Record<string, unknown>;
+  const f = fixtures();
+  try {
+    const victim = f.tcp.client; // a fake names its fd: anything sent there reaches f.tcp.server
+    let consulted = 0;
+    const fakeIo = new Proxy({}, { get: () => { consulted++; return () => victim.fd; } });
+    const real: Record<string, object> = { Poll: f.poll, Events: f.events, Waker: f.waker, TcpStream: f.tcp.server, TcpListener: f.tcp.listener, UdpSocket: f.udp, PeerAddress: f.peer, DatagramBatch: f.batch, Registry: f.poll.registry() };
+    let calls = 0;
+    for (const [name, C] of Object.entries(api)) {
+      if (typeof C !== 'function' || typeof C.prototype !== 'object' || C.prototype === null || Object.getOwnPropertyNames(C.prototype).length < 2) continue;
+      const proto = C.prototype as object;
+      const inst = real[name];
+      const forged = (): object[] => [
+        {}, Object.create(proto),
+        Object.create(proto, Object.fromEntries(Object.entries({ io: fakeIo, fd: victim.fd, bytes: Buffer.from('/tmp/x'), kind: 'pathname', sink: fakeIo }).map(([k, value]) => [k, { value }]))),
+        ...(inst ? [new Proxy(inst, {}), Object.create(proto, Object.getOwnPropertyDescriptors(inst))] : []),
+        proto,
+      ];
+      const members = new Map<string | symbol, PropertyDescriptor>();
+      for (let q: object | null = proto; q && q !== Object.prototype; q = Object.getPrototypeOf(q)) {
+        for (const k of Reflect.ownKeys(q)) if (k !== 'constructor' && !members.has(k)) members.set(k, Object.getOwnPropertyDescriptor(q, k)!);
+      }
+      for (const [key, d] of members) {
+        for (const fn of [d.value, d.get, d.set]) {
+          if (typeof fn !== 'function') continue;
+          for (const self of [...forged(), 7, 'x', undefined]) {
+            calls++;
+            let err: unknown = null;
+            try { const r = Reflect.apply(fn as Function, self, [Buffer.from('FORGED'), '127.0.0.1:1', 0, 6]); if (r instanceof Promise) await r.catch((e) => { err = e; }); else err = 'returned'; } catch (e) { err = e; }
+            const code = (err as { code?: unknown } | null)?.code;
+            assert.ok(err instanceof TypeError && code === 'ERR_INVALID_THIS', `${name}.${String(key)} on a forged this: ${err instanceof Error ? `${err.constructor.name} ${String(code)} ${err.message}` : String(err)}`);
+          }
+        }
+      }
+    }
+    assert.ok(calls > 1000, `${calls} calls made`);
+    assert.is(consulted, 0, 'no fake io was consulted');
+    // Real instances with look-alike properties added: the properties change nothing.
+    const client = f.tcp.client;
+    for (const k of ['io', 'fd', 'sink']) { try { Object.defineProperty(f.tcp.server, k, { value: fakeIo, configurable: true }); } catch { /* a getter-only accessor refuses */ } }
+    assert.is(f.tcp.server.write(Buffer.from('own')), 3);
+    const got = Buffer.alloc(16);
+    const until = Date.now() + 2000;
+    let n: number | null = null;
+    while ((n = client.read(got)) === null && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.is(got.subarray(0, n ?? 0).toString(), 'own', 'the bytes went to its own peer');
+    assert.is(consulted, 0, 'no fake io was consulted by a real instance');
+    assert.is(drainPeers(f), null, 'no forged byte reached any peer');
+  } finally { closeAll(f); }
 });
 
 test('intoRawFd hands the fd over, open; the object is closed', () => {

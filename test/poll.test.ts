@@ -265,17 +265,26 @@ test('pollAsync on a worker: woken promptly from another thread; terminate() whi
 });
 
 // worker.terminate() runs no JavaScript, so the worker cannot close what it holds: the thread that
-// started it closes the fds its objects owned (src/orphans.ts). What may stay open is bounded (the
-// worker's Poll and Waker), never the sockets, however many.
-test('a terminated worker\'s sockets are closed by its parent: 75 sockets in, at most the Poll\'s and Waker\'s fds left', async () => {
+// started it closes the fds its objects owned (src/orphans.ts): sockets, the Poll, the Waker (after
+// closing it in the waker table, so a handle posted elsewhere throws EBADF instead of writing into
+// a reused fd number), the listener's spare fd. Nothing is left.
+test('a terminated worker\'s fds are closed by its parent: 75 sockets, its Poll and Waker in, none left; its posted Waker handle throws EBADF', async () => {
   const before = openFds();
   if (!before) { console.log('  SKIP terminated worker fds: no /proc/self/fd here'); return; }
   for (let round = 0; round < 2; round++) {
-    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: ['many', 'tcp', 'udp'], spin: round === 1 } });
-    await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    const w = new Worker(new URL('./_util/hold-worker.mjs', import.meta.url), { workerData: { kinds: ['many', 'tcp', 'udp'], spin: round === 1, wait: round === 0 } });
+    const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
     const during = openFds()!.size - before.size;
     assert.ok(during >= 75, `the worker holds ${during} fds`);
+    const copy = round === 0 ? Waker.fromHandle(msg as never) : null;
+    copy?.wake();
+    const exited = new Promise((r) => w.once('exit', r));
     await w.terminate();
+    await exited;
+    if (copy) {
+      assert.ok(copy.closed, 'the posted handle reads as closed once the worker is gone');
+      assert.throws(() => copy.wake(), (e: { code?: string }) => e.code === 'EBADF', 'the posted handle wakes nothing');
+    }
   }
   // A worker that exits normally closes its objects itself: nothing is left for the parent to close.
   const closedBefore = reaped.closed;
@@ -283,8 +292,8 @@ test('a terminated worker\'s sockets are closed by its parent: 75 sockets in, at
   await new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
   assert.is(reaped.closed, closedBefore, 'a normal exit leaves no fd to the parent');
   await new Promise((r) => setTimeout(r, 50));
-  const left = (await leakedSince(before)).length;
-  assert.ok(left <= 2 * 4, `${left} fds left after two terminated workers (their Polls and Wakers: up to 4 each)`);
+  const left = await leakedSince(before);
+  assert.equal(left, [], 'no fd left after two terminated workers');
   assert.ok(reaped.closed >= 150, `the parent closed ${reaped.closed} fds of the terminated workers`);
   assert.is(reaped.failed, 0, 'no fd the parent closed was already closed');
 });

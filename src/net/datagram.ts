@@ -4,7 +4,7 @@
 import { inspect } from 'node:util';
 import { copyBytes, pinnedBuffer } from '../sys/ffi.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, storageSize, type AddressInfo, type SocketAddr } from './addr.js';
-import { argTypeError, validInteger } from '../validators.js';
+import { argTypeError, validInteger, guardThis } from '../validators.js';
 
 // Brand checks, set by the classes' static blocks: a look-alike or a Proxy is never accepted.
 let isPeer: (v: unknown) => boolean;
@@ -91,6 +91,7 @@ export class PeerAddress {
 
   static {
     isPeer = (v) => typeof v === 'object' && v !== null && #len in v;
+    guardThis(this, (o) => #len in o);
   }
 }
 
@@ -190,6 +191,7 @@ export class DatagramBatch {
   #brand = true;
   static {
     isBatch = (v) => typeof v === 'object' && v !== null && #brand in v;
+    guardThis(this, (o) => #brand in o);
   }
 }
 

@@ -1,6 +1,6 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
-import { OwnedFd, type TransferFn } from '../io-source.js';
+import { OwnedFd, ioOf, fdsFreed, type TransferFn, isOwnedFd } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
@@ -8,8 +8,9 @@ import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../
 import { sock } from '../sys/net.js';
 import { systemError, errorByName, type SystemError } from '../errors.js';
 import { FAULTS } from '../faults.js';
+import { track, untrack } from '../orphans.js';
 import { Interest } from '../interest.js';
-import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg } from '../validators.js';
+import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg, guardThis } from '../validators.js';
 import { debug } from '../debug.js';
 import { inspect } from 'node:util';
 import { formatAddr } from './addr.js';
@@ -151,7 +152,7 @@ export class SocketBase extends OwnedFd {
    * ERR_METAL_IO_UNSUPPORTED on Windows.
    */
   tryClone(): this {
-    const fd = sock().duplicate(this.io.checkOpen('tryClone'));
+    const fd = sock().duplicate(ioOf(this).checkOpen('tryClone'));
     try {
       return (this.constructor as unknown as { fromFd(fd: number): SocketBase }).fromFd(fd) as this;
     } catch (e) { sock().close(fd); throw e; }
@@ -160,20 +161,20 @@ export class SocketBase extends OwnedFd {
   /** `TcpStream { fd: 12, local: 127.0.0.1:4000, peer: 127.0.0.1:51234 }`, or `{ closed }`. */
   [inspect.custom](): string {
     const name = this.constructor.name;
-    if (this.io.closed) return `${name} { closed }`;
+    if (ioOf(this).closed) return `${name} { closed }`;
     const self = this as unknown as { localAddr?: () => unknown; peerAddr?: () => unknown };
     const show = (f: (() => unknown) | undefined): string | null => {
       if (!f) return null;
       try { const a = f.call(this) as { address?: string; port?: number; family?: string } | { toString(): string }; return 'port' in a && a.port !== undefined ? formatAddr(a as never) : String(a); } catch { return null; }
     };
     const local = show(self.localAddr); const peer = show(self.peerAddr);
-    return `${name} { fd: ${this.io.fd}${local ? `, local: ${local}` : ''}${peer ? `, peer: ${peer}` : ''}${this instanceof ListenerBase && this.acceptPaused ? ', accept paused' : ''} }`;
+    return `${name} { fd: ${ioOf(this).fd}${local ? `, local: ${local}` : ''}${peer ? `, peer: ${peer}` : ''}${this instanceof ListenerBase && this.acceptPaused ? ', accept paused' : ''} }`;
   }
   protected override errs() { return sock(); }
 
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
   takeError(): SystemError | null {
-    const fd = this.io.checkOpen('getsockopt');
+    const fd = ioOf(this).checkOpen('getsockopt');
     const e = getIntOpt(fd, constant('SOL_SOCKET'), constant('SO_ERROR'));
     if (e === 0) return null;
     // Reading SO_ERROR clears it on Unix; Winsock keeps it, so clear it to keep "take" semantics.
@@ -188,7 +189,7 @@ export class SocketBase extends OwnedFd {
   protected vectored(which: 'readv' | 'writev', bufs: unknown): number | null {
     if (!sock().vectoredCalls) return this.vectoredByCopy(which, bufs);
     const { iov, count, total } = iovecs(bufs, 'bufs');
-    const fd = this.io.checkOpen(which);
+    const fd = ioOf(this).checkOpen(which);
     const f = fn(which);
     for (;;) {
       const n = Number(f(fd, iov, count));
@@ -207,7 +208,7 @@ export class SocketBase extends OwnedFd {
     const count = lengths.length;
     const parts: Uint8Array[] = new Array(count);
     for (let i = 0; i < count; i++) parts[i] = bytesOf(views[i]!, `bufs[${i}]`);
-    const fd = this.io.checkOpen(which);
+    const fd = ioOf(this).checkOpen(which);
     const api = sock();
     if (which === 'writev') {
       const all = new Uint8Array(total);
@@ -232,25 +233,25 @@ export class SocketBase extends OwnedFd {
   /** Runs `f`; when it reports would-block (returns null or throws EAGAIN), re-arms (mio's try_io). */
   tryIo<T>(f: () => T): T {
     if (typeof f !== 'function') throw argTypeError('f', 'of type function', f);
-    this.io.checkOpen('tryIo');
+    ioOf(this).checkOpen('tryIo');
     try {
       const r = f();
-      if (r === null) this.io.wouldBlock();
+      if (r === null) ioOf(this).wouldBlock();
       return r;
     } catch (e) {
-      if ((e as { code?: string }).code === 'EAGAIN') this.io.wouldBlock();
+      if ((e as { code?: string }).code === 'EAGAIN') ioOf(this).wouldBlock();
       throw e;
     }
   }
 
   protected shutdownSocket(how: Shutdown): void {
     const h = shutdownHow(how);
-    if (sock().shutdown(this.io.checkOpen('shutdown'), h) !== 0) throw systemError('shutdown', sock().errno());
+    if (sock().shutdown(ioOf(this).checkOpen('shutdown'), h) !== 0) throw systemError('shutdown', sock().errno());
   }
 
   /** getsockname(2) / getpeername(2) into scratch.addr; returns the length. */
   protected name(which: 'getsockname' | 'getpeername'): number {
-    const fd = this.io.checkOpen(which);
+    const fd = ioOf(this).checkOpen(which);
     scratch.len[0] = SCRATCH_ADDR;
     zeroBytes(scratch.addr, 0, SCRATCH_ADDR);
     if (sock()[which](fd, scratch.addr, scratch.len) !== 0) throw systemError(which, sock().errno());
@@ -277,20 +278,20 @@ export class SocketBase extends OwnedFd {
     const b = Buffer.alloc(l.size);
     const put = (f: string, v: number) => { const x = l.fields[f]!; putUint(b, x.offset, v, x.size, false); };
     put('l_onoff', on ? 1 : 0); put('l_linger', secs);
-    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0) throw systemError('setsockopt', sock().errno());
+    if (sock().setsockopt(ioOf(this).checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
   /** SO_LINGER: the linger time in milliseconds, or null when off. */
   linger(): number | null {
     const l = layout('linger');
     const b = Buffer.alloc(l.size);
     scratch.len[0] = l.size;
-    if (sock().getsockopt(this.io.checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0) throw systemError('getsockopt', sock().errno());
+    if (sock().getsockopt(ioOf(this).checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0) throw systemError('getsockopt', sock().errno());
     const get = (f: string) => { const x = l.fields[f]!; return getUint(b, x.offset, x.size, false); };
     return get('l_onoff') ? get('l_linger') * 1000 : null;
   }
 
-  protected intOpt(level: number, name: number): number { return getIntOpt(this.io.checkOpen('getsockopt'), level, name); }
-  protected setOpt(level: number, name: number, v: number): void { setIntOpt(this.io.checkOpen('setsockopt'), level, name, v); }
+  protected intOpt(level: number, name: number): number { return getIntOpt(ioOf(this).checkOpen('getsockopt'), level, name); }
+  protected setOpt(level: number, name: number, v: number): void { setIntOpt(ioOf(this).checkOpen('setsockopt'), level, name, v); }
 }
 
 // ---- running out of fds at accept ----------------------------------------------------------------
@@ -311,11 +312,24 @@ const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 const BACKOFF_MIN_MS = 5;
 const BACKOFF_MAX_MS = 1000;
 
-/** The spare fd for shedding (one per process, as libuv keeps one per loop); -1 when none is held. */
+/**
+ * The spare fd for shedding (one per thread, as libuv keeps one per loop); -1 when none is held.
+ * Recorded for a worker's parent (src/orphans.ts), so a terminated worker does not leave it open.
+ */
 let spareFd = -1;
+let spareSlot = -1;
 function takeSpare(): void {
   if (spareFd >= 0 || !sock().fds) return; // Winsock sockets are not fds: no per-process slot to free
-  try { spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM')); } catch { /* none free now; retried later */ }
+  try { spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM')); } catch { return; /* none free now; retried later */ }
+  spareSlot = track(spareFd);
+  if (spareSlot >= 0 && !spareAtExit) { spareAtExit = true; process.once('exit', () => { if (spareFd >= 0) dropSpare(); }); } // a worker that ends normally closes it itself
+}
+let spareAtExit = false;
+function dropSpare(): void {
+  untrack(spareSlot); // before the close: a terminate must never close the number again
+  spareSlot = -1;
+  sock().close(spareFd);
+  spareFd = -1;
 }
 
 /** Base of TcpListener and UnixListener: accept with the paused state and shedding above. */
@@ -324,6 +338,8 @@ export class ListenerBase extends SocketBase {
   #delay = 0;
   #shedAfter: number | null = 1000;
   #shed = 0;
+  #freedSeen = -1;
+  static { guardThis(this, (o) => #pausedAt in o, 'TcpListener or UnixListener'); }
 
   constructor(fd: number, what: string) {
     super(fd, what);
@@ -336,11 +352,11 @@ export class ListenerBase extends SocketBase {
   /** While paused: milliseconds until accept() is worth calling again (0: now); null when not paused. */
   acceptRetryIn(): number | null {
     if (this.#pausedAt < 0) return null;
-    const left = this.io.retryAt - performance.now();
+    const left = ioOf(this).retryAt - performance.now();
     return left > 0 ? Math.ceil(left) : 0;
   }
 
-  /** How long a pause may leave queued connections waiting before they are refused (null: never). Default 1000 ms. */
+  /** How long a pause may leave queued connections waiting, with no fd closed meanwhile, before they are refused (null: never). Default 1000 ms. */
   get acceptShedAfter(): number | null { return this.#shedAfter; }
   /** Sets it: an integer number of milliseconds, or null. */
   set acceptShedAfter(ms: number | null) { this.#shedAfter = ms === null ? null : validInteger(ms, 'acceptShedAfter', 0, 0x7fffffff); }
@@ -362,23 +378,23 @@ export class ListenerBase extends SocketBase {
 
   /** The fd of the next connection, or null: none queued (would-block, re-armed) or paused. */
   protected acceptRaw(): number | null {
-    const lfd = this.io.checkOpen('accept');
+    const lfd = ioOf(this).checkOpen('accept');
     let fd: number | null;
     try {
       if (FAULTS.on) {
-        const code = this.io.faults()?.accept() ?? null;
-        if (code === 'EAGAIN') { this.io.wouldBlock(); this.io.faultReady(Interest.READABLE); return null; }
+        const code = ioOf(this).faults()?.accept() ?? null;
+        if (code === 'EAGAIN') { ioOf(this).wouldBlock(); ioOf(this).faultReady(Interest.READABLE); return null; }
         if (code !== null) throw errorByName('accept', code, 'injected by fault injection (METAL_IO_FAULTS)');
       }
       fd = acceptFd(lfd);
     } catch (e) {
       if (!RESOURCE_ERRORS.has((e as SystemError).code)) throw e;
       this.#pause(lfd, (e as SystemError).code);
-      this.io.settled(); // done for now: the Poll reports the listener again when a retry is worth it
+      ioOf(this).settled(); // done for now: the Poll reports the listener again when a retry is worth it
       return null; // not re-armed: the queue is not empty, and poll(2) would report it at once again
     }
     if (this.#pausedAt >= 0) this.#resume();
-    if (fd === null) this.io.wouldBlock();
+    if (fd === null) ioOf(this).wouldBlock();
     return fd;
   }
 
@@ -386,15 +402,18 @@ export class ListenerBase extends SocketBase {
     const now = performance.now();
     if (this.#pausedAt < 0) { this.#pausedAt = now; this.#delay = BACKOFF_MIN_MS; debug('%s fd %d: accept %s, paused', this.constructor.name, lfd, code); }
     else this.#delay = Math.min(this.#delay * 2, BACKOFF_MAX_MS);
-    this.io.pauseUntil(now + this.#delay);
+    // Shedding is for a pause with no progress: an fd closed since the last attempt restarts its clock.
+    const f = fdsFreed();
+    if (f !== this.#freedSeen) { this.#freedSeen = f; this.#pausedAt = now; }
+    ioOf(this).pauseUntil(now + this.#delay);
     if (this.#shedAfter !== null && now - this.#pausedAt >= this.#shedAfter) this.#shedQueue(lfd);
   }
 
   #resume(): void {
-    debug('%s fd %d: accept resumed after %d ms', this.constructor.name, this.io.fd, Math.round(performance.now() - this.#pausedAt));
+    debug('%s fd %d: accept resumed after %d ms', this.constructor.name, ioOf(this).fd, Math.round(performance.now() - this.#pausedAt));
     this.#pausedAt = -1;
     this.#delay = 0;
-    this.io.pauseUntil(-1);
+    ioOf(this).pauseUntil(-1);
     takeSpare();
   }
 
@@ -402,13 +421,12 @@ export class ListenerBase extends SocketBase {
   #shedQueue(lfd: number): void {
     if (spareFd < 0) return;
     const api = sock();
-    api.close(spareFd);
-    spareFd = -1;
+    dropSpare();
     let n = 0;
     try {
       for (;;) {
         const fd = acceptFd(lfd);
-        if (fd === null) { this.io.wouldBlock(); break; }
+        if (fd === null) { ioOf(this).wouldBlock(); break; }
         api.close(fd);
         n++;
       }
@@ -427,3 +445,5 @@ export function adoptFd(fd: unknown): number {
 }
 
 export const SEND_FLAGS = (): number => C.MSG_NOSIGNAL ?? 0;
+
+guardThis(SocketBase, isOwnedFd, 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixListener or UnixDatagram');

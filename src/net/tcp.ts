@@ -5,11 +5,11 @@ import { systemError, addressError, errorByName, type SystemError } from '../err
 import { FAULTS, envFaults } from '../faults.js';
 import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
 import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
-import { validInteger, validBoolean, argTypeError } from '../validators.js';
+import { validInteger, validBoolean, argTypeError, guardThis } from '../validators.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { mod } from '../sys/os.js';
-import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn } from '../io-source.js';
+import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn, isOwnedFd } from '../io-source.js';
 import { unsupportedError } from '../sys/unsupported.js';
 
 
@@ -231,3 +231,6 @@ export class TcpStream extends SocketBase {
     try { return `TcpStream(${formatAddr(this.localAddr())} -> ${formatAddr(this.peerAddr())})`; } catch { return `TcpStream(fd ${this.fd})`; }
   }
 }
+
+guardThis(TcpListener, isOwnedFd);
+guardThis(TcpStream, isOwnedFd);

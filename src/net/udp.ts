@@ -4,10 +4,10 @@ import { copyBytes, putUint } from '../sys/ffi.js';
 import { systemError, addressError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
-import { DATAGRAM, type TransferFn } from '../io-source.js';
+import { DATAGRAM, ioOf, type TransferFn } from '../io-source.js';
 import { validPeer, validBatch, type PeerAddress, type DatagramBatch } from './datagram.js';
 import { errnoName, type SystemError } from '../errors.js';
-import { span, validBoolean } from '../validators.js';
+import { span, validBoolean, guardThis } from '../validators.js';
 import { mod } from '../sys/os.js';
 import { setIntOpt } from './socket.js';
 import type { Socket as DgramSocket } from 'node:dgram';
@@ -122,11 +122,11 @@ export class UdpSocket extends SocketBase {
    */
   recvMany(batch: DatagramBatch): number | null {
     const b = validBatch(batch);
-    const fd = this.io.checkOpen('recvmmsg');
+    const fd = ioOf(this).checkOpen('recvmmsg');
     const api = sock();
     for (;;) {
       const n = api.recvBatch(fd, b);
-      if (n >= 0) { b.length = n; if (n < b.capacity) this.io.wouldBlock(); return n; }
+      if (n >= 0) { b.length = n; if (n < b.capacity) ioOf(this).wouldBlock(); return n; }
       if (!this.retry('recvmmsg')) { b.length = 0; return null; }
     }
   }
@@ -141,12 +141,12 @@ export class UdpSocket extends SocketBase {
     const b = validBatch(batch);
     // batch.length is a field callers may write: checked here, at use, like an argument.
     const c = count === undefined ? validInteger(b.length, 'batch.length', 0, b.capacity) : validInteger(count, 'count', 0, b.capacity);
-    const fd = this.io.checkOpen('sendmmsg');
+    const fd = ioOf(this).checkOpen('sendmmsg');
     if (c === 0) return 0;
     const api = sock();
     for (;;) {
       const n = api.sendBatch(fd, b, c, SEND_FLAGS());
-      if (n >= 0) { if (n < c) this.io.wouldBlock(); return n; }
+      if (n >= 0) { if (n < c) ioOf(this).wouldBlock(); return n; }
       if (!this.retry('sendmmsg')) return null;
     }
   }
@@ -163,7 +163,7 @@ export class UdpSocket extends SocketBase {
     const p = peer === undefined || peer === null ? null : validPeer(peer);
     const total = span(buf, offset, length).count;
     const first = offset === undefined ? 0 : offset;
-    const fd = this.io.checkOpen('sendmsg');
+    const fd = ioOf(this).checkOpen('sendmsg');
     const api = sock();
     const flags = SEND_FLAGS();
     let sent = 0;
@@ -186,6 +186,7 @@ export class UdpSocket extends SocketBase {
     return sent;
   }
   #gso = true;
+  static { guardThis(this, (o) => #gso in o); }
 
   /**
    * Asks the kernel to coalesce received datagrams (UDP_GRO, Linux >= 5.0): recvMany then may put
@@ -194,7 +195,7 @@ export class UdpSocket extends SocketBase {
    */
   setGro(on: boolean): boolean {
     const v = validBoolean(on, 'on');
-    const fd = this.io.checkOpen('setsockopt');
+    const fd = ioOf(this).checkOpen('setsockopt');
     const C = mod.constants;
     if (C.SOL_UDP === undefined || C.UDP_GRO === undefined) return false;
     try { setIntOpt(fd, C.SOL_UDP, C.UDP_GRO, v ? 1 : 0); } catch (e) {
@@ -207,7 +208,7 @@ export class UdpSocket extends SocketBase {
   /** Sets the default peer: send/recv then talk to it only. */
   connect(addr: SocketAddr): void {
     const a = parseAddr(addr);
-    const fd = this.io.checkOpen('connect');
+    const fd = ioOf(this).checkOpen('connect');
     const len = encodeAddr(a, scratch.addr);
     if (sock().connect(fd, scratch.addr, len) !== 0) throw addressError('connect', sock().errno(), a);
   }
@@ -237,13 +238,13 @@ export class UdpSocket extends SocketBase {
   onlyV6(): boolean { return this.intOpt(constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY')) !== 0; }
 
   /** IP_MULTICAST_LOOP: whether its own IPv4 multicast comes back to it. */
-  setMulticastLoopV4(on: boolean): void { setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP'), on ? 1 : 0); }
+  setMulticastLoopV4(on: boolean): void { setByteOrIntOpt(ioOf(this).checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP'), on ? 1 : 0); }
   /** IP_MULTICAST_LOOP. */
   multicastLoopV4(): boolean { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_LOOP')) !== 0; }
   /** IP_MULTICAST_TTL for IPv4 multicast (0 to 255). */
   setMulticastTtlV4(ttl: number): void {
     validInteger(ttl, 'ttl', 0, 255);
-    setByteOrIntOpt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL'), ttl);
+    setByteOrIntOpt(ioOf(this).checkOpen('setsockopt'), constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL'), ttl);
   }
   /** IP_MULTICAST_TTL. */
   multicastTtlV4(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_MULTICAST_TTL')); }
@@ -266,7 +267,7 @@ export class UdpSocket extends SocketBase {
     const m = Buffer.alloc(l.size);
     copyBytes(m, l.fields.imr_multiaddr!.offset, v4(group, 'group'), 4);
     copyBytes(m, l.fields.imr_interface!.offset, v4(iface, 'iface'), 4);
-    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
+    if (sock().setsockopt(ioOf(this).checkOpen('setsockopt'), constant('IPPROTO_IP'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 
   private mreq6(opt: number, group: string, iface: number): void {
@@ -275,7 +276,7 @@ export class UdpSocket extends SocketBase {
     const m = Buffer.alloc(l.size);
     copyBytes(m, l.fields.ipv6mr_multiaddr!.offset, v6(group, 'group'), 16);
     putUint(m, l.fields.ipv6mr_interface!.offset, iface, 4, false);
-    if (sock().setsockopt(this.io.checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
+    if (sock().setsockopt(ioOf(this).checkOpen('setsockopt'), constant('IPPROTO_IPV6'), opt, m, l.size) !== 0) throw systemError('setsockopt', sock().errno());
   }
 }
 

@@ -3,9 +3,9 @@ import { constant, fn, layout, mod } from '../sys/os.js';
 import { copyBytes, errno, putUint, zeroBytes } from '../sys/ffi.js';
 import { closeFd } from '../sys/unix/fd.js';
 import { systemError } from '../errors.js';
-import { describe, bytesOf, byteLength, argTypeError, invalidArg, outOfRange } from '../validators.js';
+import { describe, bytesOf, byteLength, argTypeError, invalidArg, outOfRange, guardThis } from '../validators.js';
 import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, noSigpipe, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
-import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM } from '../io-source.js';
+import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM, ioOf, isOwnedFd } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { calls } from './tcp.js';
@@ -13,9 +13,18 @@ import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
 
 const C = mod.constants;
 
+let isUnixAddr: (o: unknown) => boolean;
+
 /** A Unix socket address: a filesystem path, an abstract name (Linux), or unnamed. */
 export class UnixSocketAddress {
-  private constructor(private readonly kind: 'pathname' | 'abstract' | 'unnamed', private readonly bytes: Buffer) {}
+  // Private: an edited or forged address cannot make encode() copy other bytes or another length.
+  readonly #kind: 'pathname' | 'abstract' | 'unnamed';
+  readonly #bytes: Buffer;
+  private constructor(kind: 'pathname' | 'abstract' | 'unnamed', bytes: Buffer) { this.#kind = kind; this.#bytes = bytes; }
+  static {
+    isUnixAddr = (o) => typeof o === 'object' && o !== null && #kind in o;
+    guardThis(this, (o) => #kind in o);
+  }
 
   /** An address naming a filesystem path (at most sun_path - 1 bytes, no NUL). */
   static fromPathname(path: string): UnixSocketAddress {
@@ -61,27 +70,27 @@ export class UnixSocketAddress {
     const fam = l.fields.sun_family!;
     putUint(b, fam.offset, constant('AF_UNIX'), fam.size, false);
     const off = pathOffset();
-    const n = byteLength(this.bytes);
-    if (this.kind === 'pathname') { copyBytes(b, off, this.bytes, n); return off + n + 1; }
-    if (this.kind === 'abstract') { b[off] = 0; copyBytes(b, off + 1, this.bytes, n); return off + 1 + n; }
+    const n = byteLength(this.#bytes);
+    if (this.#kind === 'pathname') { copyBytes(b, off, this.#bytes, n); return off + n + 1; }
+    if (this.#kind === 'abstract') { b[off] = 0; copyBytes(b, off + 1, this.#bytes, n); return off + 1 + n; }
     return off;
   }
 
   /** The path, or null for an abstract or unnamed address. */
-  asPathname(): string | null { return this.kind === 'pathname' ? this.bytes.toString() : null; }
+  asPathname(): string | null { return this.#kind === 'pathname' ? this.#bytes.toString() : null; }
   /** The abstract name (a copy), or null. */
-  asAbstractName(): Buffer | null { return this.kind === 'abstract' ? Buffer.from(this.bytes) : null; }
+  asAbstractName(): Buffer | null { return this.#kind === 'abstract' ? Buffer.from(this.#bytes) : null; }
   /** Whether the socket has no address (an unbound or socketpair end). */
-  isUnnamed(): boolean { return this.kind === 'unnamed'; }
+  isUnnamed(): boolean { return this.#kind === 'unnamed'; }
   /** The path, `@name` for an abstract name, or `(unnamed)`. */
-  toString(): string { return this.kind === 'pathname' ? this.bytes.toString() : this.kind === 'abstract' ? `@${this.bytes.toString()}` : '(unnamed)'; }
+  toString(): string { return this.#kind === 'pathname' ? this.#bytes.toString() : this.#kind === 'abstract' ? `@${this.#bytes.toString()}` : '(unnamed)'; }
 }
 
 function pathOffset(): number { return layout('sockaddr_un').fields.sun_path!.offset; }
 function sunPathSize(): number { return layout('sockaddr_un').fields.sun_path!.size; }
 
 function toAddr(a: unknown, what: string): UnixSocketAddress {
-  if (a instanceof UnixSocketAddress) return a;
+  if (isUnixAddr(a)) return a as UnixSocketAddress;
   if (typeof a === 'string') return UnixSocketAddress.fromPathname(a);
   throw invalidArg(`${what} must be a path string or a UnixSocketAddress, got ${describe(a)}`);
 }
@@ -198,7 +207,7 @@ export class UnixDatagram extends UnixBase {
   connect(path: string | UnixSocketAddress): void {
     const a = toAddr(path, 'path');
     const len = a.encode();
-    if (fn('connect')(this.io.checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', errno(), a.toString());
+    if (fn('connect')(ioOf(this).checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', errno(), a.toString());
   }
   /** Sends one datagram (`buf`, or its `offset`/`length` part) to `path`: bytes sent, or null on would-block. */
   sendTo(buf: ArrayBufferView, path: string | UnixSocketAddress, offset?: number, length?: number): number | null {
@@ -216,3 +225,8 @@ export class UnixDatagram extends UnixBase {
   /** Receives one datagram from the connected peer. */
   recv(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, 0, DATAGRAM); }
 }
+
+guardThis(UnixBase, isOwnedFd, 'UnixStream or UnixDatagram');
+guardThis(UnixListener, isOwnedFd);
+guardThis(UnixStream, isOwnedFd);
+guardThis(UnixDatagram, isOwnedFd);

@@ -56,12 +56,15 @@ export interface SysWaker {
   wake(): void;
   close(): void;
   readonly handle: WakerHandle;
+  /** The fds it owns (closed by close(); the selector's own fd is not among them), for a thread that outlives this one (src/orphans.ts). */
+  readonly fds: readonly number[];
 }
 
 /**
- * A waker's cross-thread handle. `state` guards the fd against reuse after close: [closed,
- * inflight]; a waking thread counts itself in `inflight` and checks `closed` before writing, and
- * close() sets `closed` and waits for `inflight` to drain before closing the fd.
+ * A waker's cross-thread handle: plain, structured-cloneable data. `slot` and `nonce` name its entry
+ * in the process's waker table (waker-guard.ts), which records the fd, token and ident it was issued
+ * for: a wake writes only while that entry is live and matches the handle exactly, so an edited,
+ * hand-made or closed handle never writes, and close() waits for wakes in flight before the fd goes.
  */
 export interface WakerHandle {
   /** The tag every handle carries. */
@@ -78,8 +81,10 @@ export interface WakerHandle {
   readonly token: number;
   /** kqueue: the EVFILT_USER ident. */
   readonly ident?: number;
-  /** The guard shared by every copy: [closed, inflight] (and a pending flag on IOCP). */
-  readonly state: SharedArrayBuffer;
+  /** Its entry in the process's waker table. */
+  readonly slot: number;
+  /** The entry's random nonce (53 bits): a handle cannot be made by hand. */
+  readonly nonce: number;
 }
 
 export interface Selector {

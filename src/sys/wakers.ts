@@ -12,11 +12,11 @@ const WAKE: Record<WakerHandle['kind'], (h: WakerHandle) => void> = { eventfd: w
 /** Wakes the Poll a handle names (its kind says how). */
 export function wakeHandle(h: WakerHandle): void { WAKE[h.kind](h); }
 
-/** Which backends make each kind, how large its shared guard is (waker-guard.ts), and its largest fd. */
-export const WAKER_KINDS: Readonly<Record<WakerHandle['kind'], { backends: readonly BackendName[]; guard: number; fdMax: number }>> = {
-  eventfd: { backends: ['epoll'], guard: 8, fdMax: 0x7fffffff },
-  pipe: { backends: ['poll', 'kqueue'], guard: 8, fdMax: 0x7fffffff },
-  kqueue: { backends: ['kqueue'], guard: 8, fdMax: 0x7fffffff },
-  iocp: { backends: ['iocp'], guard: 12, fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
-  port: { backends: ['eventports'], guard: 8, fdMax: 0x7fffffff },
+/** Which backends make each kind, and its largest fd. */
+export const WAKER_KINDS: Readonly<Record<WakerHandle['kind'], { backends: readonly BackendName[]; fdMax: number }>> = {
+  eventfd: { backends: ['epoll'], fdMax: 0x7fffffff },
+  pipe: { backends: ['poll', 'kqueue'], fdMax: 0x7fffffff },
+  kqueue: { backends: ['kqueue'], fdMax: 0x7fffffff },
+  iocp: { backends: ['iocp'], fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
+  port: { backends: ['eventports'], fdMax: 0x7fffffff },
 };

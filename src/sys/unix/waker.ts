@@ -6,7 +6,7 @@ import { Interest } from '../../interest.js';
 import { fn, mod } from '../os.js';
 import { errno, closeFd, makePipe } from './fd.js';
 import { systemError, errorByName } from '../../errors.js';
-import { newGuard, guardedWake, closeGuard } from '../waker-guard.js';
+import { issueGuard, guardedWake, closeGuard } from '../waker-guard.js';
 
 /** What a pipe waker needs from its selector: registration flagged as a waker (drained on report). */
 export interface WakerHost {
@@ -23,11 +23,12 @@ export class PipeWaker implements SysWaker {
   constructor(private readonly selector: WakerHost, token: Token) {
     [this.r, this.w] = makePipe();
     try { selector.register(this.r, token, Interest.READABLE, true, true); } catch (e) { closeFd(this.r); closeFd(this.w); throw e; }
-    this.handle = { type: 'metal-io-waker', backend: selector.backend, target: mod.target.name, kind: 'pipe', fd: this.w, token, state: newGuard(this.w) };
+    this.handle = { type: 'metal-io-waker', backend: selector.backend, target: mod.target.name, kind: 'pipe', fd: this.w, token, ...issueGuard(this.w, token) };
   }
   wake(): void { wakePipe(this.handle); }
+  get fds(): readonly number[] { return [this.r, this.w]; }
   close(): void {
-    const g = closeGuard(this.handle.state);
+    const g = closeGuard(this.handle);
     if (g === 'closed') return;
     if (!this.selector.closed) { try { this.selector.deregister(this.r); } catch { /* already gone */ } }
     closeFd(this.r);
@@ -39,7 +40,7 @@ const wakeByte = Buffer.from([1]);
 
 /** Writes one byte to a waker pipe; a full pipe already means "woken". */
 export function wakePipe(h: WakerHandle): void {
-  const ok = guardedWake(h.state, () => {
+  const ok = guardedWake(h, () => {
     for (;;) {
       if (Number(fn('write')(h.fd, wakeByte, 1)) === 1) return;
       const e = errno();

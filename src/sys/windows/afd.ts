@@ -5,7 +5,7 @@ import type { Token } from '../../token.js';
 import { Interest } from '../../interest.js';
 import { Ready } from '../../event.js';
 import { constant, fn, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer } from '../ffi.js';
+import { addressOf, pinnedBuffer, putUint, getUint } from '../ffi.js';
 import { systemError } from '../../errors.js';
 
 let AFD: Record<string, number> | null = null;
@@ -44,8 +44,19 @@ export function readiness(events: number, interest: Interest): number {
   return r;
 }
 
-export function writePtr(buf: Buffer, field: { offset: number; size: number }, v: number | bigint, base = 0): void {
-  if (field.size === 8) buf.writeBigUInt64LE(BigInt(v), base + field.offset); else buf.writeUInt32LE(Number(v), base + field.offset);
+// Element writes and reads only (putUint/getUint), never a Buffer or BigInt method a caller could
+// patch: nothing of the caller's runs while an AFD request is being built (the boundary rule).
+const TWO32 = 4294967296;
+/** A pointer-sized value at `base + field.offset` of `buf` (little-endian). */
+export function writePtr(buf: Uint8Array, field: { offset: number; size: number }, v: number | bigint, base = 0): void {
+  const n = typeof v === 'bigint' ? Number(v) : v; // user-space addresses and handles fit in 2^53
+  const at = base + field.offset;
+  putUint(buf, at, n % TWO32, 4, false);
+  if (field.size === 8) putUint(buf, at + 4, Math.floor(n / TWO32), 4, false);
+}
+/** The pointer-sized value at `off` of `buf` (little-endian), as a number. */
+export function readPtr(buf: Uint8Array, off: number, size: number): number {
+  return getUint(buf, off, 4, false) + (size === 8 ? getUint(buf, off + 4, 4, false) * TWO32 : 0);
 }
 
 /** The base service provider's socket (SIO_BASE_HANDLE): AFD only knows that one. */
@@ -53,7 +64,7 @@ export function baseSocket(sock: number): bigint {
   const out = Buffer.alloc(8); const ret = new Uint32Array(1);
   for (const code of [constant('SIO_BASE_HANDLE'), constant('SIO_BSP_HANDLE_POLL')]) {
     if (fn('WSAIoctl')(sock, code, null, 0, out, mod.target.pointerSize, ret, null, null) === 0) {
-      return mod.target.pointerSize === 8 ? out.readBigUInt64LE(0) : BigInt(out.readUInt32LE(0));
+      return BigInt(readPtr(out, 0, mod.target.pointerSize));
     }
   }
   throw systemError('WSAIoctl', fn('WSAGetLastError')());

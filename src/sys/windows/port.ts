@@ -3,12 +3,10 @@
 import type { WakerHandle } from '../selector.js';
 import { fn } from '../os.js';
 import { systemError, errorByName } from '../../errors.js';
-import { guardedWake } from '../waker-guard.js';
+import { guardedWake, setPending, clearPending } from '../waker-guard.js';
 
 /** The completion key of pollAsync's interrupt: no token can be 2^53. */
 export const INTERRUPT = 2 ** 53;
-/** Int32 index in the waker's shared state: a wake is queued and not yet reported. */
-export const PENDING = 2;
 
 export function lastError(syscall: string): Error { return systemError(syscall, fn('GetLastError')()); }
 
@@ -19,10 +17,9 @@ export function post(port: number, key: number): void {
 
 /** Posts the waker's token, from any thread; wakes before the next report coalesce into one. */
 export function wakeIocp(h: WakerHandle): void {
-  const ok = guardedWake(h.state, () => {
-    const s = new Int32Array(h.state);
-    if (Atomics.compareExchange(s, PENDING, 0, 1) !== 0) return; // one already queued
-    try { post(h.fd, h.token); } catch (e) { Atomics.store(s, PENDING, 0); throw e; }
+  const ok = guardedWake(h, () => {
+    if (!setPending(h)) return; // one already queued
+    try { post(h.fd, h.token); } catch (e) { clearPending(h); throw e; }
   });
   if (!ok) throw errorByName('PostQueuedCompletionStatus', 'EBADF', 'the Waker is closed');
 }

@@ -27,14 +27,13 @@ import type { Token } from '../../token.js';
 import { Interest, validInterest } from '../../interest.js';
 import { Ready } from '../../event.js';
 import { constant, fn, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer } from '../ffi.js';
+import { addressOf, pinnedBuffer, putUint, getUint, zeroBytes } from '../ffi.js';
 import { systemError, errorByName } from '../../errors.js';
-import { newGuard, closeGuard } from '../waker-guard.js';
-import { INTERRUPT, PENDING, lastError, post, wakeIocp } from './port.js';
-import { SockState, afdEvents, alwaysEvents, readiness, writePtr, baseSocket, type OverlappedOp } from './afd.js';
+import { issueGuard, closeGuard, clearPending } from '../waker-guard.js';
+import { INTERRUPT, lastError, post, wakeIocp } from './port.js';
+import { SockState, afdEvents, alwaysEvents, readiness, writePtr, readPtr, baseSocket, type OverlappedOp } from './afd.js';
 import { invalidArg } from '../../validators.js';
 
-const TWO32 = 4294967296;
 
 type AsyncGqcs = { async(port: number, ent: number, n: number, removed: number, ms: number, alertable: number, cb: (err: Error | null, ok: number) => void): void };
 
@@ -172,12 +171,14 @@ export class IocpSelector implements Selector {
     const mask = st.armed | alwaysEvents();
     const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
     const h0 = info.fields.Handles!.offset;
-    st.info.fill(0);
-    st.info.writeBigInt64LE(0x7fffffffffffffffn, info.fields.Timeout!.offset);
-    st.info.writeUInt32LE(1, info.fields.NumberOfHandles!.offset);
+    // Element writes only (no Buffer method a caller could patch runs while the request is built).
+    zeroBytes(st.info, 0, info.size);
+    const to = info.fields.Timeout!.offset; // LARGE_INTEGER 0x7fffffffffffffff: no timeout
+    putUint(st.info, to, 0xffffffff, 4, false); putUint(st.info, to + 4, 0x7fffffff, 4, false);
+    putUint(st.info, info.fields.NumberOfHandles!.offset, 1, 4, false);
     writePtr(st.info, hi.fields.Handle!, st.base, h0);
-    st.info.writeUInt32LE(mask, h0 + hi.fields.Events!.offset);
-    st.iosb.writeInt32LE(constant('STATUS_PENDING'), layout('IO_STATUS_BLOCK').fields.Status!.offset);
+    putUint(st.info, h0 + hi.fields.Events!.offset, mask, 4, false);
+    putUint(st.iosb, layout('IO_STATUS_BLOCK').fields.Status!.offset, constant('STATUS_PENDING') >>> 0, 4, false);
     const status = fn('NtDeviceIoControlFile')(this.afd, 0, 0, st.iosbAddr, st.iosbAddr, constant('IOCTL_AFD_POLL'), st.infoAddr, info.size, st.infoAddr, info.size);
     if (status !== constant('STATUS_PENDING') && status !== constant('STATUS_SUCCESS')) throw systemError('NtDeviceIoControlFile', fn('RtlNtStatusToDosError')(status));
     st.pending = mask;
@@ -203,11 +204,11 @@ export class IocpSelector implements Selector {
     const wasCancelling = st.cancelling;
     st.cancelling = false;
     if (st.deleted) return 0;
-    const status = st.iosb.readInt32LE(layout('IO_STATUS_BLOCK').fields.Status!.offset);
+    const status = getUint(st.iosb, layout('IO_STATUS_BLOCK').fields.Status!.offset, 4, false) | 0;
     let events = 0;
     if (!wasCancelling && status === constant('STATUS_SUCCESS')) {
       const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
-      if (st.info.readUInt32LE(info.fields.NumberOfHandles!.offset) > 0) events = st.info.readUInt32LE(info.fields.Handles!.offset + hi.fields.Events!.offset);
+      if (getUint(st.info, info.fields.NumberOfHandles!.offset, 4, false) > 0) events = getUint(st.info, info.fields.Handles!.offset + hi.fields.Events!.offset, 4, false);
     } else if (!wasCancelling) {
       events = constant('AFD_POLL_ABORT'); // the poll itself failed: the socket is unusable
     }
@@ -259,17 +260,17 @@ export class IocpSelector implements Selector {
       if (e === constant('WAIT_TIMEOUT')) return 0;
       throw systemError('GetQueuedCompletionStatusEx', e);
     }
-    const n = this.removed.readUInt32LE(0);
+    const n = getUint(this.removed, 0, 4, false);
     const oe = this.oe;
     const key = oe.fields.lpCompletionKey!; const ov = oe.fields.lpOverlapped!;
     let count = 0;
     for (let i = 0; i < n; i++) {
       const b = i * oe.size;
-      const k = this.entries.readUInt32LE(b + key.offset) + (key.size === 8 ? this.entries.readUInt32LE(b + key.offset + 4) * TWO32 : 0);
-      const overlapped = ov.size === 8 ? this.entries.readBigUInt64LE(b + ov.offset) : BigInt(this.entries.readUInt32LE(b + ov.offset));
-      if (overlapped !== 0n && this.ops.size && this.ops.has(Number(overlapped))) {
-        const op = this.ops.get(Number(overlapped))!;
-        this.ops.delete(Number(overlapped));
+      const k = readPtr(this.entries, b + key.offset, key.size);
+      const overlapped = readPtr(this.entries, b + ov.offset, ov.size);
+      if (overlapped !== 0 && this.ops.size && this.ops.has(overlapped)) {
+        const op = this.ops.get(overlapped)!;
+        this.ops.delete(overlapped);
         const r = op.complete();
         if (r === 0 || op.token === undefined) continue;
         sink.tokens[count] = op.token;
@@ -277,8 +278,8 @@ export class IocpSelector implements Selector {
         count++;
         continue;
       }
-      if (overlapped !== 0n) {
-        const r = this.completed(Number(overlapped));
+      if (overlapped !== 0) {
+        const r = this.completed(overlapped);
         if (r === 0) continue;
         sink.tokens[count] = this.readyToken;
         sink.flags[count] = r;
@@ -287,7 +288,7 @@ export class IocpSelector implements Selector {
       }
       if (k === INTERRUPT) continue;
       const w = this.wakers.get(k);
-      if (w) Atomics.store(new Int32Array(w.state), PENDING, 0);
+      if (w) clearPending(w);
       sink.tokens[count] = k;
       sink.flags[count] = Ready.READABLE;
       count++;
@@ -299,18 +300,19 @@ export class IocpSelector implements Selector {
 
   createWaker(token: Token): SysWaker {
     this.check('CreateIoCompletionPort');
-    const handle: WakerHandle = { type: 'metal-io-waker', backend: 'iocp', target: mod.target.name, kind: 'iocp', fd: this.port, token, state: newGuard(this.port, 12) };
+    const handle: WakerHandle = { type: 'metal-io-waker', backend: 'iocp', target: mod.target.name, kind: 'iocp', fd: this.port, token, ...issueGuard(this.port, token) };
     this.wakers.set(token, handle);
     return {
       handle,
+      fds: [], // it posts to the selector's port
       wake: () => wakeIocp(handle),
-      close: () => { if (closeGuard(handle.state) !== 'closed') this.wakers.delete(token); },
+      close: () => { if (closeGuard(handle) !== 'closed') this.wakers.delete(token); },
     };
   }
 
   close(): void {
     if (this.port === 0) return;
-    for (const w of this.wakers.values()) closeGuard(w.state);
+    for (const w of this.wakers.values()) closeGuard(w);
     if (this.inflight) { this.interrupt(); this.closeWhenBack = true; this.portToClose = this.port; this.port = 0; return; }
     this.portToClose = this.port;
     this.port = 0;

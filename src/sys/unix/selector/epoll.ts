@@ -11,8 +11,9 @@ import { Ready } from '../../../event.js';
 import { constant, fn, has, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
+import { putUint } from '../../ffi.js';
 import { systemError, errorByName } from '../../../errors.js';
-import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { issueGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { invalidArg } from '../../../validators.js';
 
 
@@ -105,10 +106,10 @@ export class EpollSelector implements Selector {
 
   private ctl(op: number, fd: number, token: Token, events: number, syscall = 'epoll_ctl'): void {
     this.check(syscall);
-    const b = this.ctlBuf;
-    b.writeUInt32LE(events, EV_EVENTS);
-    b.writeUInt32LE(token % TWO32, EV_DATA);
-    b.writeUInt32LE(Math.floor(token / TWO32), EV_DATA + 4);
+    const b = this.ctlBuf; // element writes: no Buffer method a caller could patch runs here
+    putUint(b, EV_EVENTS, events, 4, false);
+    putUint(b, EV_DATA, token % TWO32, 4, false);
+    putUint(b, EV_DATA + 4, Math.floor(token / TWO32), 4, false);
     if (this.epollCtl(this.epfd, op, fd, b) === -1) throw systemError(syscall, errno());
   }
 
@@ -174,11 +175,12 @@ class EventfdWaker implements SysWaker {
     if (fd === -1) fail('eventfd');
     try { selector.register(fd, token, Interest.READABLE); } catch (e) { closeFd(fd); throw e; }
     this.fd = fd;
-    this.handle = { type: 'metal-io-waker', backend: 'epoll', target: mod.target.name, kind: 'eventfd', fd, token, state: newGuard(fd) };
+    this.handle = { type: 'metal-io-waker', backend: 'epoll', target: mod.target.name, kind: 'eventfd', fd, token, ...issueGuard(fd, token) };
   }
   wake(): void { wakeFd(this.handle); }
+  get fds(): readonly number[] { return this.fd < 0 ? [] : [this.fd]; }
   close(): void {
-    const g = closeGuard(this.handle.state);
+    const g = closeGuard(this.handle);
     if (g === 'closed') return;
     if (!this.selector.closed) { try { this.selector.deregister(this.fd); } catch { /* already gone with the fd's last close */ } }
     if (g === 'close') closeFd(this.fd);
@@ -194,7 +196,7 @@ const wakeScratch = Buffer.alloc(8);
 /** Adds 1 to the eventfd; on EAGAIN (the counter is full) resets it by reading, then adds again (as mio). */
 export function wakeFd(h: WakerHandle): void {
   init();
-  const ok = guardedWake(h.state, () => {
+  const ok = guardedWake(h, () => {
     const write = fn('write');
     for (;;) {
       if (Number(write(h.fd, wakeOne, 8)) === 8) return;

@@ -33,7 +33,7 @@ import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
-import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
 import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
 import { getUint, putUint } from '../../ffi.js';
 
@@ -184,16 +184,17 @@ export class EventPortSelector implements Selector {
 class PortWaker implements SysWaker {
   readonly handle;
   constructor(private readonly selector: EventPortSelector, token: Token) {
-    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, state: newGuard(selector.fd) };
+    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, ...issueGuard(selector.fd, token) };
   }
   wake(): void { wakePort(this.handle); }
-  close(): void { closeGuard(this.handle.state); }
+  readonly fds: readonly number[] = []; // it posts to the selector's port
+  close(): void { closeGuard(this.handle); }
 }
 
 /** Posts a waker's token to its port, from any thread. */
-export function wakePort(h: { fd: number; token: number; state: SharedArrayBuffer }): void {
+export function wakePort(h: Guarded): void {
   init();
-  const ok = guardedWake(h.state, () => {
+  const ok = guardedWake(h, () => {
     for (;;) {
       if (fn('port_send')(h.fd, 0, h.token) === 0) return;
       if (errno() === EINTR) continue;

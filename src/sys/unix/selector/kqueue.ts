@@ -17,7 +17,7 @@ import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';
 import { systemError, errorByName } from '../../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
-import { newGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
 import { invalidArg, outOfRange } from '../../../validators.js';
 
@@ -298,11 +298,12 @@ class UserEventWaker implements SysWaker {
     const n = fn('kevent')(selector.fd, addressOf(b), 1, addressOf(b), 1, 0);
     if (n === -1) fail('kevent');
     if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
-    this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, state: newGuard(selector.fd) };
+    this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, ...issueGuard(selector.fd, token, ident) };
   }
   wake(): void { wakeUserEvent(this.handle); }
+  readonly fds: readonly number[] = []; // it writes to the selector's fd
   close(): void {
-    if (closeGuard(this.handle.state) === 'closed' || this.selector.closed) return;
+    if (closeGuard(this.handle) === 'closed' || this.selector.closed) return;
     const b = pinnedBuffer(SIZE);
     const v = new DataView(b.buffer, b.byteOffset, SIZE);
     setKevent(v, 0, this.handle.ident, EVFILT_USER!, EV_DELETE | EV_RECEIPT, 0, 0);
@@ -313,9 +314,9 @@ class UserEventWaker implements SysWaker {
 let nextIdent = 1;
 
 /** Triggers a waker's EVFILT_USER event, from any thread. */
-export function wakeUserEvent(h: { fd: number; token: number; ident?: number; state: SharedArrayBuffer }): void {
+export function wakeUserEvent(h: Guarded): void {
   init();
-  const ok = guardedWake(h.state, () => {
+  const ok = guardedWake(h, () => {
     const b = pinnedBuffer(SIZE);
     const v = new DataView(b.buffer, b.byteOffset, SIZE);
     setKevent(v, 0, h.ident ?? 0, EVFILT_USER!, EV_ADD | EV_RECEIPT, NOTE_TRIGGER, h.token);
