@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
 import { Poll, Events, Interest, Waker } from '../src/index.js';
 import { reaped } from '../src/orphans.js';
 import { expectEvents, expectNoEvents, assertCode, openFds, isCloexec, backend, leakedSince, channel, unixOnly } from './_util/events.js';
@@ -267,8 +268,9 @@ test('pollAsync on a worker: woken promptly from another thread; terminate() whi
 // worker.terminate() runs no JavaScript, so the worker cannot close what it holds: the thread that
 // started it closes the fds its objects owned (src/orphans.ts): sockets, the Poll, the Waker (after
 // closing it in the waker table, so a handle posted elsewhere throws EBADF instead of writing into
-// a reused fd number), the listener's spare fd. Nothing is left.
-test('a terminated worker\'s fds are closed by its parent: 75 sockets, its Poll and Waker in, none left; its posted Waker handle throws EBADF', async () => {
+// a reused fd number), the listener's spare fd. Nothing is left but, when the terminate lands inside
+// the worker's own wake(), that Waker's fd.
+test('a terminated worker\'s fds are closed by its parent: 75 sockets, its Poll and Waker in, at most a Waker fd left; its posted Waker handle throws EBADF', async () => {
   const before = openFds();
   if (!before) { console.log('  SKIP terminated worker fds: no /proc/self/fd here'); return; }
   for (let round = 0; round < 2; round++) {
@@ -292,8 +294,11 @@ test('a terminated worker\'s fds are closed by its parent: 75 sockets, its Poll 
   await new Promise((resolve, reject) => { w.once('exit', resolve); w.once('error', reject); });
   assert.is(reaped.closed, closedBefore, 'a normal exit leaves no fd to the parent');
   await new Promise((r) => setTimeout(r, 50));
+  // What may stay: a Waker's fd whose worker was terminated inside its own wake() (the spinning
+  // round wakes all the time), kept open rather than risk a stray write (waker-guard.ts 'keep').
   const left = await leakedSince(before);
-  assert.equal(left, [], 'no fd left after two terminated workers');
+  const kinds = left.map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return 'gone'; } });
+  assert.ok(left.length <= 2 && kinds.every((k) => /eventfd|pipe|kqueue|gone/.test(k)), `at most one Waker fd per terminated worker left, nothing else: ${left.map((fd, i) => `${fd} ${kinds[i]}`).join(', ')}`);
   assert.ok(reaped.closed >= 150, `the parent closed ${reaped.closed} fds of the terminated workers`);
   assert.is(reaped.failed, 0, 'no fd the parent closed was already closed');
 });
