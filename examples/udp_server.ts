@@ -10,9 +10,28 @@ const poll = new Poll(); const events = new Events(64);
 const server = UdpSocket.bind('127.0.0.1:0');
 poll.registry().register(server, SERVER, Interest.READABLE);
 const batch = new DatagramBatch(64, 512);
+let unsentFrom = 0; let unsentTo = 0; // replies in `batch` that the send buffer had no room for yet
 
-/** Answers every queued request in place: same slot, same peer, the text upper-cased. */
+/** Sends the replies not sent yet; false when the socket would block (a WRITABLE event comes). */
+function sendReplies(): boolean {
+  while (unsentFrom < unsentTo) {
+    const m = server.sendMany(batch, unsentTo - unsentFrom, unsentFrom);
+    if (m === null) return false;
+    unsentFrom += m;
+  }
+  return true;
+}
+
+/**
+ * Answers every queued request in place: same slot, same peer, the text upper-cased. When the
+ * send buffer fills, reading stops (the batch still holds unsent replies) until WRITABLE says
+ * there is room; the requests wait in the kernel's queue meanwhile.
+ */
 function serve(): void {
+  if (unsentFrom < unsentTo) {
+    if (!sendReplies()) return;
+    poll.registry().reregister(server, SERVER, Interest.READABLE);
+  }
   for (;;) {
     const n = server.recvMany(batch);
     if (n === null) return;
@@ -21,9 +40,9 @@ function serve(): void {
       if (len < 4 || batch.truncated(i)) { batch.setLength(i, 0); continue; } // malformed: reply empty
       for (let k = 4; k < len; k++) { const c = d[k]!; if (c >= 0x61 && c <= 0x7a) d[k] = c - 32; }
     }
-    let sent = 0;
-    while (sent < n) { const m = server.sendMany(batch, n); if (m === null || m === 0) break; sent += m; if (m < n) break; } // a full send buffer drops the rest, as UDP may
-    if (n < batch.capacity) return;
+    unsentFrom = 0; unsentTo = n;
+    if (!sendReplies()) { poll.registry().reregister(server, SERVER, Interest.WRITABLE); return; }
+    if (n < batch.capacity) return; // a partial batch: drained for now
   }
 }
 

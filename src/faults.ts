@@ -2,7 +2,8 @@
 // the library misbehave only in ways the OS is allowed to, on real sockets, so a server can be
 // shaken with the faults it must survive:
 //   - reads, writes and accepts that report would-block although they could have gone through;
-//   - short reads and writes on streams (down to 1 byte);
+//   - short reads and writes on streams (down to 1 byte), readv/writev included; batched datagram
+//     calls (recvMany, sendMany, sendSegments) that move fewer datagrams than they could;
 //   - ECONNRESET on a stream read and EPIPE on a stream write, mid-stream, on one chosen
 //     connection (`reset=<n>`: the n-th stream the plan sees, counting from 1; none by default);
 //   - EMFILE, ENFILE or ENOBUFS from accept() (the listener pauses), and from the socket of one
@@ -67,14 +68,16 @@ export class Faults {
   hit(): boolean { return this.next() < this.rate; }
 
   /**
-   * For a stream read or write of `want` bytes (`stream`) by `source`, or a datagram/peek call:
-   * NONE, a smaller count to move instead, WOULD_BLOCK or RESET (only on the chosen stream).
+   * For a stream read or write of `want` bytes (`stream`) by `source`, a batched datagram call of
+   * `want` datagrams (`short` without `stream`), or a single datagram/peek call (neither): NONE, a
+   * smaller count to move instead (streams and batches), WOULD_BLOCK or RESET (only on the chosen
+   * stream).
    */
-  io(source: object, want: number, stream: boolean): number {
+  io(source: object, want: number, stream: boolean, short = stream): number {
     if (!this.hit()) return IoFault.NONE;
     const r = this.next();
     if (stream && this.reset !== 0 && r < 0.2 && this.#serial(source) === this.reset) { this.counts.reset++; return IoFault.RESET; }
-    if (stream && want > 1 && r < 0.6) { this.counts.short++; return 1 + this.int(want - 1); }
+    if (short && want > 1 && r < 0.6) { this.counts.short++; return 1 + this.int(want - 1); }
     this.counts.wouldBlock++;
     return IoFault.WOULD_BLOCK;
   }

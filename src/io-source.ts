@@ -8,7 +8,7 @@ import type { Selector } from './sys/selector.js';
 import type { Token } from './token.js';
 import { Interest } from './interest.js';
 import { debug } from './debug.js';
-import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
+import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, owedAt, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
 import { CHECK, Misuse, misuse } from './check.js';
 import { FAULTS, IoFault, envFaults, type Faults } from './faults.js';
 import { errorByName, systemError } from './errors.js';
@@ -99,7 +99,7 @@ export class IoSource implements Source, Reapable {
   faultReady(interest: Interest): void {
     const sel = this.#selector;
     const flags = interest & this.#interest & (Interest.READABLE | Interest.WRITABLE);
-    if (sel !== null && !sel.closed && flags !== 0) readyAt(sel, this.#faultKey ??= {}, this.#token, 0, flags);
+    if (sel !== null && !sel.closed && flags !== 0) owedAt(sel, this, this.#faultKey ??= {}, this.#token, flags);
   }
 
   /** performance.now() ms when the paused operation is worth retrying; -1 when not paused. */
@@ -289,7 +289,7 @@ export class OwnedFd implements Source, Disposable {
     if (want === 0 && (kind & EMPTY_IS_NOOP) !== 0) return 0;
     let count = want;
     if (FAULTS.on) {
-      const r = this.#injected(syscall, want, kind);
+      const r = this.injected(syscall, want, kind);
       if (r === IoFault.WOULD_BLOCK) return null;
       if (r >= 0) count = r;
     }
@@ -307,14 +307,15 @@ export class OwnedFd implements Source, Disposable {
   }
 
   /**
-   * Fault injection on one transfer (faults.ts): NONE, WOULD_BLOCK (re-armed, and the event the
-   * kernel would give is owed), a smaller count (the same event owed), or a thrown ECONNRESET
-   * (reads) / EPIPE (writes) on a stream.
+   * Fault injection on one transfer of `want` bytes (or datagrams, for a BATCH_* kind) (faults.ts):
+   * NONE, WOULD_BLOCK (re-armed, and the event the kernel would give is owed), a smaller count (the
+   * same event owed), or a thrown ECONNRESET (reads) / EPIPE (writes) on a stream. Callers check
+   * FAULTS.on first.
    */
-  #injected(syscall: string, want: number, kind: TransferKind): number {
+  protected injected(syscall: string, want: number, kind: TransferKind): number {
     const f = ioOf(this).faults();
     if (f === null) return IoFault.NONE;
-    const r = f.io(ioOf(this), want, (kind & SHORT_REARMS) !== 0);
+    const r = f.io(ioOf(this), want, (kind & SHORT_REARMS) !== 0, (kind & (SHORT_REARMS | BATCHED)) !== 0);
     if (r === IoFault.NONE) return r;
     const reading = (kind & NEEDS_ROOM) !== 0;
     if (r === IoFault.RESET) throw errorByName(syscall, reading ? 'ECONNRESET' : 'EPIPE', 'injected by fault injection (METAL_IO_FAULTS)');
@@ -326,12 +327,15 @@ export class OwnedFd implements Source, Disposable {
 
 /** A transfer call: recv/send, read/write (flags ignored), ... returning the count or -1. */
 export type TransferFn = (fd: number, view: ArrayBufferView, count: number, flags: number) => number;
-const NEEDS_ROOM = 1, SHORT_REARMS = 2, EMPTY_IS_NOOP = 4;
+const NEEDS_ROOM = 1, SHORT_REARMS = 2, EMPTY_IS_NOOP = 4, BATCHED = 8;
 export const STREAM_READ = NEEDS_ROOM | SHORT_REARMS | EMPTY_IS_NOOP;
 export const STREAM_WRITE = SHORT_REARMS | EMPTY_IS_NOOP;
 export const PEEK = NEEDS_ROOM | EMPTY_IS_NOOP;
 export const DATAGRAM = 0;
-export type TransferKind = typeof STREAM_READ | typeof STREAM_WRITE | typeof PEEK | typeof DATAGRAM;
+/** Batched datagram calls (recvMany, sendMany, sendSegments), for fault injection only: a count of datagrams. */
+export const BATCH_READ = NEEDS_ROOM | BATCHED;
+export const BATCH_WRITE = BATCHED;
+export type TransferKind = typeof STREAM_READ | typeof STREAM_WRITE | typeof PEEK | typeof DATAGRAM | typeof BATCH_READ | typeof BATCH_WRITE;
 /**
  * The most one call moves (Linux's MAX_RW_COUNT, below Winsock's int lengths): a larger buffer
  * gets a short count, as read(2) gives anyway.

@@ -19,66 +19,65 @@ import { sock } from './sys/net.js';
 import { closeSlot } from './sys/waker-guard.js';
 import { debug } from './debug.js';
 
-const SLOTS = 1024; // fds per table; a worker adds tables as it needs them
 const channel = new BroadcastChannel('metal-io:orphans');
 channel.unref();
 
-// ---- this thread's own fds (workers only) ------------------------------------------------------
+// ---- this thread's own fds and Wakers (workers only) -------------------------------------------
 
-const tables: Int32Array[] = [];
-const freeSlots: number[] = [];
 const tracking = !isMainThread && sock().fds;
 
-/** Records `fd` as owned by this thread; returns its slot (-1: nothing recorded). */
-export function track(fd: number): number {
-  if (!tracking) return -1;
-  if (freeSlots.length === 0) {
-    const table = new Int32Array(new SharedArrayBuffer(SLOTS * 4)).fill(-1);
-    const base = tables.length * SLOTS;
-    tables.push(table);
-    for (let i = SLOTS - 1; i >= 0; i--) freeSlots.push(base + i);
-    channel.postMessage({ thread: threadId, table: table.buffer });
+/**
+ * Entries of `width` words in SharedArrayBuffer tables of `per` entries, added as needed, each
+ * announced on the channel as `{ thread, [kind]: buffer }`. Word 0 of an entry is -1 when it is free
+ * and is written last when it is filled (a reaper reads it first).
+ */
+class SharedTables {
+  readonly #tables: Int32Array[] = [];
+  readonly #free: number[] = [];
+  constructor(readonly per: number, readonly width: 1 | 4, readonly kind: 'table' | 'guards') {}
+
+  /** Fills a free entry with words w0..w3 (as many as its width; word 0 last); returns its index. */
+  add(w0: number, w1 = 0, w2 = 0, w3 = 0): number {
+    if (this.#free.length === 0) {
+      const table = new Int32Array(new SharedArrayBuffer(this.per * this.width * 4)).fill(-1);
+      const base = this.#tables.length * this.per;
+      this.#tables.push(table);
+      for (let i = this.per - 1; i >= 0; i--) this.#free.push(base + i);
+      channel.postMessage({ thread: threadId, [this.kind]: table.buffer });
+    }
+    const e = this.#free.pop()!;
+    const t = this.#tables[(e / this.per) | 0]!; const b = (e % this.per) * this.width;
+    if (this.width > 1) { Atomics.store(t, b + 1, w1); Atomics.store(t, b + 2, w2); Atomics.store(t, b + 3, w3); }
+    Atomics.store(t, b, w0);
+    return e;
   }
-  const slot = freeSlots.pop()!;
-  Atomics.store(tables[(slot / SLOTS) | 0]!, slot % SLOTS, fd);
-  return slot;
+
+  /** Empties entry `e` (-1: nothing recorded). */
+  remove(e: number): void {
+    if (e < 0) return;
+    Atomics.store(this.#tables[(e / this.per) | 0]!, (e % this.per) * this.width, -1);
+    this.#free.push(e);
+  }
 }
+
+const fdTables = new SharedTables(1024, 1, 'table'); // an fd per entry
+// Wakers: [waker-table slot, nonce low, nonce high, the fd a wake writes to] per entry.
+const GW = 4; const TWO32 = 4294967296;
+const guardTables = new SharedTables(256, GW, 'guards');
+
+/** Records `fd` as owned by this thread; returns its slot (-1: nothing recorded). */
+export function track(fd: number): number { return tracking ? fdTables.add(fd) : -1; }
 
 /** The fd in `slot` is about to be closed or given away: forget it. */
-export function untrack(slot: number): void {
-  if (slot < 0) return;
-  Atomics.store(tables[(slot / SLOTS) | 0]!, slot % SLOTS, -1);
-  freeSlots.push(slot);
-}
-
-// Wakers: [waker-table slot (-1: free), nonce low, nonce high, the fd a wake writes to] per entry.
-const GUARDS = 256; const GW = 4; const TWO32 = 4294967296;
-const guardTables: Int32Array[] = [];
-const freeGuards: number[] = [];
+export function untrack(slot: number): void { fdTables.remove(slot); }
 
 /** Records a Waker of this thread (its waker-table slot and nonce, and the fd its wakes write to); returns the entry (-1: nothing recorded). */
 export function trackGuard(slot: number, nonce: number, fd: number): number {
-  if (!tracking) return -1;
-  if (freeGuards.length === 0) {
-    const table = new Int32Array(new SharedArrayBuffer(GUARDS * GW * 4)).fill(-1);
-    const base = guardTables.length * GUARDS;
-    guardTables.push(table);
-    for (let i = GUARDS - 1; i >= 0; i--) freeGuards.push(base + i);
-    channel.postMessage({ thread: threadId, guards: table.buffer });
-  }
-  const e = freeGuards.pop()!;
-  const t = guardTables[(e / GUARDS) | 0]!; const b = (e % GUARDS) * GW;
-  Atomics.store(t, b + 1, nonce % TWO32 | 0); Atomics.store(t, b + 2, Math.floor(nonce / TWO32) | 0); Atomics.store(t, b + 3, fd);
-  Atomics.store(t, b, slot); // last: a reaper reads the slot first
-  return e;
+  return tracking ? guardTables.add(slot, nonce % TWO32 | 0, Math.floor(nonce / TWO32) | 0, fd) : -1;
 }
 
 /** The Waker of entry `e` is about to be closed: forget it. */
-export function untrackGuard(e: number): void {
-  if (e < 0) return;
-  Atomics.store(guardTables[(e / GUARDS) | 0]!, (e % GUARDS) * GW, -1);
-  freeGuards.push(e);
-}
+export function untrackGuard(e: number): void { guardTables.remove(e); }
 
 // ---- the workers this thread starts ------------------------------------------------------------
 

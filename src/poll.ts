@@ -49,7 +49,8 @@ interface Book {
   kick: (() => void) | null;
   /** Fault injection (faults.ts): the plan, the registered sources (for spurious events), events split off a batch. */
   readonly faults: Faults | null;
-  readonly registered: Map<object, { token: Token; flags: number }> | null;
+  /** `closed`: the READ_CLOSED/WRITE_CLOSED bits the OS reported for it so far (they never clear; owed and spurious events carry them). */
+  readonly registered: Map<object, { token: Token; flags: number; closed: number }> | null;
   readonly carry: { tokens: Token[]; flags: number[] } | null;
   /** The misuse detector (check.ts): its mode, the source of each token, readable events not yet drained, sources that read end of stream. */
   readonly check: CheckMode;
@@ -95,7 +96,7 @@ export function noteRegistration(selector: Selector, key: object, token: Token, 
     book!.undrained?.delete(key); book!.eof?.delete(key); book!.needWritable?.delete(key);
     return;
   }
-  reg.set(key, { token, flags });
+  reg.set(key, { token, flags, closed: old?.closed ?? 0 });
   if (byToken !== null) {
     const other = byToken.get(token);
     if (other !== undefined && other !== key && reg.has(other)) misuse(book!.check, key, Misuse.TOKEN_TWICE, `token ${token} given to ${what || 'a source'} while another live source of this Poll has it; their events cannot be told apart`);
@@ -200,9 +201,33 @@ function addDue(book: Book, ev: Sink, n: number): number {
 /** What a wait collected, with the retries due and (under fault injection) shaken: the final count. */
 function finish(book: Book, ev: Sink, n: number): number {
   if (book.due.size !== 0) n = addDue(book, ev, n);
-  if (book.faults !== null) n = shake(book, book.faults, ev, n);
+  if (book.faults !== null) { noteClosed(book, ev, n); n = shake(book, book.faults, ev, n); }
   if (book.check !== 0) noteDelivered(book, ev, n);
   return n;
+}
+
+const CLOSED = Ready.READ_CLOSED | Ready.WRITE_CLOSED;
+
+/** Fault injection: remembers which sources the OS reported read- or write-closed (a state that never goes back). */
+function noteClosed(book: Book, ev: Sink, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const bits = ev.flags[i]! & CLOSED;
+    if (bits === 0) continue;
+    const key = book.byToken!.get(ev.tokens[i]!);
+    const r = key === undefined ? undefined : book.registered!.get(key);
+    if (r !== undefined) r.closed |= bits;
+  }
+}
+
+/**
+ * @internal Fault injection: the event owed to `source` after an injected would-block or short
+ * count (`flags`' readiness, on the next poll), under `key`. It carries the closed bits the OS
+ * already reported, as the kernel's own event for what is still there would: after a
+ * READABLE|READ_CLOSED event and an injected would-block, the end of stream is still queued behind
+ * the data, and a loop that reads on to 0 only when told read-closed must be told again.
+ */
+export function owedAt(selector: Selector, source: object, key: object, token: Token, flags: number): void {
+  readyAt(selector, key, token, 0, flags | (books.get(selector)?.registered?.get(source)?.closed ?? 0));
 }
 
 /**
@@ -232,7 +257,7 @@ function shake(book: Book, f: Faults, ev: Sink, n: number): number {
     let k = f.int(reg.size);
     for (const r of reg.values()) {
       if (k-- > 0) continue;
-      if (r.flags !== 0) { f.counts.spurious++; ev.tokens[n] = r.token; ev.flags[n] = r.flags; n++; }
+      if (r.flags !== 0) { f.counts.spurious++; ev.tokens[n] = r.token; ev.flags[n] = r.flags | r.closed; n++; }
       break;
     }
   }
@@ -411,7 +436,7 @@ export class Poll implements Disposable {
     this.#book = {
       sinks: [null, null, null, null], next: 0, due: new Map(), kick: null,
       faults, registered: faults !== null || check !== 0 ? new Map() : null, carry: faults ? { tokens: [], flags: [] } : null,
-      check, byToken: check !== 0 ? new Map() : null, undrained: check !== 0 ? new Set() : null, eof: check !== 0 ? new Set() : null, needWritable: check !== 0 ? new Set() : null,
+      check, byToken: faults !== null || check !== 0 ? new Map() : null, undrained: check !== 0 ? new Set() : null, eof: check !== 0 ? new Set() : null, needWritable: check !== 0 ? new Set() : null,
     };
     this.#selector = createSelector();
     this.#core = new PollCore(this.#selector);

@@ -99,7 +99,7 @@ test('recvMany: a datagram longer than its slot is truncated and says so; empty 
   } finally { s.close(); }
 });
 
-test('sendMany: per-slot lengths and peers, an empty peer on a connected socket, partial counts', () => {
+test('sendMany: per-slot lengths and peers, an empty peer on a connected socket, partial counts, a start slot (past the end: ERR_OUT_OF_RANGE)', () => {
   const s = pair(); const c = UdpSocket.bind('127.0.0.1:0');
   try {
     const out = new DatagramBatch(3, 16);
@@ -112,6 +112,14 @@ test('sendMany: per-slot lengths and peers, an empty peer on a connected socket,
     assert.is(waitFor(() => c.recvMany(inb)), 1); assert.is(inb.data(0).toString(), 'm1-');
     assert.is(s.a.sendMany(out, 0), 0);
     assert.throws(() => s.a.sendMany(out, 4), (e: { code?: string }) => e.code === 'ERR_OUT_OF_RANGE');
+    // From a start slot (the rest of a batch after a short send): slots 2.. only, then slot 0 alone.
+    assert.is(s.a.sendMany(out, 1, 2), 1);
+    assert.is(s.a.sendMany(out, 1, 0), 1);
+    assert.is(waitFor(() => s.b.recvMany(inb)), 2);
+    assert.equal([inb.data(0).toString(), inb.data(1).toString()], ['m2-x', 'm0'], 'slot 2, then slot 0');
+    assert.is(s.a.sendMany(out, undefined, 3), 0, 'the default count from start: batch.length - start');
+    for (const [count, start] of [[2, 2], [1, 3], [0, 4], [undefined, 4], [1, -1]] as const) assert.throws(() => s.a.sendMany(out, count, start), (e: unknown) => e instanceof RangeError && (e as { code?: string }).code === 'ERR_OUT_OF_RANGE', `count ${count} from ${start}`);
+    assert.throws(() => s.a.sendMany(out, 1, '1' as never), (e: { code?: string }) => e.code === 'ERR_INVALID_ARG_TYPE');
     // Connected: empty peers go to the connected peer.
     c.connect(s.b.localAddr());
     const conn = new DatagramBatch(2, 8);

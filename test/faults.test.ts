@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Poll, Events, Interest } from '../src/index.js';
-import { TcpListener, TcpStream } from '../src/net.js';
+import { TcpListener, TcpStream, UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
+import { UnixStream } from '../src/unix.js';
 import { Faults, parseFaults } from '../src/faults.js';
 import { tcpPair } from './_util/net.js';
 
@@ -103,6 +104,141 @@ test('reads and writes under faults (would-block, short counts, resets): a corre
   }
   assert.ok(clean >= 1, 'at least one seed ran clean');
   assert.ok(totals.wouldBlock > 0 && totals.short > 0 && totals.reset > 0, `would-blocks, short counts and a chosen stream's reset were injected (${JSON.stringify(totals)})`);
+});
+
+test('under faults, once an event said read-closed every later event of that source says it too (owed after an injected would-block, spurious): a loop that reads on to 0 only when told so sees the end of stream', () => {
+  let owed = 0;
+  for (let seed = 1; seed <= 60; seed++) {
+    const poll = new Poll({ faults: { seed, rate: 0.5 } });
+    const pair = tcpPair();
+    try {
+      pair.client.write(Buffer.from('last words'));
+      pair.client.shutdown('write');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // data and FIN queued before the first wait: one edge for both
+      poll.registry().register(pair.server, 7, Interest.READABLE);
+      const events = new Events(8); const buf = Buffer.alloc(64 * 1024);
+      let got = ''; let eof = false; let sawClosed = false;
+      for (let turn = 0; turn < 40 && !eof; turn++) {
+        poll.poll(events, 10);
+        for (const ev of events) {
+          if (ev.token !== 7 || eof) continue;
+          const readClosed = ev.isReadClosed();
+          if (sawClosed) assert.ok(readClosed, `seed ${seed}: an event after a read-closed one says read-closed too (faults: ${JSON.stringify(poll.faults!.counts)})`);
+          sawClosed ||= readClosed;
+          // The example's loop: a short read means drained, unless the event said read-closed.
+          for (;;) {
+            const n = pair.server.read(buf);
+            if (n === null) break;
+            if (n === 0) { eof = true; break; }
+            got += buf.toString('latin1', 0, n);
+            if (n < buf.length && !readClosed) break;
+          }
+        }
+      }
+      assert.ok(sawClosed, `seed ${seed}: some event said read-closed`);
+      assert.is(got, 'last words', `seed ${seed}: every byte`);
+      assert.ok(eof, `seed ${seed}: the end of stream was read (faults: ${JSON.stringify(poll.faults!.counts)})`);
+      owed += poll.faults!.counts.wouldBlock;
+    } finally { pair.close(); poll.close(); }
+  }
+  assert.ok(owed > 0, 'some reads were faulted to would-block');
+});
+
+/** Moves `total` bytes from `w` to `r` with writev (3 slices) and readv (3 buffers) only, under `poll`'s faults. */
+function vectoredTransfer(poll: Poll, w: TcpStream | UnixStream, r: TcpStream | UnixStream, total: number): Buffer {
+  const sent = Buffer.alloc(total);
+  for (let i = 0; i < total; i++) sent[i] = (i * 151 + 3) & 0xff;
+  const got = Buffer.alloc(total); let gotLen = 0; let off = 0;
+  const bufs = [Buffer.alloc(700), Buffer.alloc(3000), Buffer.alloc(300)];
+  const events = new Events(16);
+  poll.registry().register(r, 1, Interest.READABLE);
+  poll.registry().register(w, 2, Interest.WRITABLE);
+  const deadline = performance.now() + 10000;
+  while (gotLen < total && performance.now() < deadline) {
+    poll.poll(events, 200);
+    for (const e of events) {
+      if (e.token === 2) {
+        let n: number | null;
+        // Three slices of what is left; a short count means: send on from there.
+        while (off < total && (n = w.writev([sent.subarray(off, off + 1000), sent.subarray(off + 1000, off + 5000), sent.subarray(off + 5000, off + 6000)])) !== null) off += n;
+      } else {
+        let n: number | null;
+        while ((n = r.readv(bufs)) !== null && n > 0) {
+          for (let i = 0, left = n; left > 0; i++) { const k = Math.min(left, bufs[i]!.length); bufs[i]!.copy(got, gotLen, 0, k); gotLen += k; left -= k; }
+        }
+      }
+    }
+  }
+  poll.registry().deregister(r); poll.registry().deregister(w);
+  return sent.equals(got.subarray(0, gotLen)) ? got.subarray(0, gotLen) : (assert.unreachable(`${gotLen}/${total} bytes, or out of order`) as never);
+}
+
+test('readv/writev under faults (would-block, short counts cut inside an iovec): a correct loop gets every byte in order, on TCP and Unix streams', () => {
+  const totals = { wouldBlock: 0, short: 0 };
+  for (let seed = 1; seed <= 4; seed++) {
+    for (const kind of ['tcp', 'unix'] as const) {
+      const poll = new Poll({ faults: { seed, rate: 0.3 } });
+      const tcp = kind === 'tcp' ? tcpPair() : null;
+      const [a, b] = tcp ? [tcp.client, tcp.server] : UnixStream.pair();
+      try {
+        assert.is(vectoredTransfer(poll, a, b, 300_000).length, 300_000, `seed ${seed} ${kind}: every byte`);
+        totals.wouldBlock += poll.faults!.counts.wouldBlock; totals.short += poll.faults!.counts.short;
+      } finally { if (tcp) tcp.close(); else { a.close(); b.close(); } poll.close(); }
+    }
+  }
+  assert.ok(totals.wouldBlock > 0 && totals.short > 0, `would-blocks and short counts were injected into readv/writev (${JSON.stringify(totals)})`);
+});
+
+test('recvMany/sendMany/sendSegments under faults (would-block, fewer datagrams than asked): a loop that stops at a short batch, as the docs allow, still gets every datagram once, in order', () => {
+  const totals = { wouldBlock: 0, short: 0 };
+  const N = 600;
+  for (let seed = 1; seed <= 4; seed++) {
+    const poll = new Poll({ faults: { seed, rate: 0.3 } });
+    const a = UdpSocket.bind('127.0.0.1:0'); const b = UdpSocket.bind('127.0.0.1:0');
+    const to = new PeerAddress(b.localAddr());
+    const out = new DatagramBatch(16, 64); const inb = new DatagramBatch(8, 64);
+    const seqs: number[] = []; const buf = Buffer.alloc(64 * 10);
+    try {
+      poll.registry().register(b, 1, Interest.READABLE);
+      poll.registry().register(a, 2, Interest.WRITABLE);
+      const events = new Events(16);
+      let next = 0; let canSend = true;
+      const deadline = performance.now() + 10000;
+      while (seqs.length < 2 * N && performance.now() < deadline) {
+        // In flight at most 64 datagrams (the receive buffer holds them all: nothing is dropped).
+        while (canSend && next < 2 * N && next - seqs.length < 64) {
+          let r: number | null;
+          if (next < N) {
+            const c = Math.min(16, N - next, 64 - (next - seqs.length));
+            for (let i = 0; i < c; i++) { out.slot(i).writeUInt32LE(next + i, 0); out.setLength(i, 4); out.peer(i).copyFrom(to); }
+            r = a.sendMany(out, c);
+            if (r !== null) assert.ok(r >= 1 && r <= c, `sendMany sent ${r} of ${c}`);
+          } else {
+            // The second half as 4-byte segments of one buffer (GSO or its loop): whole datagrams only.
+            const c = Math.min(10, 2 * N - next, 64 - (next - seqs.length));
+            for (let i = 0; i < c; i++) buf.writeUInt32LE(next + i, 4 * i);
+            const bytes = a.sendSegments(buf, 4, to, 0, 4 * c);
+            if (bytes !== null) assert.ok(bytes % 4 === 0 && bytes >= 4 && bytes <= 4 * c, `sendSegments sent ${bytes} of ${4 * c} bytes`);
+            r = bytes === null ? null : bytes / 4;
+          }
+          if (r === null) canSend = false; else next += r;
+        }
+        poll.poll(events, 100);
+        for (const e of events) {
+          if (e.token === 2) { canSend = true; continue; }
+          for (;;) {
+            const n = b.recvMany(inb);
+            if (n === null) break;
+            for (let i = 0; i < n; i++) seqs.push(inb.slot(i).readUInt32LE(0));
+            if (n < inb.capacity) break; // a short batch: the queue is empty for now (an event comes for more)
+          }
+        }
+      }
+      assert.equal(seqs, Array.from({ length: 2 * N }, (_, i) => i), `seed ${seed}: every datagram once, in order (${seqs.length}/${2 * N})`);
+      totals.wouldBlock += poll.faults!.counts.wouldBlock; totals.short += poll.faults!.counts.short;
+    } finally { a.close(); b.close(); poll.close(); }
+  }
+  assert.ok(totals.wouldBlock > 0 && totals.short > 0, `would-blocks and short batches were injected (${JSON.stringify(totals)})`);
 });
 
 test('accepts under faults (would-block, EMFILE/ENFILE/ENOBUFS): a plain accept-until-null loop accepts every client', () => {

@@ -269,6 +269,7 @@ const targets: Target[] = [
   { name: 'UdpSocket.recvMany (batch)', call: (f) => f.udp.recvMany(f.batch) },
   { name: 'UdpSocket.sendMany', call: (f, a) => f.udp.sendMany(a[0] as never, a[1] as never) },
   { name: 'UdpSocket.sendMany (batch)', call: (f, a) => f.udp.sendMany(f.batch, a[0] as never) },
+  { name: 'UdpSocket.sendMany (batch, start)', call: (f, a) => f.udp.sendMany(f.batch, a[0] as never, a[1] as never) },
   { name: 'UdpSocket.setGro', call: (f, a) => f.udp.setGro(a[0] as never) },
   { name: 'new DatagramBatch', call: (_f, a) => new DatagramBatch(a[0] as never, a[1] as never) },
   ...['setLength', 'slot', 'data', 'lengthOf', 'peer', 'truncated', 'segmentSize', 'offset'].map((m): Target => ({ name: `DatagramBatch.${m}`, call: (f, a) => invoke(f.batch, m, a) })),

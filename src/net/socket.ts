@@ -1,13 +1,13 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
-import { OwnedFd, ioOf, fdsFreed, type TransferFn, isOwnedFd } from '../io-source.js';
+import { OwnedFd, ioOf, fdsFreed, type TransferFn, isOwnedFd, STREAM_READ, STREAM_WRITE } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { checkHandover, nodeServerOf, nodeSocketOf } from './node.js';
 import { constant, fn, layout, mod } from '../sys/os.js';
 import { addressOf, getUint, putUint, putWord, wordBuffer, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
 import { systemError, errorByName, type SystemError } from '../errors.js';
-import { FAULTS } from '../faults.js';
+import { FAULTS, IoFault } from '../faults.js';
 import { track, untrack } from '../orphans.js';
 import { Interest } from '../interest.js';
 import { argTypeError, describe, viewList, bytesOf, bufferOf, copyView, validFd, validInteger, invalidArg, guardThis } from '../validators.js';
@@ -114,7 +114,7 @@ const IOV_MAX = 1024;
  * Builds an iovec array over `bufs` for readv/writev: addresses and lengths from the engine's view
  * of each buffer (validators.viewList). Returns the array, the count and the byte total.
  */
-export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: number; total: number } {
+export function iovecs(bufs: unknown, what: string): { iov: Buffer; words: Uint32Array; lengths: number[]; count: number; total: number } {
   const { views, lengths, total } = viewList(bufs, what, IOV_MAX);
   const iov = mod.structs.iovec!;
   const { bytes: out, words } = wordBuffer(Math.max(1, views.length) * iov.size);
@@ -128,8 +128,22 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; count: numbe
     putWord(words, at + base.offset, addressOf(views[i]!), base.size);
     putWord(words, at + len.offset, lengths[i]!, len.size);
   }
-  return { iov: out, count: views.length, total };
+  return { iov: out, words, lengths, count: views.length, total };
 }
+
+/**
+ * Fault injection's short count on an iovec array built by iovecs(): cuts it to its first `limit`
+ * bytes (the entry where they end is shortened, later ones dropped). Returns the entries left.
+ */
+function limitIovecs(words: Uint32Array, lengths: readonly number[], limit: number): number {
+  const iov = mod.structs.iovec!; const len = iov.fields.iov_len!;
+  let i = 0; let left = limit;
+  while (lengths[i]! < left) left -= lengths[i++]!;
+  putWord(words, i * iov.size + len.offset, left, len.size);
+  return i + 1;
+}
+
+const WOULD_BLOCK = IoFault.WOULD_BLOCK;
 
 /** Base of every socket type: an owned fd, its registration, and the calls they all share. */
 export class SocketBase extends OwnedFd {
@@ -188,11 +202,17 @@ export class SocketBase extends OwnedFd {
   /** readv(2) / writev(2) over several buffers in order. */
   protected vectored(which: 'readv' | 'writev', bufs: unknown): number | null {
     if (!sock().vectoredCalls) return this.vectoredByCopy(which, bufs);
-    const { iov, count, total } = iovecs(bufs, 'bufs');
+    const { iov, words, lengths, count, total } = iovecs(bufs, 'bufs');
     const fd = ioOf(this).checkOpen(which);
     const f = fn(which);
+    let entries = count;
+    if (FAULTS.on && total > 0) {
+      const r = this.injected(which, total, which === 'readv' ? STREAM_READ : STREAM_WRITE);
+      if (r === WOULD_BLOCK) return null;
+      if (r >= 0) entries = limitIovecs(words, lengths, r);
+    }
     for (;;) {
-      const n = Number(f(fd, iov, count));
+      const n = Number(f(fd, iov, entries));
       if (n >= 0) return this.done(n, total);
       if (!this.retry(which)) return null;
     }
@@ -210,14 +230,20 @@ export class SocketBase extends OwnedFd {
     for (let i = 0; i < count; i++) parts[i] = bytesOf(views[i]!, `bufs[${i}]`);
     const fd = ioOf(this).checkOpen(which);
     const api = sock();
+    let limit = total;
+    if (FAULTS.on && total > 0) {
+      const r = this.injected(which, total, which === 'readv' ? STREAM_READ : STREAM_WRITE);
+      if (r === WOULD_BLOCK) return null;
+      if (r >= 0) limit = r;
+    }
     if (which === 'writev') {
       const all = new Uint8Array(total);
       for (let i = 0, off = 0; i < count; off += lengths[i]!, i++) copyView(all, off, parts[i]!, 0, lengths[i]!, `bufs[${i}]`);
-      for (;;) { const n = api.send(fd, all, total, 0); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
+      for (;;) { const n = api.send(fd, all, limit, 0); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
     }
     const tmp = new Uint8Array(total);
     for (;;) {
-      const n = api.recv(fd, tmp, total, 0);
+      const n = api.recv(fd, tmp, limit, 0);
       if (n >= 0) {
         for (let i = 0, off = 0; i < count && off < n; i++) {
           const k = lengths[i]! < n - off ? lengths[i]! : n - off;

@@ -4,7 +4,8 @@ import { copyBytes, putUint } from '../sys/ffi.js';
 import { systemError, addressError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
 import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
-import { DATAGRAM, ioOf, type TransferFn } from '../io-source.js';
+import { DATAGRAM, BATCH_READ, BATCH_WRITE, ioOf, type TransferFn } from '../io-source.js';
+import { FAULTS, IoFault } from '../faults.js';
 import { validPeer, validBatch, type PeerAddress, type DatagramBatch } from './datagram.js';
 import { errnoName, type SystemError } from '../errors.js';
 import { span, validBoolean, guardThis } from '../validators.js';
@@ -124,28 +125,42 @@ export class UdpSocket extends SocketBase {
     const b = validBatch(batch);
     const fd = ioOf(this).checkOpen('recvmmsg');
     const api = sock();
+    let max = b.capacity;
+    if (FAULTS.on) {
+      const r = this.injected('recvmmsg', max, BATCH_READ);
+      if (r === IoFault.WOULD_BLOCK) { b.length = 0; return null; }
+      if (r >= 0) max = r;
+    }
     for (;;) {
-      const n = api.recvBatch(fd, b);
+      const n = api.recvBatch(fd, b, max);
       if (n >= 0) { b.length = n; if (n < b.capacity) ioOf(this).wouldBlock(); return n; }
       if (!this.retry('recvmmsg')) { b.length = 0; return null; }
     }
   }
 
   /**
-   * Sends slots 0..count-1 of `batch` (default: `batch.length`), each `lengthOf(i)` bytes to
-   * `peer(i)` (an empty peer: the connected one), in one call where the OS can (sendmmsg(2)).
-   * Returns how many datagrams went: fewer than `count` when the send buffer filled (send the rest
-   * on the next WRITABLE event), or null when none could.
+   * Sends `count` slots of `batch` from slot `start` (default: slots 0..batch.length-1), each
+   * `lengthOf(i)` bytes to `peer(i)` (an empty peer: the connected one), in one call where the OS
+   * can (sendmmsg(2)). Returns how many datagrams went: fewer than `count` when the send buffer
+   * filled (send the rest, from `start` plus that many, on the next WRITABLE event), or null when
+   * none could.
    */
-  sendMany(batch: DatagramBatch, count?: number): number | null {
+  sendMany(batch: DatagramBatch, count?: number, start?: number): number | null {
     const b = validBatch(batch);
+    const from = start === undefined ? 0 : validInteger(start, 'start', 0, b.capacity);
     // batch.length is a field callers may write: checked here, at use, like an argument.
-    const c = count === undefined ? validInteger(b.length, 'batch.length', 0, b.capacity) : validInteger(count, 'count', 0, b.capacity);
+    const c = count === undefined ? validInteger(b.length, 'batch.length', from, b.capacity) - from : validInteger(count, 'count', 0, b.capacity - from);
     const fd = ioOf(this).checkOpen('sendmmsg');
     if (c === 0) return 0;
     const api = sock();
+    let max = c;
+    if (FAULTS.on) {
+      const r = this.injected('sendmmsg', c, BATCH_WRITE);
+      if (r === IoFault.WOULD_BLOCK) return null;
+      if (r >= 0) max = r;
+    }
     for (;;) {
-      const n = api.sendBatch(fd, b, c, SEND_FLAGS());
+      const n = api.sendBatch(fd, b, from, max, SEND_FLAGS());
       if (n >= 0) { if (n < c) ioOf(this).wouldBlock(); return n; }
       if (!this.retry('sendmmsg')) return null;
     }
@@ -161,9 +176,15 @@ export class UdpSocket extends SocketBase {
   sendSegments(buf: ArrayBufferView, segmentSize: number, peer?: PeerAddress | null, offset?: number, length?: number): number | null {
     const seg = validInteger(segmentSize, 'segmentSize', 1, MAX_UDP_PAYLOAD);
     const p = peer === undefined || peer === null ? null : validPeer(peer);
-    const total = span(buf, offset, length).count;
+    let total = span(buf, offset, length).count;
     const first = offset === undefined ? 0 : offset;
     const fd = ioOf(this).checkOpen('sendmsg');
+    if (FAULTS.on && total > 0) {
+      // Fewer whole datagrams than there are, or none (would-block).
+      const r = this.injected('sendmsg', Math.ceil(total / seg), BATCH_WRITE);
+      if (r === IoFault.WOULD_BLOCK) return null;
+      if (r >= 0) total = r * seg;
+    }
     const api = sock();
     const flags = SEND_FLAGS();
     let sent = 0;

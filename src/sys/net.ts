@@ -45,10 +45,10 @@ export interface SockApi {
   getsockname(s: number, addr: Buffer, len: Uint32Array): number;
   getpeername(s: number, addr: Buffer, len: Uint32Array): number;
   shutdown(s: number, how: number): number;
-  /** Receives up to batch.capacity datagrams into `batch`: the count, or -1 with errno() set. */
-  recvBatch(s: number, batch: DatagramBatch): number;
-  /** Sends slots 0..count-1 of `batch`: how many went (maybe fewer), or -1 with errno() set when none did. */
-  sendBatch(s: number, batch: DatagramBatch, count: number, flags: number): number;
+  /** Receives up to `max` (at most batch.capacity) datagrams into `batch`: the count, or -1 with errno() set. */
+  recvBatch(s: number, batch: DatagramBatch, max: number): number;
+  /** Sends slots start..start+count-1 of `batch`: how many went (maybe fewer), or -1 with errno() set when none did. */
+  sendBatch(s: number, batch: DatagramBatch, start: number, count: number, flags: number): number;
   /** One send of `count` bytes at `view` as `segment`-byte datagrams (UDP GSO), or null where the OS has none. */
   sendSegmented: ((s: number, view: ArrayBufferView, count: number, segment: number, peer: PeerAddress | null, flags: number) => number) | null;
 }

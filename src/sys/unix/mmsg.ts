@@ -85,12 +85,12 @@ function native(b: DatagramBatch): Native {
 const controllenSize = () => mod.structs.msghdr!.fields.msg_controllen!.size;
 
 /**
- * Receives up to batch.capacity datagrams. Returns the count (>= 1), or -1 with errno set (EAGAIN:
- * nothing queued). Fills lengths, peers, truncation flags and GRO segment sizes.
+ * Receives up to `max` (1 to batch.capacity) datagrams. Returns the count (>= 1), or -1 with errno
+ * set (EAGAIN: nothing queued). Fills lengths, peers, truncation flags and GRO segment sizes.
  */
-export function recvBatch(fd: number, b: DatagramBatch): number {
+export function recvBatch(fd: number, b: DatagramBatch, max: number): number {
   const l = lay(); const nv = native(b);
-  const hw = nv.hw; const n = b.capacity; const ss = b.addrSize; const cs = controllenSize();
+  const hw = nv.hw; const n = max < b.capacity ? max : b.capacity; const ss = b.addrSize; const cs = controllenSize();
   for (let i = 0; i < n; i++) {
     const h = i * l.hdr;
     hw[(h + l.namelen) >>> 2] = ss;
@@ -132,13 +132,14 @@ function groSegment(nv: Native, l: Layout, i: number, controllen: number): numbe
 }
 
 /**
- * Sends slots 0..count-1, each `lengthOf(i)` bytes to `peer(i)` (an empty peer: the connected
- * one). Returns how many were sent (maybe fewer), or -1 with errno set when none was.
+ * Sends slots start..start+count-1 (start + count <= capacity, checked by the caller), each
+ * `lengthOf(i)` bytes to `peer(i)` (an empty peer: the connected one). Returns how many were sent
+ * (maybe fewer), or -1 with errno set when none was.
  */
-export function sendBatch(fd: number, b: DatagramBatch, count: number, flags: number): number {
+export function sendBatch(fd: number, b: DatagramBatch, start: number, count: number, flags: number): number {
   const l = lay(); const nv = native(b);
   const hw = nv.hw; const cs = controllenSize();
-  for (let i = 0; i < count; i++) {
+  for (let i = start; i < start + count; i++) {
     const h = i * l.hdr;
     const len = b.lengths[i]!;
     hw[(h + l.namelen) >>> 2] = b.peers[i]!.len;
@@ -147,11 +148,12 @@ export function sendBatch(fd: number, b: DatagramBatch, count: number, flags: nu
     hw[(h + l.flags) >>> 2] = 0;
     put(nv.iw, i * l.iovSize + l.iovLen, len < b.datagramSize ? len : b.datagramSize, l.ptr);
   }
-  if (l.mmsg) return fn('sendmmsg')(fd, nv.hdrAddr, count, flags);
+  const first = nv.hdrAddr + start * l.hdr;
+  if (l.mmsg) return fn('sendmmsg')(fd, first, count, flags);
   const sendmsg = fn('sendmsg');
   let sent = 0;
   for (; sent < count; sent++) {
-    if (Number(sendmsg(fd, nv.hdrAddr + sent * l.hdr, flags)) < 0) return sent === 0 ? -1 : sent;
+    if (Number(sendmsg(fd, first + sent * l.hdr, flags)) < 0) return sent === 0 ? -1 : sent;
   }
   return sent;
 }

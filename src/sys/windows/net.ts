@@ -51,10 +51,11 @@ export function winsock(): SockApi {
     shutdown: (s, h) => fn('ws_shutdown')(s, h),
     // Winsock has WSARecvMsg/WSASendMsg but no batch call: a loop of recvfrom/sendto. A datagram
     // longer than its slot is WSAEMSGSIZE here (the slot holds its first bytes): truncated.
-    recvBatch(s, b) {
+    recvBatch(s, b, max) {
       const recvfrom = fn('ws_recvfrom');
+      const n = max < b.capacity ? max : b.capacity;
       let got = 0;
-      for (; got < b.capacity; got++) {
+      for (; got < n; got++) {
         const peer = b.peers[got]!;
         batchLen[0] = peer.capacity; // a number: no `length` getter a caller could patch decides it
         let n = recvfrom(s, b.views[got]!, b.datagramSize, 0, peer.bytes, batchLen);
@@ -68,12 +69,13 @@ export function winsock(): SockApi {
       }
       return got;
     },
-    sendBatch(s, b, count, flags) {
+    sendBatch(s, b, start, count, flags) {
       const sendto = fn('ws_sendto');
       let sent = 0;
       for (; sent < count; sent++) {
-        const peer = b.peers[sent]!; const len = b.lengths[sent]!;
-        if (sendto(s, b.views[sent]!, len < b.datagramSize ? len : b.datagramSize, flags, peer.len ? peer.bytes : null, peer.len) < 0) return sent === 0 ? -1 : sent;
+        const i = start + sent;
+        const peer = b.peers[i]!; const len = b.lengths[i]!;
+        if (sendto(s, b.views[i]!, len < b.datagramSize ? len : b.datagramSize, flags, peer.len ? peer.bytes : null, peer.len) < 0) return sent === 0 ? -1 : sent;
       }
       return sent;
     },
