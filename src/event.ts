@@ -4,13 +4,10 @@
 // describe the latest poll (like mio's `&Event`, valid until the next poll on the same Events).
 import { inspect } from 'node:util';
 import type { Token } from './token.js';
-import type { EventSink } from './sys/selector.js';
+import { Ready, type EventSink } from './sys/selector.js';
 import { validInteger, guardThis, invalidThis } from './validators.js';
 
-/** Normalized readiness bits every backend writes (src/sys/selector.ts). */
-export const Ready = Object.freeze({
-  READABLE: 1, WRITABLE: 2, ERROR: 4, READ_CLOSED: 8, WRITE_CLOSED: 16, PRIORITY: 32, AIO: 64, LIO: 128,
-});
+export { Ready };
 
 let flagsOf: (e: unknown) => number;
 let tokenOf: (e: unknown) => Token;

@@ -27,6 +27,11 @@
 import type { Token } from '../token.js';
 import type { Interest } from '../interest.js';
 
+/** Normalized readiness bits every backend writes into an EventSink's flags (Event reads them). */
+export const Ready = Object.freeze({
+  READABLE: 1, WRITABLE: 2, ERROR: 4, READ_CLOSED: 8, WRITE_CLOSED: 16, PRIORITY: 32, AIO: 64, LIO: 128,
+});
+
 export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
 
 /** Where a backend writes events: one slot per event. */

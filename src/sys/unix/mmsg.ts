@@ -1,15 +1,15 @@
 // Batched datagram I/O on Unix: recvmmsg(2)/sendmmsg(2) on Linux and Android (one call for a whole
-// DatagramBatch), recvmsg(2)/sendmsg(2) in a loop elsewhere; UDP GSO (a UDP_SEGMENT control
+// BatchMemory), recvmsg(2)/sendmsg(2) in a loop elsewhere; UDP GSO (a UDP_SEGMENT control
 // message on sendmsg) and GRO (the UDP_GRO control message recvmsg returns) where Linux has them.
 //
-// Memory: each DatagramBatch gets, on first use, pinned arrays of message headers (mmsghdr on
+// Memory: each BatchMemory gets, on first use, pinned arrays of message headers (mmsghdr on
 // Linux, msghdr elsewhere), iovecs and control buffers, pointing at the batch's own pinned data and
 // sockaddr_storage slots. The kernel uses them only during a call. Every field the kernel reads is
 // rewritten before each call from the batch's checked state (lengths clamped to the slot size,
 // address lengths to the storage size), so nothing a caller changes can point it past the batch.
 import { constant, fn, has, layout, mod } from '../os.js';
 import { addressOf, pinnedWords, putWord } from '../ffi.js';
-import type { DatagramBatch, PeerAddress } from '../../net/datagram.js';
+import type { BatchMemory, PeerBytes } from '../sock-api.js';
 import type { StructInfo } from '../../../generated/types.js';
 
 
@@ -55,12 +55,12 @@ function lay(): Layout {
 /** Writes a pointer or size_t-sized value (little-endian words; every target here is little-endian). */
 const put = putWord;
 
-/** The native side of one DatagramBatch: headers, iovecs and control buffers over its memory. */
+/** The native side of one BatchMemory: headers, iovecs and control buffers over its memory. */
 class Native {
   readonly hdrs: Buffer; readonly hw: Uint32Array; readonly hdrAddr: number;
   readonly iovs: Buffer; readonly iw: Uint32Array;
   readonly ctrls: Buffer; readonly cw: Uint32Array; readonly ctrlAddr: number;
-  constructor(b: DatagramBatch, l: Layout) {
+  constructor(b: BatchMemory, l: Layout) {
     const n = b.capacity;
     ({ bytes: this.hdrs, words: this.hw } = pinnedWords(n * l.hdr));
     ({ bytes: this.iovs, words: this.iw } = pinnedWords(n * l.iovSize));
@@ -78,7 +78,7 @@ class Native {
   }
 }
 
-function native(b: DatagramBatch): Native {
+function native(b: BatchMemory): Native {
   return (b.native as Native | null) ?? (b.native = new Native(b, lay())) as Native;
 }
 
@@ -88,7 +88,7 @@ const controllenSize = () => mod.structs.msghdr!.fields.msg_controllen!.size;
  * Receives up to `max` (1 to batch.capacity) datagrams. Returns the count (>= 1), or -1 with errno
  * set (EAGAIN: nothing queued). Fills lengths, peers, truncation flags and GRO segment sizes.
  */
-export function recvBatch(fd: number, b: DatagramBatch, max: number): number {
+export function recvBatch(fd: number, b: BatchMemory, max: number): number {
   const l = lay(); const nv = native(b);
   const hw = nv.hw; const n = max < b.capacity ? max : b.capacity; const ss = b.addrSize; const cs = controllenSize();
   for (let i = 0; i < n; i++) {
@@ -136,7 +136,7 @@ function groSegment(nv: Native, l: Layout, i: number, controllen: number): numbe
  * `lengthOf(i)` bytes to `peer(i)` (an empty peer: the connected one). Returns how many were sent
  * (maybe fewer), or -1 with errno set when none was.
  */
-export function sendBatch(fd: number, b: DatagramBatch, start: number, count: number, flags: number): number {
+export function sendBatch(fd: number, b: BatchMemory, start: number, count: number, flags: number): number {
   const l = lay(); const nv = native(b);
   const hw = nv.hw; const cs = controllenSize();
   for (let i = start; i < start + count; i++) {
@@ -168,7 +168,7 @@ export function gsoAvailable(): boolean { return !forcedFallback && lay().UDP_SE
  * One sendmsg(2) of `count` bytes at `addr` as datagrams of `segment` bytes (UDP_SEGMENT), to
  * `peer` (null: the connected peer). Returns bytes sent or -1 with errno set.
  */
-export function sendSegmented(fd: number, addr: number, count: number, segment: number, peer: PeerAddress | null, flags: number): number {
+export function sendSegmented(fd: number, addr: number, count: number, segment: number, peer: PeerBytes | null, flags: number): number {
   const l = lay();
   if (!gso) {
     const h = pinnedWords(layout('msghdr').size); const v = pinnedWords(l.iovSize); const c = pinnedWords(l.ctrl);

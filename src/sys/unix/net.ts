@@ -6,7 +6,7 @@ import { setNonblocking, setCloexec, closeFd } from './fd.js';
 import { systemError } from '../../errors.js';
 import { recvBatch, sendBatch, sendSegmented, gsoAvailable } from './mmsg.js';
 import { bufferOf } from '../../validators.js';
-import type { SockApi } from '../net.js';
+import type { SockApi } from '../sock-api.js';
 
 export function bsd(): SockApi {
   const C = mod.constants;

@@ -3,7 +3,7 @@
 // request is pending.
 import type { Token } from '../../token.js';
 import { Interest } from '../../interest.js';
-import { Ready } from '../../event.js';
+import { Ready } from '../selector.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer, putUint, getUint } from '../ffi.js';
 import { systemError } from '../../errors.js';

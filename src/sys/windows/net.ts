@@ -2,7 +2,7 @@
 // datagram batches as loops of recvfrom/sendto (Winsock has no batch call).
 import { constant, fn, mod } from '../os.js';
 import { systemError } from '../../errors.js';
-import type { SockApi } from '../net.js';
+import type { SockApi } from '../sock-api.js';
 import { unsupportedError } from '../unsupported.js';
 
 export function winsock(): SockApi {

@@ -22,10 +22,9 @@
 // request in flight and submits a new one when the cancellation completes. pollAsync waits on a
 // koffi worker thread (a port cannot be watched by libuv) and is interrupted by a post with a
 // completion key no token can be (2^53); registrations during the wait need no interrupt.
-import type { EventSink, Selector, SysWaker, WakerHandle, WaitStrategy } from '../selector.js';
+import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle, type WaitStrategy } from '../selector.js';
 import type { Token } from '../../token.js';
 import { Interest, validInterest } from '../../interest.js';
-import { Ready } from '../../event.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer, putUint, getUint, zeroBytes } from '../ffi.js';
 import { systemError, errorByName } from '../../errors.js';

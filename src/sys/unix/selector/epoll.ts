@@ -4,10 +4,9 @@
 // 64-bit union) as two 32-bit halves, so any safe integer round-trips without BigInt. One FFI call
 // per select; decoding reads the event array through a Uint32Array (all offsets are multiples of 4 on
 // the 12-byte packed x86 layout and the 16-byte one alike).
-import type { EventSink, Selector, SysWaker, WakerHandle } from '../../selector.js';
+import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
-import { Ready } from '../../../event.js';
 import { constant, fn, has, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';

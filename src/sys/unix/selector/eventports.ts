@@ -24,10 +24,9 @@
 // (sockfs/socknotify.c), so it is seen when the source is armed again, as on poll(2). A source
 // the library does not own (SourceFd) is associated again at once after each event, which makes it
 // level-triggered, as on poll(2).
-import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
+import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
-import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';

@@ -8,10 +8,9 @@
 // (EV_ADD on a registered fd modifies it; EV_DELETE of an absent filter is ENOENT per filter), so
 // the selector keeps the set of registered fds. The waker is EVFILT_USER with NOTE_TRIGGER where the
 // OS has it, else a pipe.
-import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
+import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
 import { Interest, validInterest } from '../../../interest.js';
-import { Ready } from '../../../event.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';

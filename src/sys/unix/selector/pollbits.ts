@@ -1,7 +1,7 @@
 // poll(2) event bits, as the poll(2) backend and event ports (whose events are poll(2) bits) use
 // them: mio's translations both ways, and what an edge-emulating source stops watching.
 import { Interest } from '../../../interest.js';
-import { Ready } from '../../../event.js';
+import { Ready } from '../../selector.js';
 import { constant, mod } from '../../os.js';
 import { invalidArg } from '../../../validators.js';
 
