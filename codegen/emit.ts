@@ -196,7 +196,7 @@ export function emitFunctions(shared: SharedFunctions): string {
   ], 'functions.ts');
 }
 
-export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFunctions({ targets: [m.target], models: [m], errnoGroup: 'errno', oses: [m.target.os] }), byOs?: SharedByOs): string {
+export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFunctions({ targets: [m.target], models: [m], oses: [m.target.os] }), byOs?: SharedByOs): string {
   const t = m.target;
   const target: Lit = {
     name: t.name, os: t.os, arch: t.arch, model: t.modelName, pointerSize: t.model.pointer, longSize: t.model.long,

@@ -2,7 +2,7 @@
 // resolves it into one plain model per target: constants, struct layouts and function prototypes.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
-import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import { parseDocument, LineCounter, isNode } from 'yaml';
 import { Ajv } from 'ajv';
 import schema from './schema.json' with { type: 'json' };
 
@@ -63,7 +63,7 @@ export interface TargetModel {
   inherited: string[];
 }
 
-export interface Spec { targets: Target[]; models: TargetModel[]; errnoGroup: string; oses: string[] }
+export interface Spec { targets: Target[]; models: TargetModel[]; oses: string[] }
 
 export class SpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -132,12 +132,12 @@ export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
       return `${at(path)}: ${e.instancePath || '/'} ${e.message}${allowed}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`;
     }));
   }
-  return resolve(raw, at, doc);
+  return resolve(raw, at);
 }
 
 // ---- resolution -------------------------------------------------------------------------------
 
-function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Document): Spec {
+function resolve(raw: Raw, at: (p: (string | number)[]) => string): Spec {
   const problems: string[] = [];
   // The one list of operating systems.
   const OS_NAMES = new Set(Object.keys(raw.oses));
@@ -215,7 +215,6 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
   }
   for (const name of Object.keys(raw.functions)) if (seenConst.has(name)) problems.push(`${at(['functions', name])}: '${name}' is both a function and a constant`);
 
-  const errnoGroup = 'errno';
   const models = targets.map((t): TargetModel => {
     const prim = (n: Primitive): { size: number; align: number } => primitiveLayout(n, t.model);
     const typeOf = (ctype: string, path: (string | number)[]): { type: Primitive | string; count: number | null; pointer: boolean } | null => {
@@ -372,7 +371,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string, _doc: Documen
     }
   }
   if (problems.length) throw new SpecError([...new Set(problems)]);
-  return { targets, models, errnoGroup, oses: [...OS_NAMES] };
+  return { targets, models, oses: [...OS_NAMES] };
 }
 
 // ---- C type helpers ---------------------------------------------------------------------------

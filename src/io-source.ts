@@ -12,7 +12,6 @@ import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, 
 import { CHECK, Misuse, misuse } from './check.js';
 import { FAULTS, IoFault, envFaults, type Faults } from './faults.js';
 import { errorByName, systemError } from './errors.js';
-import { closeFd, errno } from './sys/unix/fd.js';
 import { mod } from './sys/os.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { span, invalidThis, guardThis } from './validators.js';
@@ -25,7 +24,7 @@ export class IoSource implements Source, Reapable {
   #retryAt = -1; // performance.now() ms when a paused operation is worth retrying; -1: not paused
   #faultKey: object | null = null; // the key of the events fault injection owes this source
 
-  constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void = closeFd) { this.#fd = fd; }
+  constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void) { this.#fd = fd; }
 
   get fd(): number { return this.#fd; }
   get closed(): boolean { return this.#fd < 0; }
@@ -192,7 +191,6 @@ const retryNow = (): void => IoSource.retryNow();
  * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
  * the would-block bookkeeping their I/O calls share.
  */
-const unixErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get EAGAIN() { return mod.constants.EAGAIN ?? -1; } };
 
 let getIo: (o: unknown, type: string) => IoSource;
 /** Whether `o` is an OwnedFd (a private-brand check): the `this` check of every fd-owning class (guardThis). */
@@ -206,11 +204,12 @@ export const OWNED_TYPES = 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixL
  */
 export function ioOf(o: unknown, type = 'a metal-io socket or pipe'): IoSource { return getIo(o, type); }
 
-export class OwnedFd implements Source, Disposable {
+export abstract class OwnedFd implements Source, Disposable {
   // Private, so no property of a forged or edited object can stand in for it: every method reaches
   // its fd through ioOf(this), which refuses a `this` that is not an OwnedFd (ERR_INVALID_THIS).
   readonly #io: IoSource;
-  constructor(fd: number, what: string, closer?: (fd: number) => void) {
+  /** `closer` closes the fd (the socket API's close for sockets, close(2) for pipe ends). */
+  constructor(fd: number, what: string, closer: (fd: number) => void) {
     this.#io = new IoSource(fd, what, closer);
     closeOnCollect(this, this.#io);
   }
@@ -224,8 +223,8 @@ export class OwnedFd implements Source, Disposable {
     guardThis(this, isOwnedFd, OWNED_TYPES);
   }
 
-  /** Where the last error comes from, and its would-block and interrupted codes. */
-  protected errs(): { errno(): number; EINTR: number; EAGAIN: number } { return unixErrs; }
+  /** Where the last error comes from, and its would-block and interrupted codes (the system layer's: sockets and pipe ends differ on Windows). */
+  protected abstract errs(): { errno(): number; EINTR: number; EAGAIN: number };
 
   /** The file descriptor (owned: closed by close()). */
   get fd(): number { return ioOf(this).fd; }

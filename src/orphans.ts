@@ -18,6 +18,7 @@ import { BroadcastChannel, isMainThread, threadId, type Worker } from 'node:work
 import { sock } from './sys/net.js';
 import { closeSlot } from './sys/waker-guard.js';
 import { debug } from './debug.js';
+import { TWO32 } from './sys/ffi.js';
 
 const channel = new BroadcastChannel('metal-io:orphans');
 channel.unref();
@@ -62,7 +63,7 @@ class SharedTables {
 
 const fdTables = new SharedTables(1024, 1, 'table'); // an fd per entry
 // Wakers: [waker-table slot, nonce low, nonce high, the fd a wake writes to] per entry.
-const GW = 4; const TWO32 = 4294967296;
+const GW = 4;
 const guardTables = new SharedTables(256, GW, 'guards');
 
 /** Records `fd` as owned by this thread; returns its slot (-1: nothing recorded). */

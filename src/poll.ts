@@ -1,6 +1,6 @@
 // Poll and Registry: mio's event queue. Poll waits; Registry registers sources. No platform code
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
-import { koffi } from './sys/koffi.js';
+import { watchReadable, restartWatch, type FdWatch } from './sys/koffi.js';
 import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import type { Selector, WaitStrategy } from './sys/selector.js';
@@ -8,13 +8,11 @@ import { createSelector } from './sys/backend.js';
 import { eventSink, DROPPED, Ready, type Events, type Sink } from './event.js';
 import { validToken, type Token } from './token.js';
 import { validInterest, type Interest } from './interest.js';
-import { argTypeError, guardThis } from './validators.js';
+import { argTypeError, guardThis, outOfRangeError } from './validators.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { errorByName } from './errors.js';
 import { envFaults, parseFaults, type Faults } from './faults.js';
 import { CHECK, Misuse, envCheck, misuse, parseCheck, type CheckMode } from './check.js';
-
-import { outOfRangeError } from './validators.js';
 
 /** The longest single wait pollAsync makes on a worker thread (see #waitOnThread). */
 const WORKER_SLICE_MS = 100;
@@ -357,7 +355,7 @@ function runCheckpoint(): void { if (typeof tickCallback === 'function') tickCal
 
 /** The OS side of a Poll, closed by the finalizer when the Poll and its Registries are dropped. */
 class PollCore implements Reapable {
-  watcher: ReturnType<typeof koffi.node.poll> | null = null;
+  watcher: FdWatch | null = null;
   constructor(readonly selector: Selector) {}
   close(): void {
     this.watcher?.close();
@@ -578,8 +576,8 @@ export class Poll implements Disposable {
   #watch(fd: number): void {
     const core = this.#core;
     if (!this.#fire) { const self = new WeakRef(this); this.#fire = () => { const p = self.deref(); if (p) p.#fired(); }; }
-    if (!core.watcher) core.watcher = koffi.node.poll(fd, { readable: true }, this.#fire);
-    else if (!this.#watching) core.watcher.start({ readable: true }, this.#fire);
+    if (!core.watcher) core.watcher = watchReadable(fd, this.#fire);
+    else if (!this.#watching) restartWatch(core.watcher, this.#fire);
     this.#watching = true;
     core.watcher.ref();
   }

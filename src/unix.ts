@@ -4,7 +4,7 @@ import type { Interest } from './interest.js';
 import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import type { Selector } from './sys/selector.js';
 import { OwnedFd, ioOf, STREAM_READ, STREAM_WRITE, type TransferFn, isOwnedFd } from './io-source.js';
-import { makePipe, setNonblocking } from './sys/unix/fd.js';
+import { makePipe, setNonblocking, closeFd, fdErrs } from './sys/unix/fd.js';
 import { fn, needFds } from './sys/os.js';
 import { validFd, validBoolean, guardThis } from './validators.js';
 
@@ -52,6 +52,8 @@ export class SourceFd implements Source {
 }
 
 class PipeEnd extends OwnedFd {
+  constructor(fd: number, what: string) { super(fd, what, closeFd); }
+  protected override errs() { return fdErrs; }
   /** O_NONBLOCK on or off (pipe() makes it on; blocking reads and writes hang a Poll loop). */
   setNonblocking(nonblocking: boolean): void { setNonblocking(ioOf(this).checkOpen('fcntl'), validBoolean(nonblocking, 'nonblocking')); }
 }

@@ -95,11 +95,11 @@ function validHandle(handle: unknown): WakerHandle {
   const backend = field('backend') as BackendName;
   if (!spec.backends.includes(backend)) throw bad('backend', `must be ${spec.backends.join(' or ')} for a ${String(kind)} waker`);
   if (field('target') !== mod.target.name) throw bad('target', `must be this process's target, ${mod.target.name}`);
-  const fd = validInteger(field('fd'), 'handle.fd', kind === 'iocp' ? 1 : 0, spec.fdMax);
+  const fd = validInteger(field('fd'), 'handle.fd', spec.fdMin, spec.fdMax);
   const token = validToken(field('token'));
   const identRaw = field('ident');
   const ident = identRaw === undefined ? undefined : validInteger(identRaw, 'handle.ident', 0, Number.MAX_SAFE_INTEGER);
-  if (kind === 'kqueue' && ident === undefined) throw bad('ident', 'is required for a kqueue waker');
+  if (spec.ident && ident === undefined) throw bad('ident', `is required for a ${kind} waker`);
   const slot = validInteger(field('slot'), 'handle.slot', 0, SLOTS - 1);
   const nonce = validInteger(field('nonce'), 'handle.nonce', 1, Number.MAX_SAFE_INTEGER);
   const h = Object.freeze({ type: 'metal-io-waker', backend, target: mod.target.name, kind: kind as WakerHandle['kind'], fd, token, ...(ident === undefined ? {} : { ident }), slot, nonce } as const);

@@ -13,9 +13,8 @@ import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import { constant, fn, layout, needWindows } from './sys/os.js';
 import { pinnedBuffer, addressOf } from './sys/ffi.js';
 import { systemError, errorByName } from './errors.js';
-import { IocpSelector } from './sys/windows/selector.js';
+import { iocpSelector, type IocpSelector } from './sys/windows/selector.js';
 import { invalidArg, span, bytesOf, validInteger, guardThis } from './validators.js';
-import { unsupportedError } from './sys/unsupported.js';
 
 const BUF = 64 * 1024;
 
@@ -25,13 +24,8 @@ function wide(name: unknown): Buffer {
 }
 const lastError = () => fn('GetLastError')();
 
-
 /** The IOCP selector behind `registry`: a NamedPipe completes on a port, so only that backend takes one. */
-function iocpOf(registry: Registry, syscall: string): IocpSelector {
-  const sel = selectorOf(registry);
-  if (!(sel instanceof IocpSelector)) throw unsupportedError(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`);
-  return sel;
-}
+function iocpOf(registry: Registry, syscall: string): IocpSelector { return iocpSelector(selectorOf(registry), syscall); }
 /**
  * A Windows named pipe end, non-blocking in mio's sense: would-block is null, readiness by events.
  * Like mio's, it makes progress only while registered with a Poll (its completions arrive there).

@@ -115,6 +115,8 @@ test('workers terminated while their Signals are open: no crash, others still ca
       const fds = () => readdirSync('/proc/self/fd').length;
       const start = (mode) => new Promise((resolve, reject) => {
         const w = new Worker(${JSON.stringify(join(dir, 'worker.mjs'))}, { workerData: mode });
+        // Listened for from the start: a worker that exits at once may emit 'exit' in the same turn as its message.
+        w.exited = new Promise((r) => w.once('exit', r));
         w.once('error', reject);
         w.once('message', () => resolve(w));
       });
@@ -136,7 +138,7 @@ test('workers terminated while their Signals are open: no crash, others still ca
         const left = async (mode) => {
           const before = fds();
           const w = await start(mode);
-          await new Promise((r) => w.once('exit', r));
+          await w.exited;
           return fds() - before;
         };
         await left('plain');

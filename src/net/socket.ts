@@ -15,8 +15,6 @@ import { debug } from '../debug.js';
 import { inspect } from 'node:util';
 import { formatAddr } from './addr.js';
 
-const C = mod.constants;
-
 // Scratch memory for one call at a time (JS is single-threaded per module instance): passed to koffi
 // as buffers, used at once, never kept by the kernel.
 const SCRATCH_ADDR = 256;
@@ -41,17 +39,7 @@ export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
 };
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
-export function newSocket(domain: number, type: number): number {
-  const api = sock();
-  const fd = api.socket(domain, type);
-  try { noSigpipe(fd); } catch (e) { api.close(fd); throw e; }
-  return fd;
-}
-
-/** Where MSG_NOSIGNAL is missing (macOS), SO_NOSIGPIPE keeps a write to a closed peer from raising SIGPIPE. */
-export function noSigpipe(fd: number): void {
-  if (C.MSG_NOSIGNAL === undefined && C.SO_NOSIGPIPE !== undefined) setIntOpt(fd, constant('SOL_SOCKET'), C.SO_NOSIGPIPE, 1);
-}
+export function newSocket(domain: number, type: number): number { return sock().socket(domain, type); }
 
 /**
  * accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills
@@ -63,12 +51,9 @@ export function acceptFd(fd: number): number | null {
   for (;;) {
     s.len[0] = SCRATCH_ADDR;
     const nfd = api.accept(fd, s.addr, s.len);
-    if (nfd >= 0) {
-      try { noSigpipe(nfd); } catch (e) { api.close(nfd); throw e; }
-      return nfd;
-    }
+    if (nfd >= 0) return nfd;
     const e = api.errno();
-    if (e === api.EINTR || e === C.ECONNABORTED || e === C.WSAECONNABORTED || e === C.EPROTO) continue;
+    if (e === api.EINTR || api.acceptAborted(e)) continue;
     if (e === api.EAGAIN) return null;
     throw systemError('accept', e);
   }
@@ -92,7 +77,7 @@ export function setByteOrIntOpt(fd: number, level: number, name: number, value: 
   scratch.int[0] = value;
   if (api.setsockopt(fd, level, name, scratch.int, 4) === 0) return;
   const e = api.errno();
-  if (e !== (C.EINVAL ?? C.WSAEINVAL)) throw systemError('setsockopt', e);
+  if (e !== api.EINVAL) throw systemError('setsockopt', e);
   scratch.byte[0] = value;
   if (api.setsockopt(fd, level, name, scratch.byte, 1) !== 0) throw systemError('setsockopt', api.errno());
 }
@@ -100,9 +85,9 @@ export function setByteOrIntOpt(fd: number, level: number, name: number, value: 
 export type Shutdown = 'read' | 'write' | 'both';
 export function shutdownHow(how: unknown): number {
   switch (how) {
-    case 'read': return C.SHUT_RD ?? constant('SD_RECEIVE');
-    case 'write': return C.SHUT_WR ?? constant('SD_SEND');
-    case 'both': return C.SHUT_RDWR ?? constant('SD_BOTH');
+    case 'read': return sock().SHUT_RD;
+    case 'write': return sock().SHUT_WR;
+    case 'both': return sock().SHUT_RDWR;
     default: throw invalidArg(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
   }
 }
@@ -470,6 +455,6 @@ export function adoptFd(fd: unknown): number {
   return v;
 }
 
-export const SEND_FLAGS = (): number => C.MSG_NOSIGNAL ?? 0;
+export const SEND_FLAGS = (): number => sock().sendFlags;
 
 guardThis(SocketBase, isOwnedFd, 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixListener or UnixDatagram');

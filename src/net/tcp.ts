@@ -1,5 +1,5 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
-import { constant } from '../sys/os.js';
+import { constant, mod } from '../sys/os.js';
 import { sock } from '../sys/net.js';
 import { systemError, addressError, errorByName, type SystemError } from '../errors.js';
 import { FAULTS, envFaults } from '../faults.js';
@@ -8,7 +8,6 @@ import { SocketBase, ListenerBase, scratch, newSocket, setIntOpt, adoptFd, SEND_
 import { validInteger, validBoolean, argTypeError, guardThis } from '../validators.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
-import { mod } from '../sys/os.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn, isOwnedFd } from '../io-source.js';
 import { unsupportedError } from '../sys/unsupported.js';
 

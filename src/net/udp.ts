@@ -1,16 +1,13 @@
 // UdpSocket (mio's net::UdpSocket).
-import { constant, layout } from '../sys/os.js';
+import { constant, layout, mod } from '../sys/os.js';
 import { copyBytes, putUint } from '../sys/ffi.js';
-import { systemError, addressError } from '../errors.js';
+import { systemError, addressError, errnoName, type SystemError } from '../errors.js';
 import { parseAddr, parseIPv4, parseIPv6, encodeAddr, decodeAddr, type AddressInfo, type SocketAddr } from './addr.js';
-import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch } from './socket.js';
+import { SocketBase, scratch, adoptFd, setByteOrIntOpt, SEND_FLAGS, sendToScratch, recvFromScratch, setIntOpt } from './socket.js';
 import { DATAGRAM, BATCH_READ, BATCH_WRITE, ioOf, type TransferFn } from '../io-source.js';
 import { FAULTS, IoFault } from '../faults.js';
 import { validPeer, validBatch, type PeerAddress, type DatagramBatch } from './datagram.js';
-import { errnoName, type SystemError } from '../errors.js';
-import { span, validBoolean, guardThis } from '../validators.js';
-import { mod } from '../sys/os.js';
-import { setIntOpt } from './socket.js';
+import { span, validBoolean, guardThis, describe, validInteger, invalidArg } from '../validators.js';
 import type { Socket as DgramSocket } from 'node:dgram';
 import { checkHandover, nodeDgramOf, takeFromNodeDgram } from './node.js';
 
@@ -35,7 +32,6 @@ const peerCall: { peer: PeerAddress | null; recv: TransferFn; send: TransferFn }
 };
 import { boundSocket, validTtl, calls, bindOptions, applyBindOptions, type BindOptions } from './tcp.js';
 import { sock } from '../sys/net.js';
-import { describe, validInteger, invalidArg } from '../validators.js';
 
 
 function v4(addr: unknown, what: string): Uint8Array {

@@ -1,17 +1,15 @@
 // Unix-domain sockets (mio's net::UnixListener / UnixStream / UnixDatagram) and their addresses.
-import { constant, fn, layout, mod } from '../sys/os.js';
-import { copyBytes, errno, putUint, zeroBytes } from '../sys/ffi.js';
-import { closeFd } from '../sys/unix/fd.js';
+import { constant, layout } from '../sys/os.js';
+import { sock } from '../sys/net.js';
+import { copyBytes, putUint, zeroBytes } from '../sys/ffi.js';
 import { systemError } from '../errors.js';
 import { describe, bytesOf, byteLength, argTypeError, invalidArg, outOfRange, guardThis } from '../validators.js';
-import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, noSigpipe, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
+import { SocketBase, ListenerBase, scratch, newSocket, adoptFd, SEND_FLAGS, sendToScratch, recvFromScratch, type Shutdown } from './socket.js';
 import { STREAM_READ, STREAM_WRITE, PEEK, DATAGRAM, ioOf, isOwnedFd } from '../io-source.js';
 import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
 import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
 import { calls } from './tcp.js';
-import { setCloexec, setNonblocking } from '../sys/unix/fd.js';
 
-const C = mod.constants;
 
 let isUnixAddr: (o: unknown) => boolean;
 
@@ -100,20 +98,13 @@ function unixSocket(type: number): number { return newSocket(constant('AF_UNIX')
 function bindUnix(type: number, a: UnixSocketAddress): number {
   const len = a.encode(); // before the socket exists: nothing to leak if it throws
   const fd = unixSocket(type);
-  if (fn('bind')(fd, scratch.addr, len) === -1) { const e = errno(); closeFd(fd); throw systemError('bind', e, a.toString()); }
+  const api = sock();
+  if (api.bind(fd, scratch.addr, len) === -1) { const e = api.errno(); api.close(fd); throw systemError('bind', e, a.toString()); }
   return fd;
 }
 
 /** socketpair(2), both ends non-blocking and close-on-exec. */
-function pair(type: number): [number, number] {
-  const sv = new Int32Array(2);
-  const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
-  if (fn('socketpair')(constant('AF_UNIX'), type | flags, 0, sv) === -1) throw systemError('socketpair', errno());
-  try {
-    for (const fd of sv) { if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { setCloexec(fd); setNonblocking(fd, true); } noSigpipe(fd); }
-  } catch (e) { closeFd(sv[0]!); closeFd(sv[1]!); throw e; }
-  return [sv[0]!, sv[1]!];
-}
+function pair(type: number): [number, number] { return sock().socketpair(type); }
 
 class UnixBase extends SocketBase {
   /** The bound address (getsockname(2)). */
@@ -131,7 +122,8 @@ export class UnixListener extends ListenerBase {
   /** Binds to `addr` (a path or an abstract name) and listens. */
   static bindAddr(addr: UnixSocketAddress): UnixListener {
     const fd = bindUnix(constant('SOCK_STREAM'), toAddr(addr, 'addr'));
-    if (fn('listen')(fd, 1024) === -1) { const e = errno(); closeFd(fd); throw systemError('listen', e, addr.toString()); }
+    const api = sock();
+    if (api.listen(fd, 1024) === -1) { const e = api.errno(); api.close(fd); throw systemError('listen', e, addr.toString()); }
     return new UnixListener(fd);
   }
   /** Adopts a listening Unix socket fd (made non-blocking); the listener then owns it. */
@@ -159,12 +151,13 @@ export class UnixStream extends UnixBase {
     const a = toAddr(addr, 'addr');
     const len = a.encode(); // before the socket exists: nothing to leak if it throws
     const fd = unixSocket(constant('SOCK_STREAM'));
+    const api = sock();
     for (;;) {
-      if (fn('connect')(fd, scratch.addr, len) === 0) break;
-      const e = errno();
-      if (e === C.EINTR) continue;
-      if (e === C.EINPROGRESS || e === C.EAGAIN) break;
-      closeFd(fd);
+      if (api.connect(fd, scratch.addr, len) === 0) break;
+      const e = api.errno();
+      if (e === api.EINTR) continue;
+      if (e === api.EINPROGRESS || e === api.EAGAIN) break;
+      api.close(fd);
       throw systemError('connect', e, a.toString());
     }
     return new UnixStream(fd);
@@ -207,7 +200,7 @@ export class UnixDatagram extends UnixBase {
   connect(path: string | UnixSocketAddress): void {
     const a = toAddr(path, 'path');
     const len = a.encode();
-    if (fn('connect')(ioOf(this).checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', errno(), a.toString());
+    if (sock().connect(ioOf(this).checkOpen('connect'), scratch.addr, len) === -1) throw systemError('connect', sock().errno(), a.toString());
   }
   /** Sends one datagram (`buf`, or its `offset`/`length` part) to `path`: bytes sent, or null on would-block. */
   sendTo(buf: ArrayBufferView, path: string | UnixSocketAddress, offset?: number, length?: number): number | null {

@@ -136,10 +136,12 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer): number {
 // caller patched can run between measuring memory and the system call.
 const U32 = Uint32Array;
 const floor = Math.floor;
+/** 2^32: the weight of a 64-bit value's high word. */
+export const TWO32 = 4294967296;
 /** A pointer- or size_t-sized value (`size` 4 or 8) at byte `byte` of `w` (little-endian words). */
 export function putWord(w: Uint32Array, byte: number, v: number, size: number): void {
-  w[byte >>> 2] = v % 4294967296;
-  if (size === 8) w[(byte >>> 2) + 1] = floor(v / 4294967296);
+  w[byte >>> 2] = v % TWO32;
+  if (size === 8) w[(byte >>> 2) + 1] = floor(v / TWO32);
 }
 // Byte-wise encoders for sockaddrs and option values: index writes and reads only, for the same reason.
 /** `v` as `size` (1, 2 or 4) bytes at `off` of `b`, big-endian (network order) or little-endian. */

@@ -54,9 +54,21 @@ export interface SockApi {
   readonly reuseAddrForListeners: boolean;
   /** errno(3), or WSAGetLastError() */
   errno(): number;
-  readonly EINTR: number; readonly EAGAIN: number; readonly EINPROGRESS: number;
-  /** A non-blocking socket that child processes do not inherit. */
+  readonly EINTR: number; readonly EAGAIN: number; readonly EINPROGRESS: number; readonly EINVAL: number;
+  /** Whether accept() failing with `e` means only that the peer gave up before it was accepted (ECONNABORTED, EPROTO): skip to the next. */
+  acceptAborted(e: number): boolean;
+  /** shutdown(2)'s `how` for 'read', 'write' and 'both' (SHUT_RD..., or Winsock's SD_RECEIVE...). */
+  readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;
+  /** Flags every send call passes (MSG_NOSIGNAL where the OS has it, else 0). */
+  readonly sendFlags: number;
+  /**
+   * A non-blocking socket that child processes do not inherit, and that a write to a closed peer
+   * does not kill with SIGPIPE (SO_NOSIGPIPE where the OS has no MSG_NOSIGNAL). accept() and
+   * socketpair() give sockets made the same way.
+   */
   socket(domain: number, type: number): number;
+  /** socketpair(2) of `type` in AF_UNIX, both ends as socket() makes them (ERR_METAL_IO_UNSUPPORTED on Windows). */
+  socketpair(type: number): [number, number];
   close(s: number): void;
   /** A second descriptor for the same socket, close-on-exec (ERR_METAL_IO_UNSUPPORTED on Windows). */
   duplicate(s: number): number;

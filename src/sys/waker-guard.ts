@@ -16,7 +16,8 @@
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { types } from 'node:util';
 import { getRandomValues } from 'node:crypto';
-import { errorByName } from '../errors.js';
+import { errorByName } from './errors.js';
+import { TWO32 } from './ffi.js';
 
 const KEY = 'metal-io:waker-table:v1';
 /** Slots in the table: the most Wakers alive at once in a process (mio has one per Poll). */
@@ -24,7 +25,6 @@ export const SLOTS = 4096;
 const W = 12; // Int32 words per slot
 const STATE = 0, INFLIGHT = 1, PENDING = 2, FD_LO = 3, FD_HI = 4, TOKEN_LO = 5, TOKEN_HI = 6, IDENT = 7, NONCE_LO = 8, NONCE_HI = 9;
 const FREE = 0, INIT = 1, LIVE = 2, CLOSED = 3;
-const TWO32 = 4294967296;
 
 const table: Int32Array = (() => {
   const got: unknown = getEnvironmentData(KEY);

@@ -12,11 +12,11 @@ const WAKE: Record<WakerHandle['kind'], (h: WakerHandle) => void> = { eventfd: w
 /** Wakes the Poll a handle names (its kind says how). */
 export function wakeHandle(h: WakerHandle): void { WAKE[h.kind](h); }
 
-/** Which backends make each kind, and its largest fd. */
-export const WAKER_KINDS: Readonly<Record<WakerHandle['kind'], { backends: readonly BackendName[]; fdMax: number }>> = {
-  eventfd: { backends: ['epoll'], fdMax: 0x7fffffff },
-  pipe: { backends: ['poll', 'kqueue'], fdMax: 0x7fffffff },
-  kqueue: { backends: ['kqueue'], fdMax: 0x7fffffff },
-  iocp: { backends: ['iocp'], fdMax: Number.MAX_SAFE_INTEGER }, // a port HANDLE's value
-  port: { backends: ['eventports'], fdMax: 0x7fffffff },
+/** Which backends make each kind, its smallest and largest fd, and whether its handle needs an `ident` (the kevent's). */
+export const WAKER_KINDS: Readonly<Record<WakerHandle['kind'], { backends: readonly BackendName[]; fdMin: number; fdMax: number; ident: boolean }>> = {
+  eventfd: { backends: ['epoll'], fdMin: 0, fdMax: 0x7fffffff, ident: false },
+  pipe: { backends: ['poll', 'kqueue'], fdMin: 0, fdMax: 0x7fffffff, ident: false },
+  kqueue: { backends: ['kqueue'], fdMin: 0, fdMax: 0x7fffffff, ident: true },
+  iocp: { backends: ['iocp'], fdMin: 1, fdMax: Number.MAX_SAFE_INTEGER, ident: false }, // a port HANDLE's value (never 0)
+  port: { backends: ['eventports'], fdMin: 0, fdMax: 0x7fffffff, ident: false },
 };

@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 # Not here: the generator and compiler suites (host tools), and the suites that spawn a Node child
 # (the echo server, the examples, signals_process), which would need binfmt_misc to start an arm64 child.
-files=${1:-'^(?!(codegen|layouts|package|consumer|readme|echo_server|examples|signals_process|faults_exit|wine_echo)\.)[\w-]+\.test\.ts$'}
+files=${1:-'^(?!(codegen|layers|layouts|package|consumer|readme|echo_server|examples|signals_process|faults_exit|wine_echo)\.)[\w-]+\.test\.ts$'}
 node_bin=${METAL_IO_ARM64_NODE:-}
 missing=
 command -v qemu-aarch64 >/dev/null || missing="qemu-aarch64 (apt-get install qemu-user)"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 # tool suites (generator, compiler probes, package build, consumer project, README blocks), the suites that spawn a Node child (the
 # echo server, the examples; the echo server under Wine is test/wine_echo.test.ts, run from Linux),
 # and the Unix-only suites.
-files=${1:-'^(?!(codegen|layouts|package|consumer|readme|echo_server|examples|signals_process|faults_exit|wine_echo|source_fd|unix_socket)\.)[\w-]+\.test\.ts$'}
+files=${1:-'^(?!(codegen|layers|layouts|package|consumer|readme|echo_server|examples|signals_process|faults_exit|wine_echo|source_fd|unix_socket)\.)[\w-]+\.test\.ts$'}
 wine=/usr/lib/wine/wine64
 node_exe=${METAL_IO_WIN_NODE:-}
 missing=

@@ -1,10 +1,13 @@
 // File-descriptor helpers shared by the Unix backends and net types (close-on-exec, non-blocking).
 import { constant, fn, has, mod } from '../os.js';
 import { errno, addressOf, pinnedBuffer } from '../ffi.js';
-import { systemError } from '../../errors.js';
+import { systemError } from '../errors.js';
 
 const O_NONBLOCK = mod.constants.O_NONBLOCK ?? 0;
 const O_CLOEXEC = mod.constants.O_CLOEXEC ?? 0;
+
+/** Where a failed call on a plain fd (a pipe end) leaves its error, and the codes for interrupted and would-block. */
+export const fdErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get EAGAIN() { return mod.constants.EAGAIN ?? -1; } };
 
 /** Throws the Node-style system error for the errno the last call left. */
 export function fail(syscall: string, detail?: string): never { throw systemError(syscall, errno(), detail); }
@@ -23,12 +26,6 @@ export function setNonblocking(fd: number, on: boolean): void {
   if (fl === -1) fail('fcntl');
   const next = on ? fl | constant('O_NONBLOCK') : fl & ~constant('O_NONBLOCK');
   if (next !== fl && fcntl(fd, constant('F_SETFL'), 'int', next) === -1) fail('fcntl');
-}
-
-export function isNonblocking(fd: number): boolean {
-  const fl = fn('fcntl')(fd, constant('F_GETFL'), 'int', 0);
-  if (fl === -1) fail('fcntl');
-  return (fl & constant('O_NONBLOCK')) !== 0;
 }
 
 export function setCloexec(fd: number): void {

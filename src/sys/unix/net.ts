@@ -3,7 +3,7 @@
 import { constant, fn, mod } from '../os.js';
 import { errno as unixErrno, addressOf } from '../ffi.js';
 import { setNonblocking, setCloexec, closeFd } from './fd.js';
-import { systemError } from '../../errors.js';
+import { systemError } from '../errors.js';
 import { recvBatch, sendBatch, sendSegmented, gsoAvailable } from './mmsg.js';
 import { bufferOf } from '../../validators.js';
 import type { SockApi } from '../sock-api.js';
@@ -12,13 +12,32 @@ export function bsd(): SockApi {
   const C = mod.constants;
   const recvfrom = fn('recvfrom'); const sendto = fn('sendto'); // per-datagram calls: bound once
   const flags = (C.SOCK_NONBLOCK ?? 0) | (C.SOCK_CLOEXEC ?? 0);
+  const atomic = C.SOCK_NONBLOCK !== undefined && C.SOCK_CLOEXEC !== undefined; // both set by socket(2) itself
+  const one = new Int32Array([1]);
+  /** What socket(2) could not set at once: close-on-exec, non-blocking, SO_NOSIGPIPE. Closes `fd` when it fails. */
+  const finish = (fd: number, fresh: boolean): number => {
+    try {
+      if (!fresh || !atomic) { setCloexec(fd); setNonblocking(fd, true); }
+      if (C.MSG_NOSIGNAL === undefined && C.SO_NOSIGPIPE !== undefined && fn('setsockopt')(fd, constant('SOL_SOCKET'), C.SO_NOSIGPIPE, one, 4) !== 0) throw systemError('setsockopt', unixErrno());
+    } catch (e) { closeFd(fd); throw e; }
+    return fd;
+  };
   return {
-    fds: true, soErrorClearsOnRead: true, vectoredCalls: true, reuseAddrForListeners: true, errno: unixErrno, EINTR: constant('EINTR'), EAGAIN: constant('EAGAIN'), EINPROGRESS: constant('EINPROGRESS'),
+    fds: true, soErrorClearsOnRead: true, vectoredCalls: true, reuseAddrForListeners: true, errno: unixErrno, EINTR: constant('EINTR'), EAGAIN: constant('EAGAIN'), EINPROGRESS: constant('EINPROGRESS'), EINVAL: constant('EINVAL'),
+    acceptAborted: (e) => e === C.ECONNABORTED || e === C.EPROTO,
+    SHUT_RD: constant('SHUT_RD'), SHUT_WR: constant('SHUT_WR'), SHUT_RDWR: constant('SHUT_RDWR'),
+    sendFlags: C.MSG_NOSIGNAL ?? 0,
     socket(domain, type) {
       const fd = fn('socket')(domain, type | flags, 0);
       if (fd === -1) throw systemError('socket', unixErrno());
-      if (!C.SOCK_NONBLOCK || !C.SOCK_CLOEXEC) { try { setCloexec(fd); setNonblocking(fd, true); } catch (e) { closeFd(fd); throw e; } }
-      return fd;
+      return finish(fd, true);
+    },
+    socketpair(type) {
+      const sv = new Int32Array(2);
+      if (fn('socketpair')(constant('AF_UNIX'), type | flags, 0, sv) === -1) throw systemError('socketpair', unixErrno());
+      try { finish(sv[0]!, true); } catch (e) { closeFd(sv[1]!); throw e; } // finish closes the fd it fails on
+      try { finish(sv[1]!, true); } catch (e) { closeFd(sv[0]!); throw e; }
+      return [sv[0]!, sv[1]!];
     },
     close: closeFd,
     duplicate(s) {
@@ -28,10 +47,9 @@ export function bsd(): SockApi {
     },
     setNonblocking(s) { setNonblocking(s, true); setCloexec(s); },
     accept(s, addr, len) {
-      if (flags && mod.functions.accept4) return fn('accept4')(s, addr, len, flags);
-      const fd = fn('accept')(s, addr, len);
-      if (fd >= 0) { try { setCloexec(fd); setNonblocking(fd, true); } catch (e) { closeFd(fd); throw e; } }
-      return fd;
+      const fresh = atomic && !!mod.functions.accept4;
+      const fd = fresh ? fn('accept4')(s, addr, len, flags) : fn('accept')(s, addr, len);
+      return fd < 0 ? fd : finish(fd, fresh);
     },
     bind: (s, a, l) => fn('bind')(s, a, l),
     listen: (s, b) => fn('listen')(s, b),

@@ -20,7 +20,7 @@
 // an end leaves is the loop's three fds and its memory, never freed memory in use.
 import { address, constant, fn } from '../os.js';
 import { makeCallback, releaseCallback } from '../ffi.js';
-import { systemError } from '../../errors.js';
+import { systemError } from '../errors.js';
 
 /** A set of caught signals, readable as an fd. */
 export interface SignalSet {

@@ -5,7 +5,7 @@ import type { Token } from '../../token.js';
 import { Interest } from '../../interest.js';
 import { fn, mod } from '../os.js';
 import { errno, closeFd, makePipe } from './fd.js';
-import { systemError, errorByName } from '../../errors.js';
+import { systemError, errorByName } from '../errors.js';
 import { issueGuard, guardedWake, closeGuard } from '../waker-guard.js';
 
 /** What a pipe waker needs from its selector: registration flagged as a waker (drained on report). */

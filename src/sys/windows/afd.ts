@@ -5,8 +5,8 @@ import type { Token } from '../../token.js';
 import { Interest } from '../../interest.js';
 import { Ready } from '../selector.js';
 import { constant, fn, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer, putUint, getUint } from '../ffi.js';
-import { systemError } from '../../errors.js';
+import { addressOf, pinnedBuffer, putUint, getUint, TWO32 } from '../ffi.js';
+import { systemError } from '../errors.js';
 
 let AFD: Record<string, number> | null = null;
 function afd(): Record<string, number> {
@@ -46,7 +46,6 @@ export function readiness(events: number, interest: Interest): number {
 
 // Element writes and reads only (putUint/getUint), never a Buffer or BigInt method a caller could
 // patch: nothing of the caller's runs while an AFD request is being built (the boundary rule).
-const TWO32 = 4294967296;
 /** A pointer-sized value at `base + field.offset` of `buf` (little-endian). */
 export function writePtr(buf: Uint8Array, field: { offset: number; size: number }, v: number | bigint, base = 0): void {
   const n = typeof v === 'bigint' ? Number(v) : v; // user-space addresses and handles fit in 2^53

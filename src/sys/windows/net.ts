@@ -1,7 +1,7 @@
 // Winsock (ws2_32): overlapped-capable, non-inheritable SOCKETs made non-blocking with FIONBIO;
 // datagram batches as loops of recvfrom/sendto (Winsock has no batch call).
 import { constant, fn, mod } from '../os.js';
-import { systemError } from '../../errors.js';
+import { systemError } from '../errors.js';
 import type { SockApi } from '../sock-api.js';
 import { unsupportedError } from '../unsupported.js';
 
@@ -14,7 +14,11 @@ export function winsock(): SockApi {
   const nonblocking = (s: number) => { if (fn('ioctlsocket')(s, constant('FIONBIO') | 0, one) !== 0) throw systemError('ioctlsocket', err()); };
   const invalid = (s: number | bigint) => typeof s === 'bigint' || s === -1 || s > 0xffffffff;
   return {
-    fds: false, soErrorClearsOnRead: false, vectoredCalls: false, reuseAddrForListeners: false, errno: err, EINTR: constant('WSAEINTR'), EAGAIN: constant('WSAEWOULDBLOCK'), EINPROGRESS: constant('WSAEWOULDBLOCK'),
+    fds: false, soErrorClearsOnRead: false, vectoredCalls: false, reuseAddrForListeners: false, errno: err, EINTR: constant('WSAEINTR'), EAGAIN: constant('WSAEWOULDBLOCK'), EINPROGRESS: constant('WSAEWOULDBLOCK'), EINVAL: constant('WSAEINVAL'),
+    acceptAborted: (e) => e === constant('WSAECONNABORTED'),
+    SHUT_RD: constant('SD_RECEIVE'), SHUT_WR: constant('SD_SEND'), SHUT_RDWR: constant('SD_BOTH'),
+    sendFlags: 0,
+    socketpair() { throw unsupportedError('metal-io: socketpair is not available on Windows'); },
     socket(domain, type) {
       const s = fn('WSASocketW')(domain, type, 0, null, 0, constant('WSA_FLAG_OVERLAPPED') | constant('WSA_FLAG_NO_HANDLE_INHERIT'));
       if (invalid(s)) throw systemError('socket', err());

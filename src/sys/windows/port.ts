@@ -2,7 +2,7 @@
 // interrupt) and the keys that are not tokens.
 import type { WakerHandle } from '../selector.js';
 import { fn } from '../os.js';
-import { systemError, errorByName } from '../../errors.js';
+import { systemError, errorByName } from '../errors.js';
 import { guardedWake, setPending, clearPending } from '../waker-guard.js';
 
 /** The completion key of pollAsync's interrupt: no token can be 2^53. */

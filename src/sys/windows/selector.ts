@@ -27,11 +27,12 @@ import type { Token } from '../../token.js';
 import { Interest, validInterest } from '../../interest.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer, putUint, getUint, zeroBytes } from '../ffi.js';
-import { systemError, errorByName } from '../../errors.js';
+import { systemError, errorByName } from '../errors.js';
 import { issueGuard, closeGuard, clearPending } from '../waker-guard.js';
 import { INTERRUPT, lastError, post, wakeIocp } from './port.js';
 import { SockState, afdEvents, alwaysEvents, readiness, writePtr, readPtr, baseSocket, type OverlappedOp } from './afd.js';
 import { invalidArg } from '../../validators.js';
+import { unsupportedError } from '../unsupported.js';
 
 
 type AsyncGqcs = { async(port: number, ent: number, n: number, removed: number, ms: number, alertable: number, cb: (err: Error | null, ok: number) => void): void };
@@ -328,3 +329,9 @@ export class IocpSelector implements Selector {
 }
 
 export { wakeIocp, type OverlappedOp };
+
+/** `sel` as the IOCP selector a NamedPipe completes on; any other backend: ERR_METAL_IO_UNSUPPORTED naming `syscall`. */
+export function iocpSelector(sel: Selector, syscall: string): IocpSelector {
+  if (!(sel instanceof IocpSelector)) throw unsupportedError(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`);
+  return sel;
+}

@@ -10,13 +10,12 @@ import { Interest, validInterest } from '../../../interest.js';
 import { constant, fn, has, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
-import { putUint } from '../../ffi.js';
-import { systemError, errorByName } from '../../../errors.js';
+import { putUint, TWO32 } from '../../ffi.js';
+import { systemError, errorByName } from '../../errors.js';
 import { issueGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { invalidArg } from '../../../validators.js';
 
 
-const TWO32 = 4294967296;
 
 /** mio's interests_to_epoll: always EPOLLET; readable adds EPOLLRDHUP to see half-close. */
 // Constants and layouts of the running target, read once by init() (importing this module on

@@ -30,11 +30,11 @@ import { Interest, validInterest } from '../../../interest.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
-import { systemError, errorByName } from '../../../errors.js';
+import { systemError, errorByName } from '../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
 import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
 import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
-import { getUint, putUint } from '../../ffi.js';
+import { getUint, putUint, TWO32 } from '../../ffi.js';
 
 // Constants and layouts of the running target, read once (importing this module elsewhere must not throw).
 let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number;
@@ -51,7 +51,6 @@ function init(): void {
   ready = true;
 }
 
-const TWO32 = 4294967296;
 const getWord = (v: DataView, at: number, size: number): number => (size === 8 ? v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO32 : v.getUint32(at, true));
 
 interface Entry { token: Token; wanted: number; owned: boolean; armed: number }

@@ -14,11 +14,12 @@ import { Interest, validInterest } from '../../../interest.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';
-import { systemError, errorByName } from '../../../errors.js';
+import { systemError, errorByName } from '../../errors.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
 import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
 import { invalidArg, outOfRange } from '../../../validators.js';
+import { TWO32 } from '../../ffi.js';
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
@@ -41,7 +42,6 @@ function init(): void {
   ready = true;
 }
 
-const TWO32 = 4294967296;
 
 /** Writes one kevent at slot `i` of `view` (fields the layout does not list, like FreeBSD's ext, stay zero). */
 // filter and flags are 16 bits (int16_t, uint16_t) on FreeBSD, OpenBSD, macOS and libkqueue, and

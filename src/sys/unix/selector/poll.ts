@@ -18,7 +18,7 @@ import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
 import { constant, fn, layout } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, makePipe, drain, pinnedBuffer } from '../fd.js';
-import { systemError, errorByName } from '../../../errors.js';
+import { systemError, errorByName } from '../../errors.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
 
 

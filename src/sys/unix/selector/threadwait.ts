@@ -13,7 +13,7 @@ import type { Interest } from '../../../interest.js';
 import { constant, fn, layout } from '../../os.js';
 import { addressOf, closeFd, drain, errno, makePipe, pinnedBuffer } from '../fd.js';
 import { getUint, putUint } from '../../ffi.js';
-import { errorByName, systemError } from '../../../errors.js';
+import { errorByName, systemError } from '../../errors.js';
 
 type AsyncPoll = { async(addr: number, n: number, timeout: number, cb: (err: Error | null, res: number) => void): void };
 
