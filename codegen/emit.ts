@@ -196,7 +196,7 @@ export function emitFunctions(shared: SharedFunctions): string {
   ], 'functions.ts');
 }
 
-export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFunctions({ targets: [m.target], models: [m], oses: [m.target.os] }), byOs?: SharedByOs): string {
+export function emitTarget(m: TargetModel, shared: SharedFunctions = shareFunctions({ targets: [m.target], models: [m], oses: [m.target.os], backends: m.target.backends }), byOs?: SharedByOs): string {
   const t = m.target;
   const target: Lit = {
     name: t.name, os: t.os, arch: t.arch, model: t.modelName, pointerSize: t.model.pointer, longSize: t.model.long,
@@ -263,7 +263,7 @@ export function emitTypes(spec: Spec): string {
   return render([
     '// The shared interface every generated/<target>.ts module satisfies.',
     { kind: StructureKind.TypeAlias, isExported: true, name: 'OsName', type: union(spec.oses), docs: ['Every OS of syscalls.yaml (`oses:`), as process.platform names them.'] },
-    { kind: StructureKind.TypeAlias, isExported: true, name: 'BackendName', type: `'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports'`, docs: ['The event-queue backends.'] },
+    { kind: StructureKind.TypeAlias, isExported: true, name: 'BackendName', type: union(spec.backends), docs: ['The event-queue backends (`backends:` of syscalls.yaml).'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'TargetName', type: union(spec.targets.map((t) => t.name)), docs: ['Every target, named as Node names platforms: `${process.platform}-${process.arch}`.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))), docs: ['Every constant of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))), docs: ['Every struct of every target, by its C name.'] },

@@ -63,7 +63,7 @@ export interface TargetModel {
   inherited: string[];
 }
 
-export interface Spec { targets: Target[]; models: TargetModel[]; oses: string[] }
+export interface Spec { targets: Target[]; models: TargetModel[]; oses: string[]; backends: string[] }
 
 export class SpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -85,6 +85,7 @@ interface RawFunction { proto: PerTarget; symbol?: PerTarget; lib: string; on: s
 interface Raw {
   version: number;
   models: Record<string, DataModel>;
+  backends: Record<string, string>;
   oses: Record<string, { backends: string[]; net: string; like?: string; probe?: string[] }>;
   requires: Partial<Record<string, RawRequirement>>;
   targets: Record<string, RawTarget>;
@@ -141,9 +142,18 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string): Spec {
   const problems: string[] = [];
   // The one list of operating systems.
   const OS_NAMES = new Set(Object.keys(raw.oses));
+  // The one list of backends: every OS's and target's `backends`, and every requirement, name them.
+  const BACKENDS = new Set(Object.keys(raw.backends));
+  const NETS = new Set(['bsd', 'winsock']);
+  const knownBackends = (names: readonly string[], path: (string | number)[]) => names.forEach((b, i) => {
+    if (!BACKENDS.has(b)) problems.push(`${at([...path, i])}: unknown backend '${b}' (the backends are the keys of 'backends:': ${[...BACKENDS].join(', ')})`);
+  });
   for (const [os, o] of Object.entries(raw.oses)) {
     if (o.like !== undefined && (!OS_NAMES.has(o.like) || raw.oses[o.like]!.like !== undefined)) problems.push(`${at(['oses', os, 'like'])}: '${o.like}' is not an OS of oses: without a like of its own`);
+    knownBackends(o.backends, ['oses', os, 'backends']);
   }
+  for (const [name, t] of Object.entries(raw.targets)) if (t.backends) knownBackends(t.backends, ['targets', name, 'backends']);
+  for (const k of Object.keys(raw.requires)) if (!BACKENDS.has(k) && !NETS.has(k)) problems.push(`${at(['requires', k])}: '${k}' is neither a backend (backends:) nor a socket API (bsd, winsock)`);
   const targets: Target[] = Object.entries(raw.targets).map(([name, t]) => {
     const model = raw.models[t.model];
     if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
@@ -371,7 +381,7 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string): Spec {
     }
   }
   if (problems.length) throw new SpecError([...new Set(problems)]);
-  return { targets, models, oses: [...OS_NAMES] };
+  return { targets, models, oses: [...OS_NAMES], backends: [...BACKENDS] };
 }
 
 // ---- C type helpers ---------------------------------------------------------------------------

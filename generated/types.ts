@@ -13,8 +13,13 @@ export type OsName =
   | 'openbsd'
   | 'sunos'
   | 'win32';
-/** The event-queue backends. */
-export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
+/** The event-queue backends (`backends:` of syscalls.yaml). */
+export type BackendName =
+  | 'epoll'
+  | 'eventports'
+  | 'iocp'
+  | 'kqueue'
+  | 'poll';
 /** Every target, named as Node names platforms: `${process.platform}-${process.arch}`. */
 export type TargetName =
   | 'aix-ppc64'

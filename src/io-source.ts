@@ -5,8 +5,8 @@
 // already waiting in an Events (dropEvents). A source paused until a time (a listener out of fds)
 // asks its Poll for a readable event then (retryAt), and any close makes such retries due at once.
 import type { Selector } from './sys/selector.js';
-import type { Token } from './token.js';
-import { Interest } from './interest.js';
+import { validToken, type Token } from './token.js';
+import { Interest, validInterest } from './interest.js';
 import { debug } from './debug.js';
 import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, owedAt, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
 import { CHECK, Misuse, misuse } from './check.js';
@@ -38,6 +38,8 @@ export class IoSource implements Source, Reapable {
   }
 
   register(registry: Registry, token: Token, interest: Interest): void {
+    // A Source's own method is an entry point too (a caller may skip the Registry): arguments first.
+    token = validToken(token); interest = validInterest(interest);
     const fd = this.checkOpen('register');
     const sel = selectorOf(registry);
     if (this.#selector && !this.#selector.closed) throw errorByName('register', 'EEXIST', `the ${this.what} is already registered${this.#selector === sel ? '' : ' with another Poll'}`);
@@ -51,6 +53,7 @@ export class IoSource implements Source, Reapable {
   }
 
   reregister(registry: Registry, token: Token, interest: Interest): void {
+    token = validToken(token); interest = validInterest(interest);
     const fd = this.checkOpen('reregister');
     const sel = this.#own(registry, 'reregister');
     sel.reregister(fd, token, interest);
@@ -187,11 +190,6 @@ let freed = 0;
 export function fdsFreed(): number { return freed; }
 const retryNow = (): void => IoSource.retryNow();
 
-/**
- * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
- * the would-block bookkeeping their I/O calls share.
- */
-
 let getIo: (o: unknown, type: string) => IoSource;
 /** Whether `o` is an OwnedFd (a private-brand check): the `this` check of every fd-owning class (guardThis). */
 export let isOwnedFd: (o: object) => boolean;
@@ -204,6 +202,10 @@ export const OWNED_TYPES = 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixL
  */
 export function ioOf(o: unknown, type = 'a metal-io socket or pipe'): IoSource { return getIo(o, type); }
 
+/**
+ * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
+ * the would-block bookkeeping their I/O calls share.
+ */
 export abstract class OwnedFd implements Source, Disposable {
   // Private, so no property of a forged or edited object can stand in for it: every method reaches
   // its fd through ioOf(this), which refuses a `this` that is not an OwnedFd (ERR_INVALID_THIS).

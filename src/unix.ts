@@ -1,6 +1,6 @@
 // metal-io/unix: SourceFd (register any fd) and non-blocking pipes.
-import type { Token } from './token.js';
-import type { Interest } from './interest.js';
+import { validToken, type Token } from './token.js';
+import { validInterest, type Interest } from './interest.js';
 import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import type { Selector } from './sys/selector.js';
 import { OwnedFd, ioOf, STREAM_READ, STREAM_WRITE, type TransferFn, isOwnedFd } from './io-source.js';
@@ -30,12 +30,14 @@ export class SourceFd implements Source {
   }
   /** Source: starts delivering `interest` readiness of the fd as events with `token`. */
   register(registry: Registry, token: Token, interest: Interest): void {
+    token = validToken(token); interest = validInterest(interest);
     const sel = selectorOf(registry);
     sel.register(this.fd, token, interest, false);
     this.#tokens.set(sel, token);
   }
   /** Source: changes token and interest. */
   reregister(registry: Registry, token: Token, interest: Interest): void {
+    token = validToken(token); interest = validInterest(interest);
     const sel = selectorOf(registry);
     sel.reregister(this.fd, token, interest);
     const old = this.#tokens.get(sel);

@@ -6,7 +6,7 @@
 // operation is in flight the selector also holds it (by OVERLAPPED address) until its completion is
 // dequeued, so nothing the kernel writes into can be collected early. close() cancels what is in
 // flight (CancelIoEx) and the buffers stay referenced by the pending operations until then.
-import type { Token } from './token.js';
+import { validToken, type Token } from './token.js';
 import { Interest, validInterest, describe } from './interest.js';
 import { Ready } from './event.js';
 import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
@@ -201,21 +201,22 @@ export class NamedPipe implements Source, Disposable {
 
   /** Source: associates the pipe with the Poll's completion port and starts its I/O there. */
   register(registry: Registry, token: Token, interest: Interest): void {
+    const t = validToken(token); const i = validInterest(interest); // before anything changes
     this.#check('register');
     const sel = iocpOf(registry, 'register');
     if (this.#sel) throw errorByName('register', 'EEXIST', 'the NamedPipe is already registered');
     sel.associate(this.#h);
-    this.#sel = sel; this.#token = token; this.#interest = validInterest(interest);
+    this.#sel = sel; this.#token = t; this.#interest = i;
     this.#startRead();
   }
   /** Source: changes token and interest (ENOENT unless registered with this Poll). */
   reregister(registry: Registry, token: Token, interest: Interest): void {
+    const t = validToken(token); const interestNow = validInterest(interest);
     this.#check('reregister');
     const sel = iocpOf(registry, 'reregister');
     if (this.#sel !== sel) throw errorByName('reregister', 'ENOENT', 'the NamedPipe is not registered with this Poll');
-    const interestNow = validInterest(interest);
-    if (token !== this.#token) dropEvents(sel, this.#token);
-    this.#token = token; this.#interest = interestNow;
+    if (t !== this.#token) dropEvents(sel, this.#token);
+    this.#token = t; this.#interest = interestNow;
   }
   /** Source: stops reporting events (completions already queued are dropped). */
   deregister(registry: Registry): void {

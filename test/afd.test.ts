@@ -1,5 +1,5 @@
-// Windows only (run under Wine by test/platform/wine.sh): the generated win32 layer drives the
-// AFD poll the Windows backend will stand on: \Device\Afd opened with NtCreateFile, associated with
+// Windows only (run under Wine by test/platform/wine.sh): the generated win32 layer alone drives the
+// AFD poll the Windows backend stands on: \Device\Afd opened with NtCreateFile, associated with
 // an I/O completion port, IOCTL_AFD_POLL on a listening socket's base handle, a client connects,
 // and GetQueuedCompletionStatusEx returns the completion with AFD_POLL_ACCEPT.
 import { test } from 'uvu';

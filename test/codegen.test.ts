@@ -133,6 +133,16 @@ test('validation: an unknown OS names the target line and lists the OSes of oses
   assert.ok(problems(enumBad).some((x) => x.includes('allowed values: errno, wsa, win32, ntstatus, uv, return, none')), problems(enumBad).join('\n'));
 });
 
+test('validation: backends: is the one list of backends; an OS, a target or a requirement naming another is refused at its line', () => {
+  const bad = tiny.replace('    backends: [epoll]', '    backends: [epol]');
+  const p = problems(bad);
+  assert.ok(p.some((x) => x.startsWith(`x.yaml:${lineOf(bad, 'backends: [epol]')}:`) && x.includes("unknown backend 'epol'") && x.includes("keys of 'backends:': epoll, kqueue, poll, iocp, eventports")), p.join('\n'));
+  const req = tiny.replace('requires:\n  epoll:', 'requires:\n  epol:');
+  assert.ok(problems(req).some((x) => x.includes("'epol' is neither a backend (backends:) nor a socket API")), problems(req).join('\n'));
+  const fewer = tiny.replace('  eventports: illumos\n', '');
+  assert.match(emitAll(parseSpec(fewer, 'tiny.yaml')).get('generated/types.ts')!, /export type BackendName =\n  \| 'epoll'\n  \| 'iocp'\n  \| 'kqueue'\n  \| 'poll';/, 'BackendName is emitted from the list');
+});
+
 test('completeness: a target without what its backend needs is refused, at its line, with what it lacks', () => {
   const bad = tiny.replace('EPOLLIN: { linux: 0x1 }', 'EPOLLIN: { linux-x64: 0x1 }');
   const p = problems(bad);

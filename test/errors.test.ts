@@ -25,14 +25,14 @@ test('a number no header defines is UNKNOWN, never E<number>', () => {
   assert.is(errnoName(99999), 'Unknown system error 99999');
 });
 
-test('a real failing call reports a named code: setsockopt ENOPROTOOPT', () => {
+test('a real failing call reports a named code: setsockopt of an unknown option gives ENOPROTOOPT', () => {
   const s = UdpSocket.bind('127.0.0.1:0');
   try {
     const v = new Int32Array([1]);
     const rc = process.platform === 'win32' ? sys.ws_setsockopt!(s.fd, 0xffff, 0x7fff, v, 4) : sys.setsockopt!(s.fd, C.SOL_SOCKET!, 0x7fff, v, 4);
     assert.is(rc, -1);
     const n = process.platform === 'win32' ? sys.WSAGetLastError!() : sys.errno();
-    assert.match(systemError('setsockopt', n).code, /^E[A-Z]+$/);
+    assert.is(systemError('setsockopt', n).code, 'ENOPROTOOPT');
   } finally { s.close(); }
 });
 

@@ -6,6 +6,7 @@ import type { TypeObject } from 'koffi';
 import { koffi } from '../src/sys/koffi.js'; // the library's copy: one koffi in the process
 import { structs as runningStructs, platform } from '../src/sys/index.js';
 import type { StructInfo } from '../generated/types.js';
+import { targets } from '../generated/index.js';
 
 type TypeSpec = string | TypeObject;
 
@@ -16,28 +17,50 @@ const KOFFI_TYPE: Record<string, string> = {
   uint: 'unsigned int', long: 'long', ulong: 'unsigned long', longlong: 'long long', ulonglong: 'unsigned long long',
   intptr: 'intptr_t', uintptr: 'uintptr_t', pointer: 'void *',
 };
-function koffiType(name: string, s: StructInfo, cache: Map<string, TypeObject>): TypeObject {
+/**
+ * koffi's type for struct `name` of a struct table, with the YAML's packing carried over: a packed
+ * struct is koffi.pack; a struct aligned below its members' natural alignment (`#pragma pack(N)`,
+ * as darwin's kevent) caps each member's alignment at N, as the pragma does.
+ */
+function koffiType(name: string, s: StructInfo, table: Readonly<Record<string, StructInfo | undefined>>, cache: Map<string, TypeObject>): TypeObject {
   const have = cache.get(name);
   if (have) return have;
-  const def: Record<string, TypeSpec> = {};
+  const def: Record<string, TypeSpec | [number, TypeSpec]> = {};
   for (const [fname, f] of Object.entries(s.fields)) {
-    const el: TypeSpec = KOFFI_TYPE[f.type] ?? koffiType(f.type, (runningStructs as Record<string, StructInfo>)[f.type]!, cache);
-    def[fname] = f.count === null ? el : koffi.array(el, f.count, 'Array');
+    const el: TypeSpec = KOFFI_TYPE[f.type] ?? koffiType(f.type, table[f.type]!, table, cache);
+    const spec = f.count === null ? el : koffi.array(el, f.count, 'Array');
+    def[fname] = !s.packed && koffi.alignof(spec) > s.align ? [s.align, spec] : spec;
   }
-  const t = s.packed ? koffi.pack(def) : koffi.struct(def);
+  const t = s.packed ? koffi.pack(def as Record<string, TypeSpec>) : koffi.struct(def);
   cache.set(name, t);
   return t;
 }
 
-test(`koffi's layouts equal the YAML for every struct of ${platform.name}`, () => {
+function checkAll(table: Readonly<Record<string, StructInfo | undefined>>, where: string): number {
   const cache = new Map<string, TypeObject>();
-  const entries = Object.entries(runningStructs) as [string, StructInfo][];
-  assert.ok(entries.length >= 10);
+  const entries = Object.entries(table).filter((e): e is [string, StructInfo] => e[1] !== undefined);
   for (const [name, s] of entries) {
-    const t = koffiType(name, s, cache);
-    assert.is(koffi.sizeof(t), s.size, `${name} size`);
-    assert.is(koffi.alignof(t), s.align, `${name} align`);
-    for (const [fname, f] of Object.entries(s.fields)) assert.is(koffi.offsetof(t, fname), f.offset, `${name}.${fname} offset`);
+    const t = koffiType(name, s, table, cache);
+    assert.is(koffi.sizeof(t), s.size, `${where} ${name} size`);
+    assert.is(koffi.alignof(t), s.align, `${where} ${name} align`);
+    for (const [fname, f] of Object.entries(s.fields)) assert.is(koffi.offsetof(t, fname), f.offset, `${where} ${name}.${fname} offset`);
+  }
+  return entries.length;
+}
+
+test(`koffi's layouts equal the YAML for every struct of ${platform.name}`, () => {
+  assert.ok(checkAll(runningStructs as Record<string, StructInfo>, platform.name) >= 10);
+});
+
+test(`koffi, given the YAML's packing, lays out every struct of every target with ${platform.name}'s data model as the YAML does (darwin's kevent under #pragma pack(4) included)`, () => {
+  const same = Object.entries(targets).filter(([, m]) => m.target.model === (targets as Record<string, { target: { model: string } }>)[platform.name]?.target.model);
+  assert.ok(same.length >= 2, `${same.length} targets share the data model`);
+  let structsChecked = 0;
+  for (const [name, m] of same) structsChecked += checkAll(m.structs as Record<string, StructInfo>, name);
+  assert.ok(structsChecked >= 10 * same.length, `${structsChecked} structs checked`);
+  if (same.some(([n]) => n === 'darwin-arm64')) {
+    const k = (targets['darwin-arm64'].structs as Record<string, StructInfo>).kevent!;
+    assert.is(k.align, 4, "darwin's kevent is packed to 4 in the YAML");
   }
 });
 

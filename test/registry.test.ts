@@ -43,6 +43,25 @@ test('bad interest or source: TypeError', () => {
   } finally { s.done(); }
 });
 
+test("a Source's own register/reregister, called without the Registry, refuses bad tokens and interests the same way, and registers nothing", () => {
+  const s = setup();
+  try {
+    const reg = s.poll.registry();
+    const sources: [string, Source][] = [['an owned source', s.rx]];
+    if (process.platform !== 'win32') sources.push(['SourceFd', new SourceFd((s.rx as unknown as { fd: number }).fd)]);
+    for (const [what, src] of sources) {
+      for (const bad of [-1, 1.5, NaN, 2 ** 53, 2 ** 60]) assert.throws(() => src.register(reg, bad, Interest.READABLE), (e: Error) => e instanceof RangeError, `${what} token ${bad}`);
+      for (const bad of ['1', null, 1n]) assert.throws(() => src.register(reg, bad as unknown as number, Interest.READABLE), (e: Error) => e instanceof TypeError, `${what} token ${String(bad)}`);
+      for (const bad of [0, 1 << 9, 2 ** 32]) assert.throws(() => src.register(reg, 1, bad), (e: Error) => e instanceof TypeError, `${what} interest ${bad}`);
+      // Nothing was registered: a proper register now works, then reregister refuses the same.
+      src.register(reg, 7, Interest.READABLE);
+      assert.throws(() => src.reregister(reg, 'x' as unknown as number, Interest.READABLE), (e: Error) => e instanceof TypeError, `${what} reregister token`);
+      assert.throws(() => src.reregister(reg, 7, 1 << 9), (e: Error) => e instanceof TypeError, `${what} reregister interest`);
+      src.deregister(reg);
+    }
+  } finally { s.done(); }
+});
+
 test('register twice: EEXIST; reregister/deregister unregistered: ENOENT', () => {
   const s = setup();
   try {

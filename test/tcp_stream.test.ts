@@ -121,7 +121,7 @@ test('close by the peer: read-closed, then 0', () => {
   } finally { poll.close(); p.close(); }
 });
 
-test('reset by the peer: error event, read throws ECONNRESET', () => {
+test('reset by the peer: a read-closed event, then read throws ECONNRESET', () => {
   const p = tcpPair();
   const poll = new Poll(); const events = new Events(4);
   try {
@@ -138,7 +138,7 @@ test('reset by the peer: error event, read throws ECONNRESET', () => {
   } finally { poll.close(); p.close(); }
 });
 
-test('connection refused: writable/error event, takeError names the target', () => {
+test('connection refused: a writable event, then takeError gives ECONNREFUSED naming the target', () => {
   const l = TcpListener.bind('127.0.0.1:0');
   const port = l.localAddr().port;
   l.close(); // nothing listens there now

@@ -1,5 +1,5 @@
 // Windows only (under Wine by test/platform/wine.sh): sockets registered with the IOCP backend
-// through AFD, driven with raw Winsock calls (the Windows net types are the next step of #5).
+// through AFD, driven with raw Winsock calls (below the net types, which windows_net.test.ts covers).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Poll, Events, Interest, type Source, type Registry } from '../src/index.js';
@@ -10,7 +10,7 @@ import { expectEvents, expectNoEvents, assertCode } from './_util/events.js';
 const windows = platform.os === 'win32';
 const skip = (what: string) => { console.log(`  SKIP ${what}: Windows-only (test/platform/wine.sh runs it under Wine), this is ${platform.name}`); };
 
-/** A raw non-blocking Winsock socket as a Source (what TcpStream will be on Windows). */
+/** A raw non-blocking Winsock socket as a Source (a custom Source over the backend, as a user's own would be). */
 class Raw implements Source {
   constructor(readonly s: number) { const nb = new Uint32Array([1]); assert.is(sys.ioctlsocket!(s, C.FIONBIO! | 0, nb), 0); }
   register(r: Registry, t: number, i: number) { selectorOf(r).register(this.s, t, i, true); }

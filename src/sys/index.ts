@@ -7,9 +7,9 @@
 // on failure. `hot` functions (see syscalls.yaml) take addresses (addressOf(buffer)) for koffi's fast
 // call path; the caller keeps the buffer alive for the call. Importing this module loads no library.
 import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
-import { runningTargetName, targetModule } from './target.js';
 import { types } from 'node:util';
-import { createBinder, errno, addressOf as rawAddressOf, pinnedBuffer as rawPinnedBuffer, type Binder } from './ffi.js';
+import { errno, addressOf as rawAddressOf, pinnedBuffer as rawPinnedBuffer } from './ffi.js';
+import { mod, fn as boundFn, has as boundHas } from './os.js';
 import { argTypeError, byteLength, validInteger } from '../validators.js';
 
 export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
@@ -17,9 +17,8 @@ export { UnsupportedTargetError, runningTargetName, targetModule } from './targe
 export { LibraryLoadError, createBinder } from './ffi.js';
 export { KoffiLoadError } from './koffi.js';
 
-const mod: SysModule = targetModule(runningTargetName());
-const binder: Binder = createBinder(mod);
-
+// One binder of the generated layer for the whole library (src/sys/os.ts: the running target's
+// module, refused on a big-endian target, and its functions bound on first use).
 /** The running target: name, OS, CPU, data model, and which compiler verified its layouts. */
 export const platform: TargetInfo = mod.target;
 /** Constants by C name (sys.constants.EPOLLIN); absent where the target has none. */
@@ -29,9 +28,9 @@ export const structs = mod.structs;
 /** The errno names this target defines. */
 export const errnoNames = mod.errnoNames;
 /** The function for `name`, bound on first use. */
-export const fn = <K extends FunctionName>(name: K): SysCalls[K] => binder.fn(name);
+export const fn = <K extends FunctionName>(name: K): SysCalls[K] => boundFn(name);
 /** Whether this target has `name` (and, for optional functions, this system exports it). */
-export const has = (name: FunctionName): boolean => binder.has(name);
+export const has = (name: FunctionName): boolean => boundHas(name);
 export { errno };
 
 /** The address of a buffer's first byte (koffi.address): for `hot` functions. Keep the buffer alive while it is used. */
@@ -74,6 +73,6 @@ export type Sys = Partial<SysCalls> & {
 /** Everything above, plus every function of the target by its C name (bound on first access). */
 const sys = { platform, constants, structs, errnoNames, errno, addressOf, pinnedBuffer, fn, has } as Sys;
 for (const name of Object.keys(mod.functions) as FunctionName[]) {
-  Object.defineProperty(sys, name, { enumerable: true, configurable: true, get: () => binder.fn(name) });
+  Object.defineProperty(sys, name, { enumerable: true, configurable: true, get: () => boundFn(name) });
 }
 export default sys;

@@ -26,13 +26,15 @@
 // - close(): releases the OS queue; afterwards every call throws EBADF. Closing twice is harmless.
 import type { Token } from '../token.js';
 import type { Interest } from '../interest.js';
+import type { BackendName } from '../../generated/types.js';
 
 /** Normalized readiness bits every backend writes into an EventSink's flags (Event reads them). */
 export const Ready = Object.freeze({
   READABLE: 1, WRITABLE: 2, ERROR: 4, READ_CLOSED: 8, WRITE_CLOSED: 16, PRIORITY: 32, AIO: 64, LIO: 128,
 });
 
-export type BackendName = 'epoll' | 'kqueue' | 'poll' | 'iocp' | 'eventports';
+/** The backends' names: generated from `backends:` of syscalls.yaml, the one list of them. */
+export type { BackendName };
 
 /** Where a backend writes events: one slot per event. */
 export interface EventSink {

@@ -132,6 +132,7 @@ export function channel(): [{ write(b: Uint8Array): number | null; close(): void
   } finally { l.close(); }
 }
 
-export const backend = process.env.METAL_IO_BACKEND ?? (process.platform === 'win32' ? 'iocp' : process.platform === 'linux' || process.platform === 'android' ? 'epoll' : 'kqueue');
+/** The backend this process's Polls run on (METAL_IO_BACKEND's, or the platform's default): asked of a Poll, not derived here. */
+export const backend: string = (() => { const p = new Poll(); try { return p.backend; } finally { p.close(); } })();
 /** Backends that emulate edge-triggering only for library-owned sources. */
 export const sourceFdIsLevel = backend === 'poll';

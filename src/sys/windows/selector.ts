@@ -24,7 +24,7 @@
 // completion key no token can be (2^53); registrations during the wait need no interrupt.
 import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle, type WaitStrategy } from '../selector.js';
 import type { Token } from '../../token.js';
-import { Interest, validInterest } from '../../interest.js';
+import { Interest } from '../../interest.js';
 import { constant, fn, layout, mod } from '../os.js';
 import { addressOf, pinnedBuffer, putUint, getUint, zeroBytes } from '../ffi.js';
 import { systemError, errorByName } from '../errors.js';
@@ -123,7 +123,7 @@ export class IocpSelector implements Selector {
 
   register(fd: number, token: Token, interest: Interest): void {
     this.check('register');
-    const i = validInterest(interest);
+    const i = interest;
     if (i & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
     if (this.socks.has(fd)) throw errorByName('register', 'EEXIST', `socket ${fd} is already registered with this Poll`);
     const st = new SockState(fd, baseSocket(fd), token, i);
@@ -134,7 +134,7 @@ export class IocpSelector implements Selector {
 
   reregister(fd: number, token: Token, interest: Interest): void {
     this.check('reregister');
-    const i = validInterest(interest);
+    const i = interest;
     const st = this.socks.get(fd);
     if (!st) throw errorByName('reregister', 'ENOENT', `socket ${fd} is not registered with this Poll`);
     st.token = token; st.interest = i; st.armed = afdEvents(i);

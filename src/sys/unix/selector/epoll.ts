@@ -6,7 +6,7 @@
 // the 12-byte packed x86 layout and the 16-byte one alike).
 import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest, validInterest } from '../../../interest.js';
+import { Interest } from '../../../interest.js';
 import { constant, fn, has, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
@@ -15,9 +15,6 @@ import { systemError, errorByName } from '../../errors.js';
 import { issueGuard, guardedWake, closeGuard } from '../../waker-guard.js';
 import { invalidArg } from '../../../validators.js';
 
-
-
-/** mio's interests_to_epoll: always EPOLLET; readable adds EPOLLRDHUP to see half-close. */
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
 let EPOLLIN: number, EPOLLOUT: number, EPOLLPRI: number, EPOLLERR: number, EPOLLHUP: number, EPOLLRDHUP: number, EPOLLET: number, EPOLL_CTL_ADD: number, EPOLL_CTL_MOD: number, EPOLL_CTL_DEL: number, EINTR: number, EAGAIN: number, EV: StructInfo, EV_SIZE: number, EV_EVENTS: number, EV_DATA: number, TS: StructInfo;
@@ -44,6 +41,7 @@ function init(): void {
   ready = true;
 }
 
+/** mio's interests_to_epoll: always EPOLLET; readable adds EPOLLRDHUP to see half-close. */
 function interestsToEpoll(interest: Interest): number {
   let kind = EPOLLET;
   if (interest & Interest.READABLE) kind |= EPOLLIN | EPOLLRDHUP;
@@ -111,8 +109,8 @@ export class EpollSelector implements Selector {
     if (this.epollCtl(this.epfd, op, fd, b) === -1) throw systemError(syscall, errno());
   }
 
-  register(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_ADD, fd, token, interestsToEpoll(validInterest(interest))); }
-  reregister(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_MOD, fd, token, interestsToEpoll(validInterest(interest))); }
+  register(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_ADD, fd, token, interestsToEpoll(interest)); }
+  reregister(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_MOD, fd, token, interestsToEpoll(interest)); }
   deregister(fd: number): void { this.ctl(EPOLL_CTL_DEL, fd, 0, 0); }
   rearm(): void { /* epoll is edge-triggered natively */ }
 

@@ -26,7 +26,7 @@
 // level-triggered, as on poll(2).
 import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest, validInterest } from '../../../interest.js';
+import { Interest } from '../../../interest.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
@@ -89,7 +89,7 @@ export class EventPortSelector implements Selector {
 
   register(fd: number, token: Token, interest: Interest, owned: boolean): void {
     this.check('port_associate');
-    const wanted = interestsToPoll(validInterest(interest), 'event ports');
+    const wanted = interestsToPoll(interest, 'event ports');
     if (this.entries.has(fd)) throw errorByName('port_associate', 'EEXIST', `fd ${fd} is already registered with this Poll`);
     this.assoc(fd, wanted, token);
     this.entries.set(fd, { token, wanted, owned, armed: wanted });
@@ -97,7 +97,7 @@ export class EventPortSelector implements Selector {
 
   reregister(fd: number, token: Token, interest: Interest): void {
     this.check('port_associate');
-    const wanted = interestsToPoll(validInterest(interest), 'event ports');
+    const wanted = interestsToPoll(interest, 'event ports');
     const e = this.entries.get(fd);
     if (!e) throw errorByName('port_associate', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     this.assoc(fd, wanted, token);

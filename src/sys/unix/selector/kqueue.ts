@@ -10,7 +10,7 @@
 // OS has it, else a pipe.
 import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest, validInterest } from '../../../interest.js';
+import { Interest } from '../../../interest.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';
@@ -42,13 +42,12 @@ function init(): void {
   ready = true;
 }
 
-
-/** Writes one kevent at slot `i` of `view` (fields the layout does not list, like FreeBSD's ext, stay zero). */
 // filter and flags are 16 bits (int16_t, uint16_t) on FreeBSD, OpenBSD, macOS and libkqueue, and
 // 32 bits (uint32_t) on NetBSD: read and written at the width the target's layout gives.
 function getFilter(v: DataView, b: number): number { return FILTER.size === 4 ? v.getInt32(b + FILTER.offset, true) : v.getInt16(b + FILTER.offset, true); }
 function getFlags(v: DataView, b: number): number { return FLAGS.size === 4 ? v.getUint32(b + FLAGS.offset, true) : v.getUint16(b + FLAGS.offset, true); }
 
+/** Writes one kevent at slot `i` of `view` (fields the layout does not list, like FreeBSD's ext, stay zero). */
 function setKevent(view: DataView, i: number, ident: number, filter: number, flags: number, fflags: number, token: Token): void {
   const b = i * SIZE;
   for (let k = 0; k < SIZE; k += 4) view.setUint32(b + k, 0, true);
@@ -141,7 +140,7 @@ export class KqueueSelector implements Selector, WakerHost {
   }
 
   private checkInterest(interest: Interest): Interest {
-    const i = validInterest(interest);
+    const i = interest;
     if (i & Interest.AIO && EVFILT_AIO === undefined) throw invalidArg(`Interest.AIO is not supported by kqueue on ${mod.target.name}`);
     if (i & Interest.LIO && EVFILT_LIO === undefined) throw invalidArg(`Interest.LIO is not supported by kqueue on ${mod.target.name}`);
     if (i & Interest.PRIORITY) throw invalidArg(`Interest.PRIORITY is not supported by the kqueue backend (${mod.target.name})`);

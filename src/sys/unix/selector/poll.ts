@@ -13,7 +13,7 @@
 // notify pipe interrupts the call, and the array is rebuilt before the next one.
 import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest, validInterest } from '../../../interest.js';
+import { Interest } from '../../../interest.js';
 import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
 import { constant, fn, layout } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
@@ -121,7 +121,7 @@ export class PollSelector implements Selector, WakerHost {
 
   register(fd: number, token: Token, interest: Interest, owned: boolean, waker = false): void {
     this.check('poll');
-    const wanted = interestsToPoll(validInterest(interest), 'the poll backend');
+    const wanted = interestsToPoll(interest, 'the poll backend');
     if (!Number.isInteger(fd) || fd < 0) throw errorByName('poll', 'EBADF', `bad file descriptor ${fd}`);
     if (this.entries.has(fd)) throw errorByName('poll', 'EEXIST', `fd ${fd} is already registered with this Poll`);
     const e: Entry = { fd, token, wanted, armed: wanted, disabled: false, owned, waker, slot: this.slots.length };
@@ -132,7 +132,7 @@ export class PollSelector implements Selector, WakerHost {
 
   reregister(fd: number, token: Token, interest: Interest): void {
     this.check('poll');
-    const wanted = interestsToPoll(validInterest(interest), 'the poll backend');
+    const wanted = interestsToPoll(interest, 'the poll backend');
     const e = this.entries.get(fd);
     if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     e.token = token; e.wanted = wanted; e.armed = wanted; e.disabled = false;
