@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const common = { bundle: true, platform: 'node' as const, target: 'node20', external: ['koffi'], sourcemap: true, keepNames: true, logLevel: 'warning' as const };
 
   const all = join(dist, '_all.ts');
-  writeFileSync(all, ENTRIES.map((e) => `export * as ${e.name} from ${JSON.stringify(join(root, e.src).replace(/\.ts$/, '.js'))};`).join('\n') + '\n');
+  writeFileSync(all, `${ENTRIES.map((e) => `export * as ${e.name} from ${JSON.stringify(join(root, e.src).replace(/\.ts$/, '.js'))};`).join('\n')}\n`);
   // A process needs one target's tables: each target is its own file (dist/targets/<name>.cjs), and
   // the bundle's table of targets requires one only when it is asked for. The requires are literal,
   // so a bundler that bundles metal-io still finds them all.

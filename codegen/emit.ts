@@ -47,7 +47,7 @@ function jsReturnType(p: Param): string {
 type Lit = string | number | boolean | null | Lit[] | { [k: string]: Lit } | { __raw: string };
 const ident = /^[A-Za-z_$][\w$]*$/;
 function lit(v: Lit, indent = ''): string {
-  const next = indent + '  ';
+  const next = `${indent}  `;
   if (v === null) return 'null';
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -264,6 +264,7 @@ export function emitTypes(spec: Spec): string {
     '// The shared interface every generated/<target>.ts module satisfies.',
     { kind: StructureKind.TypeAlias, isExported: true, name: 'OsName', type: union(spec.oses), docs: ['Every OS of syscalls.yaml (`oses:`), as process.platform names them.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'BackendName', type: union(spec.backends), docs: ['The event-queue backends (`backends:` of syscalls.yaml).'] },
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the doc shows a template, it does not fill one
     { kind: StructureKind.TypeAlias, isExported: true, name: 'TargetName', type: union(spec.targets.map((t) => t.name)), docs: ['Every target, named as Node names platforms: `${process.platform}-${process.arch}`.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'ConstantName', type: union(all.flatMap((m) => m.constants.map((c) => c.name))), docs: ['Every constant of every target, by its C name.'] },
     { kind: StructureKind.TypeAlias, isExported: true, name: 'StructName', type: union(all.flatMap((m) => m.structs.map((s) => s.name))), docs: ['Every struct of every target, by its C name.'] },

@@ -138,28 +138,63 @@ export function parseSpec(text: string, file = 'syscalls.yaml'): Spec {
 
 // ---- resolution -------------------------------------------------------------------------------
 
-function resolve(raw: Raw, at: (p: (string | number)[]) => string): Spec {
-  const problems: string[] = [];
-  // The one list of operating systems.
-  const OS_NAMES = new Set(Object.keys(raw.oses));
-  // The one list of backends: every OS's and target's `backends`, and every requirement, name them.
-  const BACKENDS = new Set(Object.keys(raw.backends));
-  const NETS = new Set(['bsd', 'winsock']);
-  const knownBackends = (names: readonly string[], path: (string | number)[]) => names.forEach((b, i) => {
-    if (!BACKENDS.has(b)) problems.push(`${at([...path, i])}: unknown backend '${b}' (the backends are the keys of 'backends:': ${[...BACKENDS].join(', ')})`);
-  });
-  for (const [os, o] of Object.entries(raw.oses)) {
-    if (o.like !== undefined && (!OS_NAMES.has(o.like) || raw.oses[o.like]!.like !== undefined)) problems.push(`${at(['oses', os, 'like'])}: '${o.like}' is not an OS of oses: without a like of its own`);
-    knownBackends(o.backends, ['oses', os, 'backends']);
+type Path = (string | number)[];
+const SOCKET_APIS = new Set(['bsd', 'winsock']);
+
+/** Resolves a schema-valid spec into one model per target; every problem found (with its line) goes into one SpecError. */
+function resolve(raw: Raw, at: (p: Path) => string): Spec {
+  const r = new Resolver(raw, at);
+  r.checkReferences();
+  const models = r.targets.map((t) => new TargetResolver(r, t).model());
+  r.checkCompleteness(models);
+  if (r.problems.length) throw new SpecError([...new Set(r.problems)]);
+  return { targets: r.targets, models, oses: [...r.oses], backends: [...r.backends] };
+}
+
+/** What holds across targets: the OS, backend and target lists, selectors and their ranks, cross-references. */
+class Resolver {
+  readonly problems: string[] = [];
+  /** The one list of operating systems. */
+  readonly oses: Set<string>;
+  /** The one list of backends: every OS's and target's `backends`, and every requirement, name them. */
+  readonly backends: Set<string>;
+  readonly targets: Target[];
+  readonly targetNames: Set<string>;
+  /** Every constant's group, by name. */
+  readonly constantGroups = new Map<string, string>();
+
+  constructor(readonly raw: Raw, readonly at: (p: Path) => string) {
+    this.oses = new Set(Object.keys(raw.oses));
+    this.backends = new Set(Object.keys(raw.backends));
+    this.checkBackendNames();
+    this.targets = Object.entries(raw.targets).map(([name, t]) => this.target(name, t));
+    this.targetNames = new Set(this.targets.map((t) => t.name));
+    this.checkGroups();
   }
-  for (const [name, t] of Object.entries(raw.targets)) if (t.backends) knownBackends(t.backends, ['targets', name, 'backends']);
-  for (const k of Object.keys(raw.requires)) if (!BACKENDS.has(k) && !NETS.has(k)) problems.push(`${at(['requires', k])}: '${k}' is neither a backend (backends:) nor a socket API (bsd, winsock)`);
-  const targets: Target[] = Object.entries(raw.targets).map(([name, t]) => {
+
+  private knownBackends(names: readonly string[], path: Path): void {
+    names.forEach((b, i) => {
+      if (!this.backends.has(b)) this.problems.push(`${this.at([...path, i])}: unknown backend '${b}' (the backends are the keys of 'backends:': ${[...this.backends].join(', ')})`);
+    });
+  }
+
+  private checkBackendNames(): void {
+    const { raw, at } = this;
+    for (const [os, o] of Object.entries(raw.oses)) {
+      if (o.like !== undefined && (!this.oses.has(o.like) || raw.oses[o.like]!.like !== undefined)) this.problems.push(`${at(['oses', os, 'like'])}: '${o.like}' is not an OS of oses: without a like of its own`);
+      this.knownBackends(o.backends, ['oses', os, 'backends']);
+    }
+    for (const [name, t] of Object.entries(raw.targets)) if (t.backends) this.knownBackends(t.backends, ['targets', name, 'backends']);
+    for (const k of Object.keys(raw.requires)) if (!this.backends.has(k) && !SOCKET_APIS.has(k)) this.problems.push(`${at(['requires', k])}: '${k}' is neither a backend (backends:) nor a socket API (bsd, winsock)`);
+  }
+
+  private target(name: string, t: RawTarget): Target {
+    const { raw, at } = this;
     const model = raw.models[t.model];
-    if (!model) problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
+    if (!model) this.problems.push(`${at(['targets', name, 'model'])}: unknown data model '${t.model}'`);
     const os = raw.oses[t.os];
-    if (!os) problems.push(`${at(['targets', name, 'os'])}: unknown OS '${t.os}' for target ${name} (the OSes are the keys of 'oses:': ${[...OS_NAMES].join(', ')})`);
-    else if (t.verify && !os.probe && !(os.like && raw.oses[os.like]?.probe)) problems.push(`${at(['targets', name, 'verify'])}: target ${name} names a compiler but oses.${t.os} has no probe: prelude (the headers its layout probe includes)`);
+    if (!os) this.problems.push(`${at(['targets', name, 'os'])}: unknown OS '${t.os}' for target ${name} (the OSes are the keys of 'oses:': ${[...this.oses].join(', ')})`);
+    else if (t.verify && !os.probe && !(os.like && raw.oses[os.like]?.probe)) this.problems.push(`${at(['targets', name, 'verify'])}: target ${name} names a compiler but oses.${t.os} has no probe: prelude (the headers its layout probe includes)`);
     return {
       name, os: t.os, arch: t.arch, model: model ?? raw.models[Object.keys(raw.models)[0]!]!, modelName: t.model,
       endian: t.endian, libc: t.libc, verify: t.verify, stdcall: t.stdcall ?? false, kqueue: t.kqueue ?? null, koffi: t.koffi ?? 'prebuild',
@@ -167,221 +202,265 @@ function resolve(raw: Raw, at: (p: (string | number)[]) => string): Spec {
       probe: os?.probe ?? (os?.like ? raw.oses[os.like]?.probe : undefined) ?? [],
       like: os?.like ?? null,
     };
-  });
-  const targetNames = new Set(targets.map((t) => t.name));
-  for (const [g, members] of Object.entries(raw.groups)) {
-    if (OS_NAMES.has(g) || targetNames.has(g)) problems.push(`${at(['groups', g])}: group '${g}' shadows an OS or target name`);
-    members.forEach((m, i) => {
-      if (!OS_NAMES.has(m) && !targetNames.has(m)) problems.push(`${at(['groups', g, i])}: unknown OS or target '${m}' in group '${g}'`);
-    });
+  }
+
+  private checkGroups(): void {
+    for (const [g, members] of Object.entries(this.raw.groups)) {
+      if (this.oses.has(g) || this.targetNames.has(g)) this.problems.push(`${this.at(['groups', g])}: group '${g}' shadows an OS or target name`);
+      members.forEach((m, i) => {
+        if (!this.oses.has(m) && !this.targetNames.has(m)) this.problems.push(`${this.at(['groups', g, i])}: unknown OS or target '${m}' in group '${g}'`);
+      });
+    }
   }
 
   /** Rank with which `sel` matches `t`: 3 exact target, 2 OS, 1.5 the OS it is `like`, 1 group, 0 none; -1 unknown selector. */
-  const rank = (sel: string, t: Target): number => {
-    if (targetNames.has(sel)) return sel === t.name ? 3 : 0;
-    const like = raw.oses[t.os]?.like;
-    if (OS_NAMES.has(sel)) return sel === t.os ? 2 : sel === like ? 1.5 : 0;
-    const g = raw.groups[sel];
+  rank(sel: string, t: Target): number {
+    if (this.targetNames.has(sel)) return sel === t.name ? 3 : 0;
+    const like = this.raw.oses[t.os]?.like;
+    if (this.oses.has(sel)) return sel === t.os ? 2 : sel === like ? 1.5 : 0;
+    const g = this.raw.groups[sel];
     if (!g) return -1;
     return g.includes(t.name) || g.includes(t.os) || (like !== undefined && g.includes(like)) ? 1 : 0;
-  };
-  const checkSelectors = (sels: string[], path: (string | number)[]) => {
-    for (const s of sels) if (targets.length && rank(s, targets[0]!) < 0) problems.push(`${at([...path, s])}: unknown selector '${s}' (not a target, OS or group)`);
-  };
+  }
+
   /** The key of `map` that applies to `t`, or undefined; reports ambiguity. */
-  const pick = (keys: string[], t: Target, path: (string | number)[]): string | undefined => {
+  pick(keys: string[], t: Target, path: Path): string | undefined {
     let best: string | undefined; let bestRank = 0; let tie = false;
     for (const k of keys) {
-      const r = rank(k, t);
+      const r = this.rank(k, t);
       if (r > bestRank) { best = k; bestRank = r; tie = false; } else if (r === bestRank && r > 0) tie = true;
     }
-    if (tie) problems.push(`${at(path)}: ambiguous for ${t.name}: two selectors of the same rank match`);
+    if (tie) this.problems.push(`${this.at(path)}: ambiguous for ${t.name}: two selectors of the same rank match`);
     return best;
-  };
-  const matches = (sels: string[], t: Target) => sels.some((s) => rank(s, t) > 0);
+  }
 
-  // Check every selector used anywhere once.
-  checkSelectors(Object.keys(raw.libraries).flatMap((l) => Object.keys(raw.libraries[l]!)), ['libraries']);
-  for (const [ty, m] of Object.entries(raw.types)) checkSelectors(Object.keys(m), ['types', ty]);
-  for (const [g, grp] of Object.entries(raw.constants)) for (const [c, m] of Object.entries(grp.values)) checkSelectors(Object.keys(m), ['constants', g, 'values', c]);
-  for (const [s, st] of Object.entries(raw.structs)) {
-    checkSelectors([...(st.on ?? []), ...(st.packed ?? [])], ['structs', s]);
-    if (st.pack) checkSelectors(Object.keys(st.pack), ['structs', s, 'pack']);
-    if (st.variants) checkSelectors(Object.keys(st.variants), ['structs', s, 'variants']);
-    if (!st.fields === !st.variants) problems.push(`${at(['structs', s])}: struct '${s}' needs exactly one of 'fields' or 'variants'`);
-    if (st.fields && !st.on) problems.push(`${at(['structs', s])}: struct '${s}' with 'fields' needs 'on'`);
+  matches(sels: string[], t: Target): boolean { return sels.some((s) => this.rank(s, t) > 0); }
+
+  private checkSelectors(sels: string[], path: Path): void {
+    for (const s of sels) if (this.targets.length && this.rank(s, this.targets[0]!) < 0) this.problems.push(`${this.at([...path, s])}: unknown selector '${s}' (not a target, OS or group)`);
   }
-  for (const [f, fn] of Object.entries(raw.functions)) {
-    checkSelectors(fn.on, ['functions', f, 'on']);
-    for (const k of ['proto', 'symbol'] as const) { const v = fn[k]; if (v && typeof v === 'object') checkSelectors(Object.keys(v), ['functions', f, k]); }
-    if (!raw.libraries[fn.lib]) problems.push(`${at(['functions', f, 'lib'])}: unknown library '${fn.lib}'`);
+
+  /** Every selector used anywhere, once; struct shapes; libraries named by functions; duplicate names. */
+  checkReferences(): void {
+    const { raw, at } = this;
+    this.checkSelectors(Object.keys(raw.libraries).flatMap((l) => Object.keys(raw.libraries[l]!)), ['libraries']);
+    for (const [ty, m] of Object.entries(raw.types)) this.checkSelectors(Object.keys(m), ['types', ty]);
+    for (const [g, grp] of Object.entries(raw.constants)) for (const [c, m] of Object.entries(grp.values)) this.checkSelectors(Object.keys(m), ['constants', g, 'values', c]);
+    for (const [s, st] of Object.entries(raw.structs)) {
+      this.checkSelectors([...(st.on ?? []), ...(st.packed ?? [])], ['structs', s]);
+      if (st.pack) this.checkSelectors(Object.keys(st.pack), ['structs', s, 'pack']);
+      if (st.variants) this.checkSelectors(Object.keys(st.variants), ['structs', s, 'variants']);
+      if (!st.fields === !st.variants) this.problems.push(`${at(['structs', s])}: struct '${s}' needs exactly one of 'fields' or 'variants'`);
+      if (st.fields && !st.on) this.problems.push(`${at(['structs', s])}: struct '${s}' with 'fields' needs 'on'`);
+    }
+    for (const [f, fn] of Object.entries(raw.functions)) {
+      this.checkSelectors(fn.on, ['functions', f, 'on']);
+      for (const k of ['proto', 'symbol'] as const) { const v = fn[k]; if (v && typeof v === 'object') this.checkSelectors(Object.keys(v), ['functions', f, k]); }
+      if (!raw.libraries[fn.lib]) this.problems.push(`${at(['functions', f, 'lib'])}: unknown library '${fn.lib}'`);
+    }
+    const seen = this.constantGroups;
+    for (const [g, grp] of Object.entries(raw.constants)) {
+      for (const c of Object.keys(grp.values)) {
+        if (seen.has(c)) this.problems.push(`${at(['constants', g, 'values', c])}: duplicate constant '${c}' (also in group '${seen.get(c)}')`);
+        seen.set(c, g);
+      }
+    }
+    for (const name of Object.keys(raw.functions)) if (seen.has(name)) this.problems.push(`${at(['functions', name])}: '${name}' is both a function and a constant`);
   }
-  const seenConst = new Map<string, string>();
-  for (const [g, grp] of Object.entries(raw.constants)) {
-    for (const c of Object.keys(grp.values)) {
-      if (seenConst.has(c)) problems.push(`${at(['constants', g, 'values', c])}: duplicate constant '${c}' (also in group '${seenConst.get(c)}')`);
-      seenConst.set(c, g);
+
+  /**
+   * Every struct must have a layout on some target; every name a requirement lists must exist, and every
+   * target must have what its backends and socket API take (refusing now beats an empty or partial
+   * module that fails at run time).
+   */
+  checkCompleteness(models: TargetModel[]): void {
+    const { raw, at } = this;
+    for (const name of Object.keys(raw.structs)) {
+      if (!models.some((m) => m.structs.some((s) => s.name === name))) this.problems.push(`${at(['structs', name])}: struct '${name}' has no layout for any target`);
+    }
+    const known = new Set([...Object.keys(raw.functions), ...Object.keys(raw.structs), ...this.constantGroups.keys()]);
+    for (const [k, req] of Object.entries(raw.requires)) {
+      for (const kind of ['functions', 'constants', 'structs', 'optional'] as const) {
+        (req![kind] ?? []).forEach((n, i) => { if (!known.has(n)) this.problems.push(`${at(['requires', k, kind, i])}: '${n}' is not a function, constant or struct of this file`); });
+      }
+    }
+    for (const m of models) {
+      const t = m.target;
+      const have = { functions: new Set(m.functions.map((f) => f.name)), constants: new Set(m.constants.map((c) => c.name)), structs: new Set(m.structs.map((x) => x.name)) };
+      for (const need of [...t.backends, t.net]) {
+        const req = raw.requires[need];
+        if (!req) continue;
+        const lacks = (['functions', 'constants', 'structs'] as const).map((kind) => [kind, req[kind].filter((n) => !have[kind].has(n))] as const).filter(([, xs]) => xs.length);
+        if (lacks.length) this.problems.push(`${at(['targets', t.name])}: target ${t.name} lacks what ${need} needs (requires.${need}): ${lacks.map(([kind, xs]) => `${kind} ${xs.join(', ')}`).join('; ')}`);
+      }
     }
   }
-  for (const name of Object.keys(raw.functions)) if (seenConst.has(name)) problems.push(`${at(['functions', name])}: '${name}' is both a function and a constant`);
+}
 
-  const models = targets.map((t): TargetModel => {
-    const prim = (n: Primitive): { size: number; align: number } => primitiveLayout(n, t.model);
-    const typeOf = (ctype: string, path: (string | number)[]): { type: Primitive | string; count: number | null; pointer: boolean } | null => {
-      const parsed = parseCType(ctype);
-      if (!parsed) { problems.push(`${at(path)}: cannot parse C type '${ctype}'`); return null; }
-      if (parsed.pointer) return { type: 'pointer', count: parsed.count, pointer: true };
-      const sname = parsed.base.replace(/^struct /, '');
-      if (raw.structs[sname]) return { type: sname, count: parsed.count, pointer: false };
-      const m = raw.types[parsed.base];
-      if (!m) { problems.push(`${at(path)}: unknown type '${parsed.base}'`); return null; }
-      const key = pick(Object.keys(m), t, ['types', parsed.base]);
-      if (!key) { problems.push(`${at(path)}: type '${parsed.base}' has no definition for ${t.name}`); return null; }
-      const inner = parseCType(m[key]!);
-      if (!inner || !(PRIMITIVES as string[]).includes(inner.base)) { problems.push(`${at(['types', parsed.base, key])}: '${m[key]}' is not a primitive`); return null; }
-      if (inner.count !== null && parsed.count !== null) { problems.push(`${at(path)}: arrays of array typedefs are not supported`); return null; }
-      return { type: inner.base as Primitive, count: parsed.count ?? inner.count, pointer: false };
-    };
+/** One target's model: its libraries, constants, struct layouts and function prototypes. */
+class TargetResolver {
+  /** Names whose value came from an OS this one is `like` or from a group, not from the target or its OS. */
+  private readonly inherited = new Set<string>();
+  private readonly layouts = new Map<string, StructLayout | null>();
+  private readonly problems: string[];
+  private readonly raw: Raw;
+  private readonly at: (p: Path) => string;
 
+  constructor(private readonly r: Resolver, private readonly t: Target) {
+    this.problems = r.problems;
+    this.raw = r.raw;
+    this.at = r.at;
+  }
+
+  model(): TargetModel {
+    const { raw, t } = this;
+    const libraries = this.libraries();
+    const constants = this.constants();
+    const structs = Object.keys(raw.structs).map((name) => this.layoutOf(name, [])).filter((l): l is StructLayout => l !== null);
+    const functions = this.functions(libraries);
+    const decl = raw.decls ? this.r.pick(Object.keys(raw.decls), t, ['decls']) : undefined;
+    // What a compiler checks is not inherited on faith.
+    const unchecked = t.verify ? [] : [...this.inherited].sort();
+    return { target: t, libraries, constants, structs, functions, decls: decl ? raw.decls![decl]! : '', inherited: unchecked };
+  }
+
+  private typeOf(ctype: string, path: Path): { type: Primitive | string; count: number | null; pointer: boolean } | null {
+    const { raw, at } = this;
+    const parsed = parseCType(ctype);
+    if (!parsed) { this.problems.push(`${at(path)}: cannot parse C type '${ctype}'`); return null; }
+    if (parsed.pointer) return { type: 'pointer', count: parsed.count, pointer: true };
+    const sname = parsed.base.replace(/^struct /, '');
+    if (raw.structs[sname]) return { type: sname, count: parsed.count, pointer: false };
+    const m = raw.types[parsed.base];
+    if (!m) { this.problems.push(`${at(path)}: unknown type '${parsed.base}'`); return null; }
+    const key = this.r.pick(Object.keys(m), this.t, ['types', parsed.base]);
+    if (!key) { this.problems.push(`${at(path)}: type '${parsed.base}' has no definition for ${this.t.name}`); return null; }
+    const inner = parseCType(m[key]!);
+    if (!inner || !(PRIMITIVES as string[]).includes(inner.base)) { this.problems.push(`${at(['types', parsed.base, key])}: '${m[key]}' is not a primitive`); return null; }
+    if (inner.count !== null && parsed.count !== null) { this.problems.push(`${at(path)}: arrays of array typedefs are not supported`); return null; }
+    return { type: inner.base as Primitive, count: parsed.count ?? inner.count, pointer: false };
+  }
+
+  private libraries(): Record<string, string[]> {
     const libraries: Record<string, string[]> = {};
-    for (const [lib, m] of Object.entries(raw.libraries)) {
-      const k = pick(Object.keys(m), t, ['libraries', lib]);
+    for (const [lib, m] of Object.entries(this.raw.libraries)) {
+      const k = this.r.pick(Object.keys(m), this.t, ['libraries', lib]);
       if (k) libraries[lib] = m[k]!;
     }
+    return libraries;
+  }
 
-    const inherited = new Set<string>();
+  private constants(): ConstantSpec[] {
     const constants: ConstantSpec[] = [];
-    for (const [g, grp] of Object.entries(raw.constants)) {
+    for (const [g, grp] of Object.entries(this.raw.constants)) {
       for (const [c, m] of Object.entries(grp.values)) {
-        const k = pick(Object.keys(m), t, ['constants', g, 'values', c]);
+        const k = this.r.pick(Object.keys(m), this.t, ['constants', g, 'values', c]);
         if (k !== undefined && m[k] !== null) {
           constants.push({ name: c, value: m[k]!, group: g, header: grp.header });
-          if (rank(k, t) === 1) inherited.add(c);
+          if (this.r.rank(k, this.t) === 1) this.inherited.add(c);
         }
       }
     }
+    return constants;
+  }
 
-    const structs: StructLayout[] = [];
-    const layoutCache = new Map<string, StructLayout | null>();
-    const layoutOf = (name: string, stack: string[]): StructLayout | null => {
-      if (layoutCache.has(name)) return layoutCache.get(name)!;
-      if (stack.includes(name)) { problems.push(`${at(['structs', name])}: struct '${name}' contains itself`); return null; }
-      const st = raw.structs[name]!;
-      let fieldList: string[] | undefined; let path: (string | number)[];
-      if (st.fields) {
-        if (!matches(st.on ?? [], t)) { layoutCache.set(name, null); return null; }
-        if (!(st.on ?? []).some((x) => rank(x, t) > 1)) inherited.add(name);
-        fieldList = st.fields; path = ['structs', name, 'fields'];
+  /** The fields a struct has on this target (its `fields` where `on` matches, else the variant that applies), or null. */
+  private fieldsOf(name: string): { list: string[]; path: Path } | null {
+    const { r, t } = this;
+    const st = this.raw.structs[name]!;
+    if (st.fields) {
+      if (!r.matches(st.on ?? [], t)) return null;
+      if (!(st.on ?? []).some((x) => r.rank(x, t) > 1)) this.inherited.add(name);
+      return { list: st.fields, path: ['structs', name, 'fields'] };
+    }
+    const k = r.pick(Object.keys(st.variants!), t, ['structs', name, 'variants']);
+    if (!k) return null;
+    if (r.rank(k, t) === 1) this.inherited.add(name);
+    return { list: st.variants![k]!, path: ['structs', name, 'variants', k] };
+  }
+
+  private layoutOf(name: string, stack: string[]): StructLayout | null {
+    const { r, t, at } = this;
+    if (this.layouts.has(name)) return this.layouts.get(name)!;
+    if (stack.includes(name)) { this.problems.push(`${at(['structs', name])}: struct '${name}' contains itself`); return null; }
+    const st = this.raw.structs[name]!;
+    const fieldList = this.fieldsOf(name);
+    if (!fieldList) { this.layouts.set(name, null); return null; }
+    const { path } = fieldList;
+    const packed = r.matches(st.packed ?? [], t);
+    // `#pragma pack(N)`: no field aligned beyond N (macOS's struct kevent is pack(4)).
+    const packKey = st.pack ? r.pick(Object.keys(st.pack), t, ['structs', name, 'pack']) : undefined;
+    const packMax = packKey === undefined ? Infinity : st.pack![packKey]!;
+    const fields: FieldLayout[] = [];
+    let offset = 0; let align = 1; const names = new Set<string>();
+    fieldList.list.forEach((spec, i) => {
+      const m = /^\s*([A-Za-z_]\w*)\s+(.+?)\s*$/.exec(spec);
+      if (!m) { this.problems.push(`${at([...path, i])}: field '${spec}' is not "name type"`); return; }
+      const [, fname, ctype] = m as unknown as [string, string, string];
+      if (names.has(fname)) this.problems.push(`${at([...path, i])}: duplicate field '${fname}' in '${name}'`);
+      names.add(fname);
+      const ty = this.typeOf(ctype, [...path, i]);
+      if (!ty) return;
+      let el: { size: number; align: number };
+      if ((PRIMITIVES as string[]).includes(ty.type)) {
+        if (ty.type === 'void') { this.problems.push(`${at([...path, i])}: field '${fname}' cannot be void`); return; }
+        el = primitiveLayout(ty.type as Primitive, t.model);
       } else {
-        const k = pick(Object.keys(st.variants!), t, ['structs', name, 'variants']);
-        if (!k) { layoutCache.set(name, null); return null; }
-        fieldList = st.variants![k]; path = ['structs', name, 'variants', k];
-        if (rank(k, t) === 1) inherited.add(name);
+        const inner = this.layoutOf(ty.type, [...stack, name]);
+        if (!inner) { this.problems.push(`${at([...path, i])}: struct '${ty.type}' has no layout for ${t.name}`); return; }
+        el = inner;
       }
-      const packed = matches(st.packed ?? [], t);
-      // `#pragma pack(N)`: no field aligned beyond N (macOS's struct kevent is pack(4)).
-      const packKey = st.pack ? pick(Object.keys(st.pack), t, ['structs', name, 'pack']) : undefined;
-      const packMax = packKey === undefined ? Infinity : st.pack![packKey]!;
-      const fields: FieldLayout[] = [];
-      let offset = 0; let align = 1; const names = new Set<string>();
-      fieldList!.forEach((spec, i) => {
-        const m = /^\s*([A-Za-z_]\w*)\s+(.+?)\s*$/.exec(spec);
-        if (!m) { problems.push(`${at([...path, i])}: field '${spec}' is not "name type"`); return; }
-        const [, fname, ctype] = m as unknown as [string, string, string];
-        if (names.has(fname)) problems.push(`${at([...path, i])}: duplicate field '${fname}' in '${name}'`);
-        names.add(fname);
-        const ty = typeOf(ctype, [...path, i]);
-        if (!ty) return;
-        let el: { size: number; align: number };
-        if ((PRIMITIVES as string[]).includes(ty.type)) {
-          if (ty.type === 'void') { problems.push(`${at([...path, i])}: field '${fname}' cannot be void`); return; }
-          el = prim(ty.type as Primitive);
-        } else {
-          const inner = layoutOf(ty.type, [...stack, name]);
-          if (!inner) { problems.push(`${at([...path, i])}: struct '${ty.type}' has no layout for ${t.name}`); return; }
-          el = inner;
-        }
-        const fa = packed ? 1 : Math.min(el.align, packMax);
-        offset = alignUp(offset, fa);
-        const size = el.size * (ty.count ?? 1);
-        fields.push({ name: fname, ctype, type: ty.type, count: ty.count, offset, size, align: el.align });
-        offset += size; align = Math.max(align, fa);
-      });
-      const layout: StructLayout = { name, c: st.c ?? `struct ${name}`, header: st.header, size: alignUp(offset, align), align, packed, fields };
-      layoutCache.set(name, layout);
-      return layout;
-    };
-    for (const name of Object.keys(raw.structs)) {
-      const l = layoutOf(name, []);
-      if (l) structs.push(l);
-    }
+      const fa = packed ? 1 : Math.min(el.align, packMax);
+      offset = alignUp(offset, fa);
+      const size = el.size * (ty.count ?? 1);
+      fields.push({ name: fname, ctype, type: ty.type, count: ty.count, offset, size, align: el.align });
+      offset += size; align = Math.max(align, fa);
+    });
+    const layout: StructLayout = { name, c: st.c ?? `struct ${name}`, header: st.header, size: alignUp(offset, align), align, packed, fields };
+    this.layouts.set(name, layout);
+    return layout;
+  }
 
+  /** A prototype or symbol that may differ by target (NetBSD: size_t nchanges, the versioned __kevent50). */
+  private perTarget(name: string, v: PerTarget, key: 'proto' | 'symbol'): { text: string; path: Path } | null {
+    if (typeof v === 'string') return { text: v, path: ['functions', name, key] };
+    const k = this.r.pick(Object.keys(v), this.t, ['functions', name, key]);
+    if (k === undefined) { this.problems.push(`${this.at(['functions', name, key])}: no ${key} for ${this.t.name} (none of ${Object.keys(v).join(', ')} matches it)`); return null; }
+    return { text: v[k]!, path: ['functions', name, key, k] };
+  }
+
+  private functions(libraries: Record<string, string[]>): FunctionSpec[] {
+    const { t, at } = this;
     const functions: FunctionSpec[] = [];
-    for (const [name, fn] of Object.entries(raw.functions)) {
-      if (!matches(fn.on, t)) continue;
-      // Prototype and symbol may differ by target (NetBSD: size_t nchanges, the versioned __kevent50).
-      const perTarget = (v: PerTarget, key: 'proto' | 'symbol'): { text: string; path: (string | number)[] } | null => {
-        if (typeof v === 'string') return { text: v, path: ['functions', name, key] };
-        const k = pick(Object.keys(v), t, ['functions', name, key]);
-        if (k === undefined) { problems.push(`${at(['functions', name, key])}: no ${key} for ${t.name} (none of ${Object.keys(v).join(', ')} matches it)`); return null; }
-        return { text: v[k]!, path: ['functions', name, key, k] };
-      };
-      const pr = perTarget(fn.proto, 'proto');
-      const sy = fn.symbol === undefined ? { text: name, path: ['functions', name] } : perTarget(fn.symbol, 'symbol');
+    for (const [name, fn] of Object.entries(this.raw.functions)) {
+      if (!this.r.matches(fn.on, t)) continue;
+      const pr = this.perTarget(name, fn.proto, 'proto');
+      const sy = fn.symbol === undefined ? { text: name, path: ['functions', name] } : this.perTarget(name, fn.symbol, 'symbol');
       if (!pr || !sy) continue;
       const path = pr.path;
       const proto = pr.text;
       const p = parsePrototype(proto);
-      if (!p) { problems.push(`${at(path)}: cannot parse prototype '${proto}'`); continue; }
+      if (!p) { this.problems.push(`${at(path)}: cannot parse prototype '${proto}'`); continue; }
       const symbol = sy.text;
-      if (p.name !== symbol) problems.push(`${at(path)}: prototype names '${p.name}', expected '${symbol}'`);
+      if (p.name !== symbol) this.problems.push(`${at(path)}: prototype names '${p.name}', expected '${symbol}'`);
       const conv = (c: { name: string; ctype: string }): Param | null => {
-        const ty = typeOf(c.ctype, path);
+        const ty = this.typeOf(c.ctype, path);
         if (!ty) return null;
-        if (ty.count !== null || !(PRIMITIVES as string[]).includes(ty.type)) { problems.push(`${at(path)}: '${c.ctype}' must be passed by pointer`); return null; }
+        if (ty.count !== null || !(PRIMITIVES as string[]).includes(ty.type)) { this.problems.push(`${at(path)}: '${c.ctype}' must be passed by pointer`); return null; }
         return { name: c.name, ctype: c.ctype, type: ty.type as Primitive, pointer: ty.pointer };
       };
       const ret = conv({ name: '', ctype: p.ret });
       const params = p.params.map(conv);
       if (!ret || params.some((x) => !x)) continue;
-      if (!libraries[fn.lib]) { problems.push(`${at(['functions', name, 'lib'])}: library '${fn.lib}' has no file for ${t.name}`); continue; }
+      if (!libraries[fn.lib]) { this.problems.push(`${at(['functions', name, 'lib'])}: library '${fn.lib}' has no file for ${t.name}`); continue; }
       functions.push({
         name, symbol, lib: fn.lib, proto, ret, params: params as Param[], variadic: p.variadic,
         stdcall: p.stdcall && t.stdcall, errors: fn.errors, blocking: fn.blocking ?? false, hot: fn.hot ?? false,
         optional: fn.optional ?? false, doc: fn.doc,
       });
     }
-    const decl = raw.decls ? pick(Object.keys(raw.decls), t, ['decls']) : undefined;
-    // What a compiler checks is not inherited on faith.
-    const unchecked = t.verify ? [] : [...inherited].sort();
-    return { target: t, libraries, constants, structs, functions, decls: decl ? raw.decls![decl]! : '', inherited: unchecked };
-  });
-
-  // Every struct must have a layout on every target where a function or another struct of that
-  // target's OS family mentions it by value; and every struct must exist somewhere.
-  for (const name of Object.keys(raw.structs)) {
-    if (!models.some((m) => m.structs.some((s) => s.name === name))) problems.push(`${at(['structs', name])}: struct '${name}' has no layout for any target`);
+    return functions;
   }
-  // Every name a requirement lists must exist, and every target must have what its backends and
-  // socket API take (refusing now beats an empty or partial module that fails at run time).
-  const known = new Set([...Object.keys(raw.functions), ...Object.keys(raw.structs), ...seenConst.keys()]);
-  for (const [k, req] of Object.entries(raw.requires)) {
-    for (const kind of ['functions', 'constants', 'structs', 'optional'] as const) {
-      (req![kind] ?? []).forEach((n, i) => { if (!known.has(n)) problems.push(`${at(['requires', k, kind, i])}: '${n}' is not a function, constant or struct of this file`); });
-    }
-  }
-  for (const m of models) {
-    const t = m.target;
-    const have = { functions: new Set(m.functions.map((f) => f.name)), constants: new Set(m.constants.map((c) => c.name)), structs: new Set(m.structs.map((x) => x.name)) };
-    for (const need of [...t.backends, t.net]) {
-      const req = raw.requires[need];
-      if (!req) continue;
-      const lacks = (['functions', 'constants', 'structs'] as const).map((kind) => [kind, req[kind].filter((n) => !have[kind].has(n))] as const).filter(([, xs]) => xs.length);
-      if (lacks.length) problems.push(`${at(['targets', t.name])}: target ${t.name} lacks what ${need} needs (requires.${need}): ${lacks.map(([kind, xs]) => `${kind} ${xs.join(', ')}`).join('; ')}`);
-    }
-  }
-  if (problems.length) throw new SpecError([...new Set(problems)]);
-  return { targets, models, oses: [...OS_NAMES], backends: [...BACKENDS] };
 }
 
 // ---- C type helpers ---------------------------------------------------------------------------

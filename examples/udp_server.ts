@@ -51,7 +51,7 @@ function serve(): void {
 // A send that would block is kept and sent again on the socket's next event (WRITABLE is registered).
 const PER_CLIENT = 100; const WINDOW = 8;
 const clients = Array.from({ length: 10 }, () => UdpSocket.bind('127.0.0.1:0'));
-clients.forEach((c, i) => poll.registry().register(c, 1 + i, Interest.READABLE | Interest.WRITABLE));
+clients.forEach((c, i) => { poll.registry().register(c, 1 + i, Interest.READABLE | Interest.WRITABLE); });
 const to = new PeerAddress(server.localAddr());
 const expected = new Map<number, string>();
 const sentBy = clients.map(() => 0);

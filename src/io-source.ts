@@ -8,7 +8,7 @@ import type { Selector } from './sys/selector.js';
 import { validToken, type Token } from './token.js';
 import { Interest, validInterest } from './interest.js';
 import { debug } from './debug.js';
-import { Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, owedAt, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
+import { type Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, owedAt, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
 import { CHECK, Misuse, misuse } from './check.js';
 import { FAULTS, IoFault, envFaults, type Faults } from './faults.js';
 import { errorByName, systemError } from './errors.js';

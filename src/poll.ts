@@ -490,7 +490,9 @@ export class Poll implements Disposable {
     const sel = this.#selector;
     const start = t > 0 ? performance.now() : 0;
     const f = book.faults;
-    let n = f !== null && f.hit() ? (f.counts.eintr++, 0) : sel.select(ev, t); // an injected EINTR: the wait goes on below
+    let n = 0;
+    if (f?.hit()) f.counts.eintr++; // an injected EINTR: the wait goes on below
+    else n = sel.select(ev, t);
     // Back with nothing before the time is up: a signal interrupted the wait (EINTR). Wait out the
     // rest, as libuv does and Python since PEP 475: a wait ends with events or after the timeout.
     while (n === 0 && t !== 0) {

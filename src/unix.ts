@@ -1,7 +1,7 @@
 // metal-io/unix: SourceFd (register any fd) and non-blocking pipes.
 import { validToken, type Token } from './token.js';
 import { validInterest, type Interest } from './interest.js';
-import { Registry, selectorOf, dropEvents, type Source } from './poll.js';
+import { type Registry, selectorOf, dropEvents, type Source } from './poll.js';
 import type { Selector } from './sys/selector.js';
 import { OwnedFd, ioOf, STREAM_READ, STREAM_WRITE, type TransferFn, isOwnedFd } from './io-source.js';
 import { makePipe, setNonblocking, closeFd, fdErrs } from './sys/unix/fd.js';

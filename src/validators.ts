@@ -72,6 +72,7 @@ export function outOfRangeError(name: string, range: string, actual: unknown): A
 
 /** TypeError ERR_INVALID_ARG_VALUE: `The argument 'interest' is invalid: reason. Received ...`. */
 export function argValueError(name: string, reason: string, actual?: unknown): ArgError {
+  // biome-ignore lint/complexity/noArguments: an omitted `actual` (no 'Received') differs from an undefined one
   return withCode(new TypeError(`The argument '${name}' ${reason}.${arguments.length > 2 ? ` Received ${describe(actual)}` : ''}`), 'ERR_INVALID_ARG_VALUE', argValueError);
 }
 

@@ -127,7 +127,7 @@ test('validation: an unknown OS names the target line and lists the OSes of oses
   const bad = tiny.replace('linux-ia32: { os: linux,', 'linux-ia32: { os: netbsd,');
   const p = problems(bad);
   assert.ok(p.some((x) => x.startsWith(`x.yaml:${lineOf(bad, 'os: netbsd')}:`) && x.includes("unknown OS 'netbsd'") && x.includes("keys of 'oses:': linux")), p.join('\n'));
-  const noProbe = tiny.replace(/\n    probe: \[[^\]]*\]/, '');
+  const noProbe = tiny.replace(/\n {4}probe: \[[^\]]*\]/, '');
   assert.ok(problems(noProbe).some((x) => x.includes('linux-x64 names a compiler but oses.linux has no probe: prelude')), problems(noProbe).join('\n'));
   const enumBad = tiny.replace('errors: errno, doc: write(2)', 'errors: errnoo, doc: write(2)');
   assert.ok(problems(enumBad).some((x) => x.includes('allowed values: errno, wsa, win32, ntstatus, uv, return, none')), problems(enumBad).join('\n'));
@@ -140,7 +140,7 @@ test('validation: backends: is the one list of backends; an OS, a target or a re
   const req = tiny.replace('requires:\n  epoll:', 'requires:\n  epol:');
   assert.ok(problems(req).some((x) => x.includes("'epol' is neither a backend (backends:) nor a socket API")), problems(req).join('\n'));
   const fewer = tiny.replace('  eventports: illumos\n', '');
-  assert.match(emitAll(parseSpec(fewer, 'tiny.yaml')).get('generated/types.ts')!, /export type BackendName =\n  \| 'epoll'\n  \| 'iocp'\n  \| 'kqueue'\n  \| 'poll';/, 'BackendName is emitted from the list');
+  assert.match(emitAll(parseSpec(fewer, 'tiny.yaml')).get('generated/types.ts')!, /export type BackendName =\n {2}\| 'epoll'\n {2}\| 'iocp'\n {2}\| 'kqueue'\n {2}\| 'poll';/, 'BackendName is emitted from the list');
 });
 
 test('completeness: a target without what its backend needs is refused, at its line, with what it lacks', () => {

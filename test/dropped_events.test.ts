@@ -13,7 +13,7 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 /** `n` connected pairs whose server ends are registered with `tokens` and have a byte to read. */
 function readyPairs(poll: Poll, tokens: number[]): Pair[] {
   const pairs = tokens.map(() => tcpPair());
-  pairs.forEach((p, i) => poll.registry().register(p.server, tokens[i]!, Interest.READABLE));
+  pairs.forEach((p, i) => { poll.registry().register(p.server, tokens[i]!, Interest.READABLE); });
   for (const [i, p] of pairs.entries()) p.client.write(Buffer.from([i]));
   sleep(50); // loopback delivers at once; AFD (Wine) completes its polls meanwhile
   return pairs;

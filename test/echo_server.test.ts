@@ -55,7 +55,7 @@ test('echoes for many clients, survives resets, half-closes and vanishing client
     // Ten ordinary clients.
     const clients = await Promise.all(Array.from({ length: 10 }, () => client(srv.port)));
     const echoes = await Promise.all(clients.map((c, i) => roundTrip(c, Buffer.from(`client ${i} `.repeat(100)))));
-    echoes.forEach((e, i) => assert.is(e.toString(), `client ${i} `.repeat(100)));
+    echoes.forEach((e, i) => { assert.is(e.toString(), `client ${i} `.repeat(100)); });
 
     // A client that resets (RST) and one that vanishes mid-write (never reads, then destroys).
     const resetter = await client(srv.port);
@@ -125,7 +125,7 @@ test('survives fd exhaustion: ulimit -n 256 and a flood of 1000 connections; ser
     const fresh = await Promise.all(Array.from({ length: 20 }, () => client(srv.port)));
     const data = fresh.map(() => randomBytes(1024 * 1024));
     const back = await Promise.all(fresh.map((c, i) => roundTrip(c, data[i]!, 30000)));
-    back.forEach((b, i) => assert.ok(b.equals(data[i]!), `client ${i}: 1 MiB byte-for-byte`));
+    back.forEach((b, i) => { assert.ok(b.equals(data[i]!), `client ${i}: 1 MiB byte-for-byte`); });
     for (const c of [...early, ...fresh]) c.destroy();
     console.log(`  (flood: ${refused} connect errors seen by clients)`);
   } finally {

@@ -85,7 +85,7 @@ test('a poll returns at most capacity events; the rest come next', () => {
   const poll = new Poll(); const events = new Events(2);
   const pipes = Array.from({ length: 5 }, () => channel());
   try {
-    pipes.forEach(([, rx], i) => poll.registry().register(rx, i, Interest.READABLE));
+    pipes.forEach(([, rx], i) => { poll.registry().register(rx, i, Interest.READABLE); });
     for (const [tx] of pipes) tx.write(Buffer.from('x'));
     const seen = new Set<number>();
     const deadline = Date.now() + 1000;

@@ -170,7 +170,7 @@ for (const share of ['reuseport', 'clone'] as const) {
         c.on('data', (d) => { got += d; if (got.length >= `hello ${i}`.length * 2) { c.destroy(); resolve(got); } });
         c.write(`hello ${i}`); setTimeout(() => c.write(`hello ${i}`), 10);
       })));
-      echoes.forEach((e, i) => assert.is(e, `hello ${i}hello ${i}`));
+      echoes.forEach((e, i) => { assert.is(e, `hello ${i}hello ${i}`); });
       const before = out.length;
       child.kill('SIGUSR2');
       const counts = await new Promise<number[]>((resolve, reject) => {

@@ -273,12 +273,12 @@ test('poll under faults: events split across polls, reordered, spurious, and wai
   const events = new Events(64);
   const pairs = Array.from({ length: 12 }, () => tcpPair());
   try {
-    pairs.forEach((p, i) => poll.registry().register(p.server, 100 + i, Interest.READABLE));
+    pairs.forEach((p, i) => { poll.registry().register(p.server, 100 + i, Interest.READABLE); });
     const orders: string[] = [];
     const buf = Buffer.alloc(16);
     for (let round = 0; round < 8; round++) {
     const live = pairs.filter((p) => !p.server.closed);
-    live.forEach((p) => p.client.write(Buffer.from('x')));
+    live.forEach((p) => { p.client.write(Buffer.from('x')); });
     const seen = new Set<number>();
     const deadline = performance.now() + 5000;
     while (seen.size < live.length && performance.now() < deadline) {

@@ -376,7 +376,7 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
       seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
       // Nothing written past any buffer; no transfer reports more than the buffer really has.
       for (const [i, m] of made.entries()) {
-        if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what()}: bytes written past argument ${i}`);
+        if (m.arena?.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what()}: bytes written past argument ${i}`);
       }
       if (t.transfer !== undefined && typeof result === 'number') {
         const cap = made[0]?.trueSize;
@@ -386,11 +386,11 @@ test(`every public method survives hostile values (${RUNS} runs, seed ${SEED})`,
       release(result);
     } finally {
       closeAll(f);
-      if (pre) {
-        const post = openFds()!; // (each listing holds one fd of its own, the lowest free one)
-        const left = [...post].filter((fd) => !pre.has(fd));
-        if (post.size > pre.size) throw new Error(`${t.name}(${recipes.map((r) => r.kind).join(', ')}) ${patch ? `patch ${patchable[patch.at]![0]} ${patch.mode}` : ''} left fds ${left}`);
-      }
+    }
+    if (pre) { // (after a failure above, that failure is the report)
+      const post = openFds()!; // (each listing holds one fd of its own, the lowest free one)
+      const left = [...post].filter((fd) => !pre.has(fd));
+      if (post.size > pre.size) throw new Error(`${t.name}(${recipes.map((r) => r.kind).join(', ')}) ${patch ? `patch ${patchable[patch.at]![0]} ${patch.mode}` : ''} left fds ${left}`);
     }
   }), { seed: SEED, numRuns: RUNS, endOnFailure: true, includeErrorInReport: true });
   assert.ok(seen.size > targets.length / 2, `most targets were exercised (${seen.size} of ${targets.length})`);
@@ -428,7 +428,7 @@ async function attack(t: Target, what: string, args: (f: Fixtures) => Made[], pa
     for (const m of f.moved) if (!m.every((b) => b === CANARY)) throw new Error(`${what}: wrote into a buffer's memory after it was transferred away`);
     const foreign = drainPeers(f);
     if (foreign) throw new Error(`${what}: a peer received byte 0x${foreign.toString(16)}, which no buffer held`);
-    for (const m of made) if (m.arena && m.arena.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what}: bytes written past a buffer`);
+    for (const m of made) if (m.arena?.buffer.byteLength) assert.ok(m.arena.subarray(m.tail!).every((b) => b === CANARY), `${what}: bytes written past a buffer`);
     release(result);
   } finally { closeAll(f); }
 }

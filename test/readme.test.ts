@@ -19,7 +19,7 @@ test.before(() => {
   assert.is(b.status, 0, b.stderr);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  blocks.forEach((code, i) => writeFileSync(join(dir, `block${i}.ts`), code));
+  blocks.forEach((code, i) => { writeFileSync(join(dir, `block${i}.ts`), code); });
 });
 test.after(() => { rmSync(dir, { recursive: true, force: true }); });
 

@@ -82,7 +82,7 @@ test('pollAsync is woken by a signal too', async () => {
 
 test('close() releases every fd, deregisters, and leaves the object closed (closing twice is harmless)', () => {
   if (!unixOnly('close')) return;
-  const poll = new Poll(); const events = new Events(8);
+  const poll = new Poll();
   new Signals(['SIGHUP']).close(); // warm up the bindings (koffi loads, the first libuv calls)
   const before = fdCount();
   for (let i = 0; i < 20; i++) {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Poll, Events, Interest } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
-import sys, { platform } from '../src/sys/index.js';
+import { platform } from '../src/sys/index.js';
 import { expectEvents, expectNoEvents, assertCode, handleCount, onWine } from './_util/events.js';
 
 const windows = platform.os === 'win32';

@@ -53,7 +53,7 @@ export class UnsupportedTargetError extends Error {
 }
 
 export function isTargetName(name: string): name is TargetName {
-  return Object.prototype.hasOwnProperty.call(targets, name);
+  return  Object.hasOwn(targets, name);
 }
 
 /** The generated module for `name`; throws UnsupportedTargetError naming it when there is none. */

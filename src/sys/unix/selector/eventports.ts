@@ -26,7 +26,7 @@
 // level-triggered, as on poll(2).
 import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest } from '../../../interest.js';
+import type { Interest } from '../../../interest.js';
 import { constant, fn, layout, mod } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
 import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
@@ -181,7 +181,7 @@ export class EventPortSelector implements Selector {
 /** port_send: a PORT_SOURCE_USER event carrying the token (mio's event-ports waker). */
 class PortWaker implements SysWaker {
   readonly handle;
-  constructor(private readonly selector: EventPortSelector, token: Token) {
+  constructor(selector: EventPortSelector, token: Token) {
     this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, ...issueGuard(selector.fd, token) };
   }
   wake(): void { wakePort(this.handle); }

@@ -13,7 +13,7 @@
 // notify pipe interrupts the call, and the array is rebuilt before the next one.
 import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
 import type { Token } from '../../../token.js';
-import { Interest } from '../../../interest.js';
+import type { Interest } from '../../../interest.js';
 import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
 import { constant, fn, layout } from '../../os.js';
 import type { StructInfo } from '../../../../generated/types.js';
