@@ -4,9 +4,9 @@
 // Run: npm run bench:eventqueue [-- --events 1000000 --pipes 64]
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Poll, Events, Interest } from '../src/index.js';
-import { pipe, type Sender, type Receiver } from '../src/unix.js';
+import { Events, Interest, Poll } from '../src/index.js';
 import { callCounts } from '../src/sys/ffi.js';
+import { pipe, type Receiver, type Sender } from '../src/unix.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, pipes: { type: 'string', default: '64' } } });
 const TOTAL = Number(values.events);
@@ -14,42 +14,72 @@ const K = Number(values.pipes);
 
 type Mode = 'for-of' | 'get(i)' | 'pollAsync';
 
-async function run(mode: Mode, total: number): Promise<{ events: number; cpuUs: number; gcs: number; polls: number; calls: Record<string, number> }> {
+async function run(
+  mode: Mode,
+  total: number,
+): Promise<{ events: number; cpuUs: number; gcs: number; polls: number; calls: Record<string, number> }> {
   const poll = new Poll();
   const events = new Events(256);
   const pipes: [Sender, Receiver][] = [];
-  for (let i = 0; i < K; i++) { const p = pipe(); pipes.push(p); poll.registry().register(p[1], i, Interest.READABLE); }
+  for (let i = 0; i < K; i++) {
+    const p = pipe();
+    pipes.push(p);
+    poll.registry().register(p[1], i, Interest.READABLE);
+  }
   const one = Buffer.from([1]);
   const buf = Buffer.alloc(64);
   const receivers = pipes.map((p) => p[1]);
-  let delivered = 0; let polls = 0; let sink = 0;
-  const act = (token: number) => { const rx = receivers[token]!; while (rx.read(buf) !== null) sink++; };
+  let delivered = 0;
+  let polls = 0;
+  let sink = 0;
+  const act = (token: number) => {
+    const rx = receivers[token]!;
+    while (rx.read(buf) !== null) sink++;
+  };
   // The harness itself must not allocate: the synchronous modes run a plain loop (an async step
   // would allocate a promise per poll).
-  const write = () => { for (let i = 0; i < K; i++) pipes[i]![0].write(one); };
+  const write = () => {
+    for (let i = 0; i < K; i++) pipes[i]![0].write(one);
+  };
   const consume = () => {
     polls++;
-    if (mode === 'get(i)') { for (let i = 0; i < events.length; i++) { const ev = events.get(i)!; if (ev.isReadable()) act(ev.token); } }
-    else for (const ev of events) if (ev.isReadable()) act(ev.token);
+    if (mode === 'get(i)') {
+      for (let i = 0; i < events.length; i++) {
+        const ev = events.get(i)!;
+        if (ev.isReadable()) act(ev.token);
+      }
+    } else for (const ev of events) if (ev.isReadable()) act(ev.token);
     delivered += events.length;
   };
   const loop = async (until: number, maxPolls: number) => {
     if (mode === 'pollAsync') {
-      while (delivered < until && polls < maxPolls) { write(); await poll.pollAsync(events, 1000); consume(); }
+      while (delivered < until && polls < maxPolls) {
+        write();
+        await poll.pollAsync(events, 1000);
+        consume();
+      }
     } else {
-      while (delivered < until && polls < maxPolls) { write(); poll.poll(events, 1000); consume(); }
+      while (delivered < until && polls < maxPolls) {
+        write();
+        poll.poll(events, 1000);
+        consume();
+      }
     }
   };
   await loop(Infinity, 2000); // warm-up: let V8 optimize
-  delivered = 0; polls = 0;
+  delivered = 0;
+  polls = 0;
   for (const k of callCounts.keys()) callCounts.set(k, 0);
   // Start the window with an empty young generation (npm run bench passes --expose-gc), so a GC in
   // the window is one the window's own allocations caused.
   const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.(); gc?.();
+  gc?.();
+  gc?.();
   await new Promise((r) => setTimeout(r, 200));
   let gcs = 0;
-  const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
   obs.observe({ entryTypes: ['gc'] });
   const c0 = process.cpuUsage();
   await loop(total, Infinity);
@@ -58,12 +88,16 @@ async function run(mode: Mode, total: number): Promise<{ events: number; cpuUs: 
   obs.disconnect();
   const calls = Object.fromEntries([...callCounts.entries()].filter(([, n]) => n > 0));
   poll.close();
-  for (const [tx, rx] of pipes) { tx.close(); rx.close(); }
+  for (const [tx, rx] of pipes) {
+    tx.close();
+    rx.close();
+  }
   if (sink < 0) console.log(sink);
   return { events: delivered, cpuUs: c.user + c.system, gcs, polls, calls };
 }
 
-if (!(globalThis as { gc?: unknown }).gc) console.log('(run with node --expose-gc, as npm run bench:eventqueue does, to start each window with an empty young generation)');
+if (!(globalThis as { gc?: unknown }).gc)
+  console.log('(run with node --expose-gc, as npm run bench:eventqueue does, to start each window with an empty young generation)');
 console.log(`event-queue bench: ${K} pipes, ${TOTAL} events per mode, backend ${new Poll().backend}, node ${process.version}`);
 const rows: Record<string, string | number>[] = [];
 const cpuPerEvent: Record<string, number> = {};
@@ -72,18 +106,28 @@ for (const mode of ['for-of', 'get(i)', 'pollAsync'] as Mode[]) {
   cpuPerEvent[mode] = r.cpuUs / r.events;
   const waits = (r.calls.epoll_wait ?? 0) + (r.calls.poll ?? 0) + (r.calls.epoll_pwait2 ?? 0);
   rows.push({
-    mode, events: r.events, 'CPU µs/event': (r.cpuUs / r.events).toFixed(3), 'GCs': r.gcs, 'events/poll': (r.events / r.polls).toFixed(1),
-    'wait calls/poll': callCounts.size ? (waits / r.polls).toFixed(2) : 'n/a', 'FFI calls/event': callCounts.size ? (Object.values(r.calls).reduce((a, b) => a + b, 0) / r.events).toFixed(2) : 'n/a',
+    mode,
+    events: r.events,
+    'CPU µs/event': (r.cpuUs / r.events).toFixed(3),
+    GCs: r.gcs,
+    'events/poll': (r.events / r.polls).toFixed(1),
+    'wait calls/poll': callCounts.size ? (waits / r.polls).toFixed(2) : 'n/a',
+    'FFI calls/event': callCounts.size ? (Object.values(r.calls).reduce((a, b) => a + b, 0) / r.events).toFixed(2) : 'n/a',
   });
 }
 console.table(rows);
 // The observer must be able to see a GC, or its zero means nothing: allocate on purpose and count.
 {
   let gcs = 0;
-  const obs = new PerformanceObserver((list) => { gcs += list.getEntries().length; });
+  const obs = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
   obs.observe({ entryTypes: ['gc'] });
   let keep: unknown[] = [];
-  for (let i = 0; i < 2_000_000; i++) { keep.push({ i }); if (keep.length > 1000) keep = []; }
+  for (let i = 0; i < 2_000_000; i++) {
+    keep.push({ i });
+    if (keep.length > 1000) keep = [];
+  }
   await new Promise((r) => setTimeout(r, 200));
   obs.disconnect();
   console.log(`observer check: ${gcs} GCs while allocating 2M small objects (must be > 0)`);

@@ -12,15 +12,24 @@
 // Server CPU comes from /proc/PID/stat; metal-io's GCs are counted inside the server for each
 // measured window.
 //   npm run bench [-- --only tcp|multicore|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { only: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, size: { type: 'string', default: '64' }, 'bulk-size': { type: 'string', default: '65536' } } });
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    size: { type: 'string', default: '64' },
+    'bulk-size': { type: 'string', default: '65536' },
+  },
+});
 const build = join(root, 'bench', 'build');
 mkdirSync(build, { recursive: true });
 for (const name of ['loadgen', 'echo', 'udp_loadgen', 'udp_echo']) {
@@ -36,17 +45,30 @@ function cpuSeconds(pid: number): [number, number] {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   const t: [number, number] = [Number(fields[11]) / TICK, Number(fields[12]) / TICK]; // utime, stime
-  for (const child of childPids(pid)) { const [u, s] = cpuSeconds(child); t[0] += u; t[1] += s; }
+  for (const child of childPids(pid)) {
+    const [u, s] = cpuSeconds(child);
+    t[0] += u;
+    t[1] += s;
+  }
   return t;
 }
 
 function childPids(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  } catch { return []; } // gone, or a kernel without /proc/PID/task/TID/children
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  } // gone, or a kernel without /proc/PID/task/TID/children
 }
 
-interface Server { name: string; child: ChildProcess; port: number; stats?: () => Promise<string> }
+interface Server {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  stats?: () => Promise<string>;
+}
 
 let pinned = true; // false for the multi-core section: the servers there need both cores
 async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
@@ -58,17 +80,27 @@ async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv =
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
     });
     child.once('exit', (c) => reject(new Error(`${name} exited ${c}`)));
   });
   const s: Server = { name, child, port };
   if (env.METAL_IO_BENCH_STATS) {
-    s.stats = () => new Promise((resolve) => {
-      const before = out.length;
-      const check = setInterval(() => { const m = /gc (\d+)\n/.exec(out.slice(before)); if (m) { clearInterval(check); resolve(m[1]!); } }, 10);
-      child.kill('SIGUSR2');
-    });
+    s.stats = () =>
+      new Promise((resolve) => {
+        const before = out.length;
+        const check = setInterval(() => {
+          const m = /gc (\d+)\n/.exec(out.slice(before));
+          if (m) {
+            clearInterval(check);
+            resolve(m[1]!);
+          }
+        }, 10);
+        child.kill('SIGUSR2');
+      });
   }
   return s;
 }
@@ -77,11 +109,17 @@ async function startServer(name: string, cmd: string[], env: NodeJS.ProcessEnv =
 async function load(s: Server, loadArgs: string[]) {
   const [bin, ...args] = pinned ? pin(1, loadArgs) : loadArgs;
   const child = spawn(bin!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = ''; let cpu0: [number, number] = [0, 0]; let gcReset: Promise<string> | null = null;
-  child.stdout!.on('data', (d) => { out += d; });
+  let out = '';
+  let cpu0: [number, number] = [0, 0];
+  let gcReset: Promise<string> | null = null;
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
   child.stderr!.on('data', (d: Buffer) => {
-    if (d.toString().includes('measuring')) { cpu0 = cpuSeconds(s.child.pid!); gcReset = s.stats?.() ?? null; }
-    else process.stderr.write(d);
+    if (d.toString().includes('measuring')) {
+      cpu0 = cpuSeconds(s.child.pid!);
+      gcReset = s.stats?.() ?? null;
+    } else process.stderr.write(d);
   });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   const [u1, s1] = cpuSeconds(s.child.pid!);
@@ -89,15 +127,29 @@ async function load(s: Server, loadArgs: string[]) {
   await gcReset;
   const gcs = s.stats ? await s.stats() : 'n/a';
   const r = JSON.parse(out) as { msgs: number; bytes?: number; seconds: number };
-  const user = u1 - cpu0[0]; const cpu = user + (s1 - cpu0[1]);
-  return { msgsPerSec: r.msgs / r.seconds, cpuUsPerMsg: (cpu * 1e6) / r.msgs, userUsPerMsg: (user * 1e6) / r.msgs, mbPerSec: (r.bytes ?? 0) / r.seconds / 1e6, gcs };
+  const user = u1 - cpu0[0];
+  const cpu = user + (s1 - cpu0[1]);
+  return {
+    msgsPerSec: r.msgs / r.seconds,
+    cpuUsPerMsg: (cpu * 1e6) / r.msgs,
+    userUsPerMsg: (user * 1e6) / r.msgs,
+    mbPerSec: (r.bytes ?? 0) / r.seconds / 1e6,
+    gcs,
+  };
 }
 type Result = Awaited<ReturnType<typeof load>>;
 
-interface Scenario { label: string; args: (port: number) => string[]; bulkSize?: number }
+interface Scenario {
+  label: string;
+  args: (port: number) => string[];
+  bulkSize?: number;
+}
 type ServerSpec = [string, string[], NodeJS.ProcessEnv?];
 
-const median = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]!; };
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)]!;
+};
 
 /** Every server against every scenario, rounds interleaved (slow phases of this noisy VM hit all alike); medians. */
 async function section(servers: ServerSpec[], scenarios: Scenario[]): Promise<Record<string, Record<string, Result>>> {
@@ -108,7 +160,10 @@ async function section(servers: ServerSpec[], scenarios: Scenario[]): Promise<Re
       all[name] ??= {};
       try {
         for (const sc of scenarios) (all[name]![sc.label] ??= []).push(await load(s, sc.args(s.port)));
-      } finally { s.child.kill('SIGTERM'); await new Promise((r) => s.child.once('exit', r)); }
+      } finally {
+        s.child.kill('SIGTERM');
+        await new Promise((r) => s.child.once('exit', r));
+      }
     }
   }
   const results: Record<string, Record<string, Result>> = {};
@@ -116,8 +171,11 @@ async function section(servers: ServerSpec[], scenarios: Scenario[]): Promise<Re
     results[name] = {};
     for (const [label, rs] of Object.entries(byScenario)) {
       results[name]![label] = {
-        msgsPerSec: median(rs.map((r) => r.msgsPerSec)), cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)), userUsPerMsg: median(rs.map((r) => r.userUsPerMsg)),
-        mbPerSec: median(rs.map((r) => r.mbPerSec)), gcs: rs.map((r) => r.gcs).join('/'),
+        msgsPerSec: median(rs.map((r) => r.msgsPerSec)),
+        cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)),
+        userUsPerMsg: median(rs.map((r) => r.userUsPerMsg)),
+        mbPerSec: median(rs.map((r) => r.mbPerSec)),
+        gcs: rs.map((r) => r.gcs).join('/'),
       };
     }
   }
@@ -125,12 +183,17 @@ async function section(servers: ServerSpec[], scenarios: Scenario[]): Promise<Re
 }
 
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-console.log(`echo bench: node ${process.version}, ${values.rounds} rounds (medians), ${values.seconds} s measured after ${values.warmup} s warm-up each, ${haveTaskset ? 'server on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}`);
+console.log(
+  `echo bench: node ${process.version}, ${values.rounds} rounds (medians), ${values.seconds} s measured after ${values.warmup} s warm-up each, ${haveTaskset ? 'server on CPU 0, load on CPU 1' : 'not pinned (no taskset)'}`,
+);
 const secs = [values.seconds!, values.warmup!];
 
 if (values.only === undefined || values.only === 'tcp') {
-  const size = Number(values.size); const bulk = Number(values['bulk-size']);
-  const tcp = (conns: number, sz: number, mode: string): Scenario['args'] => (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(sz), secs[0]!, mode, secs[1]!];
+  const size = Number(values.size);
+  const bulk = Number(values['bulk-size']);
+  const tcp =
+    (conns: number, sz: number, mode: string): Scenario['args'] =>
+    (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(sz), secs[0]!, mode, secs[1]!];
   const scenarios: Scenario[] = [
     { label: `ping-pong ${size} B, 32 conns`, args: tcp(32, size, 'pingpong') },
     { label: `ping-pong ${size} B, 256 conns`, args: tcp(256, size, 'pingpong') },
@@ -147,9 +210,26 @@ if (values.only === undefined || values.only === 'tcp') {
     const node = results['node net']![sc.label]!;
     for (const [name] of servers) {
       const r = results[name]![sc.label]!;
-      rows.push(sc.bulkSize
-        ? { scenario: sc.label, server: name, 'MB/s': r.mbPerSec.toFixed(1), 'vs node': x(r.mbPerSec, node.mbPerSec), 'CPU-µs/MB': (r.cpuUsPerMsg * (1e6 / sc.bulkSize)).toFixed(0), 'GCs': r.gcs }
-        : { scenario: sc.label, server: name, 'msgs/s': Math.round(r.msgsPerSec), 'vs node': x(r.msgsPerSec, node.msgsPerSec), 'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2), 'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg), 'GCs': r.gcs });
+      rows.push(
+        sc.bulkSize
+          ? {
+              scenario: sc.label,
+              server: name,
+              'MB/s': r.mbPerSec.toFixed(1),
+              'vs node': x(r.mbPerSec, node.mbPerSec),
+              'CPU-µs/MB': (r.cpuUsPerMsg * (1e6 / sc.bulkSize)).toFixed(0),
+              GCs: r.gcs,
+            }
+          : {
+              scenario: sc.label,
+              server: name,
+              'msgs/s': Math.round(r.msgsPerSec),
+              'vs node': x(r.msgsPerSec, node.msgsPerSec),
+              'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2),
+              'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg),
+              GCs: r.gcs,
+            },
+      );
     }
   }
   console.log('TCP');
@@ -158,12 +238,23 @@ if (values.only === undefined || values.only === 'tcp') {
 
 if (values.only === undefined || values.only === 'multicore') {
   const size = Number(values.size);
-  const tcp = (conns: number): Scenario['args'] => (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(size), secs[0]!, 'pingpong', secs[1]!];
+  const tcp =
+    (conns: number): Scenario['args'] =>
+    (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), String(conns), String(size), secs[0]!, 'pingpong', secs[1]!];
   const scenarios: Scenario[] = [
     { label: `ping-pong ${size} B, 32 conns`, args: tcp(32) },
     { label: `ping-pong ${size} B, 256 conns`, args: tcp(256) },
   ];
-  const multicore = (workers: number): string[] => [process.execPath, '--import', 'tsx', 'examples/multicore_server.ts', '--port', '0', '--workers', String(workers)];
+  const multicore = (workers: number): string[] => [
+    process.execPath,
+    '--import',
+    'tsx',
+    'examples/multicore_server.ts',
+    '--port',
+    '0',
+    '--workers',
+    String(workers),
+  ];
   const servers: ServerSpec[] = [
     ['metal-io, 1 worker thread', multicore(1)],
     ['metal-io, 2 worker threads', multicore(2)],
@@ -178,7 +269,14 @@ if (values.only === undefined || values.only === 'multicore') {
     const cl = results['node cluster, 2 workers']![sc.label]!;
     for (const [name] of servers) {
       const r = results[name]![sc.label]!;
-      rows.push({ scenario: sc.label, server: name, 'msgs/s': Math.round(r.msgsPerSec), 'vs cluster': x(r.msgsPerSec, cl.msgsPerSec), 'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2), 'CPU vs cluster': x(r.cpuUsPerMsg, cl.cpuUsPerMsg) });
+      rows.push({
+        scenario: sc.label,
+        server: name,
+        'msgs/s': Math.round(r.msgsPerSec),
+        'vs cluster': x(r.msgsPerSec, cl.msgsPerSec),
+        'CPU-µs/msg': r.cpuUsPerMsg.toFixed(2),
+        'CPU vs cluster': x(r.cpuUsPerMsg, cl.cpuUsPerMsg),
+      });
     }
   }
   console.log(`Multi-core accept (${os.availableParallelism()} CPUs, nothing pinned; the load generator shares them)`);
@@ -188,7 +286,9 @@ if (values.only === undefined || values.only === 'multicore') {
 if (values.only === undefined || values.only === 'udp') {
   const size = Number(values.size);
   const label = `UDP ping-pong ${size} B, 32 sockets x 8 in flight`;
-  const scenarios: Scenario[] = [{ label, args: (port) => [join(build, 'udp_loadgen'), String(port), '32', '8', String(size), secs[0]!, secs[1]!] }];
+  const scenarios: Scenario[] = [
+    { label, args: (port) => [join(build, 'udp_loadgen'), String(port), '32', '8', String(size), secs[0]!, secs[1]!] },
+  ];
   const metal = (mode: string): string[] => [process.execPath, '--import', 'tsx', 'bench/udp-echo-metal.ts', '--port', '0', '--mode', mode];
   const servers: ServerSpec[] = [
     ['native C, per datagram', [join(build, 'udp_echo'), '0']],
@@ -198,10 +298,19 @@ if (values.only === undefined || values.only === 'udp') {
     ['node dgram', [process.execPath, 'bench/udp-echo-node.mjs', '0']],
   ];
   const results = await section(servers, scenarios);
-  const node = results['node dgram']![label]!; const c = results['native C, per datagram']![label]!;
+  const node = results['node dgram']![label]!;
+  const c = results['native C, per datagram']![label]!;
   const rows = servers.map(([name]) => {
     const r = results[name]![label]!;
-    return { server: name, 'datagrams/s': Math.round(r.msgsPerSec), 'CPU-µs/dgram': r.cpuUsPerMsg.toFixed(2), 'user-µs/dgram': r.userUsPerMsg.toFixed(2), 'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg), 'CPU vs C': x(r.cpuUsPerMsg, c.cpuUsPerMsg), 'GCs': r.gcs };
+    return {
+      server: name,
+      'datagrams/s': Math.round(r.msgsPerSec),
+      'CPU-µs/dgram': r.cpuUsPerMsg.toFixed(2),
+      'user-µs/dgram': r.userUsPerMsg.toFixed(2),
+      'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg),
+      'CPU vs C': x(r.cpuUsPerMsg, c.cpuUsPerMsg),
+      GCs: r.gcs,
+    };
   });
   console.log(label);
   console.table(rows);

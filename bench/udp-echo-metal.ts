@@ -3,15 +3,17 @@
 //   --mode datagram   recvFromPeer/sendToPeer with one reusable PeerAddress (no allocation, one call each way per datagram)
 //   --mode classic    recvFrom/sendTo (an address object per datagram), as the older README taught
 // Prints `listening on 127.0.0.1:PORT`; SIGUSR2 prints the GCs since the last SIGUSR2; SIGTERM ends it.
-import { parseArgs } from 'node:util';
+
 import { PerformanceObserver } from 'node:perf_hooks';
-import { Poll, Events, Interest } from '../src/index.js';
-import { UdpSocket, PeerAddress, DatagramBatch } from '../src/net.js';
+import { parseArgs } from 'node:util';
+import { Events, Interest, Poll } from '../src/index.js';
+import { DatagramBatch, PeerAddress, UdpSocket } from '../src/net.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, mode: { type: 'string', default: 'batch' } } });
 const mode = values.mode!;
 if (!['batch', 'datagram', 'classic'].includes(mode)) throw new Error(`--mode must be batch, datagram or classic, got ${mode}`);
-const poll = new Poll(); const events = new Events(64);
+const poll = new Poll();
+const events = new Events(64);
 const sock = UdpSocket.bind(`127.0.0.1:${values.port}`);
 poll.registry().register(sock, 0, Interest.READABLE);
 const batch = new DatagramBatch(64, 2048);
@@ -19,8 +21,13 @@ const buf = Buffer.alloc(2048);
 const peer = new PeerAddress();
 
 let gcs = 0;
-new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
-process.on('SIGUSR2', () => { console.log(`gc ${gcs}`); gcs = 0; });
+new PerformanceObserver((list) => {
+  gcs += list.getEntries().length;
+}).observe({ entryTypes: ['gc'] });
+process.on('SIGUSR2', () => {
+  console.log(`gc ${gcs}`);
+  gcs = 0;
+});
 process.on('SIGTERM', () => process.exit(0));
 
 function drainBatch(): void {
@@ -54,7 +61,12 @@ for (;;) {
   // Busy: a synchronous poll allocates nothing. Idle: pollAsync, so signal handlers run. Busy for
   // long: let Node's loop turn every 50 ms anyway.
   poll.poll(events, 1);
-  if (events.isEmpty()) { await poll.pollAsync(events); lastYield = performance.now(); }
-  else if (performance.now() - lastYield > 50) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
+  if (events.isEmpty()) {
+    await poll.pollAsync(events);
+    lastYield = performance.now();
+  } else if (performance.now() - lastYield > 50) {
+    await new Promise((r) => setImmediate(r));
+    lastYield = performance.now();
+  }
   for (const _ of events) drain();
 }

@@ -1,10 +1,10 @@
 // `npm run codegen`: validates syscalls.yaml and rebuilds generated/ from scratch.
 // `npm run codegen -- --check`: writes nothing; exits 1 with a diff when generated/ is stale.
-import { readFileSync, rmSync, mkdirSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSpec, SpecError } from './model.js';
 import { emitAll } from './emit.js';
+import { loadSpec, SpecError } from './model.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,7 +17,9 @@ function listFiles(dir: string): string[] {
 
 /** Line diff of two texts, short: the first differing lines with a little context. */
 export function shortDiff(a: string, b: string, max = 20): string {
-  const x = a.split('\n'); const y = b.split('\n'); const out: string[] = [];
+  const x = a.split('\n');
+  const y = b.split('\n');
+  const out: string[] = [];
   for (let i = 0; i < Math.max(x.length, y.length) && out.length < max; i++) {
     if (x[i] !== y[i]) out.push(`  line ${i + 1}:\n    - ${x[i] ?? '(none)'}\n    + ${y[i] ?? '(none)'}`);
   }
@@ -30,7 +32,10 @@ export function checkGenerated(specPath = join(root, 'syscalls.yaml')): string[]
   const problems: string[] = [];
   for (const [path, text] of files) {
     const full = join(root, path);
-    if (!existsSync(full)) { problems.push(`missing ${path}`); continue; }
+    if (!existsSync(full)) {
+      problems.push(`missing ${path}`);
+      continue;
+    }
     const have = readFileSync(full, 'utf8');
     if (have !== text) problems.push(`stale ${path}:\n${shortDiff(have, text)}`);
   }
@@ -58,7 +63,10 @@ function main(argv: string[]): number {
     console.log(`wrote ${files.size} files to generated/`);
     return 0;
   } catch (e) {
-    if (e instanceof SpecError) { console.error(e.message); return 2; }
+    if (e instanceof SpecError) {
+      console.error(e.message);
+      return 2;
+    }
     throw e;
   }
 }

@@ -5,10 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { emitProbe, PROBE_MAGIC, PROBE_SECTION, probeItems } from './emit.js';
 import type { TargetModel } from './model.js';
-import { emitProbe, probeItems, PROBE_MAGIC, PROBE_SECTION } from './emit.js';
 
-export interface ProbeResult { target: string; checked: number; mismatches: string[] }
+export interface ProbeResult {
+  target: string;
+  checked: number;
+  mismatches: string[];
+}
 
 /**
  * A target's `verify` is a gcc triple (`aarch64-linux-gnu`: `<triple>-gcc`, `<triple>-objcopy`) or
@@ -17,7 +21,9 @@ export interface ProbeResult { target: string; checked: number; mismatches: stri
 const ZIG = 'zig:';
 
 /** The zig binary: METAL_IO_ZIG, else `zig` on PATH. */
-export function zigPath(): string { return process.env.METAL_IO_ZIG || 'zig'; }
+export function zigPath(): string {
+  return process.env.METAL_IO_ZIG || 'zig';
+}
 
 /** Whether the compiler `verify` names is installed. */
 export function haveCompiler(verify: string): boolean {
@@ -39,7 +45,10 @@ function fromAssembly(asm: string): bigint[] {
   const out: bigint[] = [];
   for (const l of lines.slice(at + 1)) {
     const m = /^\s*\.(?:quad|xword|8byte)\s+(-?(?:0x[0-9a-fA-F]+|\d+))/.exec(l);
-    if (!m) { if (/^\s*(\.p2align|#|\/\/|;)/.test(l) || !l.trim()) continue; break; }
+    if (!m) {
+      if (/^\s*(\.p2align|#|\/\/|;)/.test(l) || !l.trim()) continue;
+      break;
+    }
     out.push(BigInt.asUintN(64, BigInt(m[1]!)));
   }
   return out;
@@ -57,10 +66,14 @@ export function nodeIncludeDir(): string | null {
 }
 
 /** Whether the probe of `m` can find every header it includes (Unix probes need Node's uv.h). */
-export function haveProbeHeaders(m: TargetModel): boolean { return !needsUv(m) || nodeIncludeDir() !== null; }
+export function haveProbeHeaders(m: TargetModel): boolean {
+  return !needsUv(m) || nodeIncludeDir() !== null;
+}
 
 /** Whether the probe's prelude includes libuv's uv.h (from Node's headers). */
-function needsUv(m: TargetModel): boolean { return m.target.probe.some((l) => l.includes('<uv.h>')); }
+function needsUv(m: TargetModel): boolean {
+  return m.target.probe.some((l) => l.includes('<uv.h>'));
+}
 
 function decode(bin: Buffer): bigint[] {
   const out: bigint[] = [];
@@ -86,7 +99,8 @@ function compare(m: TargetModel, values: bigint[], how: string): string[] {
   const bad: string[] = [];
   items.forEach((item, i) => {
     const c = values[i + 1]!;
-    if (!sameValue(c, item.yaml)) bad.push(`bad ${item.label}: yaml ${item.yaml} != c ${BigInt.asIntN(64, c)} (${m.target.name}${how === 'object' ? '' : `, ${how}`})`);
+    if (!sameValue(c, item.yaml))
+      bad.push(`bad ${item.label}: yaml ${item.yaml} != c ${BigInt.asIntN(64, c)} (${m.target.name}${how === 'object' ? '' : `, ${how}`})`);
   });
   return bad;
 }
@@ -123,7 +137,10 @@ export function runProbe(m: TargetModel, opts: { run?: boolean } = {}): ProbeRes
     const mismatches = compare(m, decode(readFileSync(join(dir, 'probe.bin'))), 'object');
     if (opts.run) {
       cc(['-DMETAL_PROBE_MAIN', '-o', join(dir, 'probe'), src]);
-      const printed = execFileSync(join(dir, 'probe'), { encoding: 'utf8' }).trim().split('\n').map((l) => BigInt(l));
+      const printed = execFileSync(join(dir, 'probe'), { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => BigInt(l));
       mismatches.push(...compare(m, printed, 'run'));
     }
     return { target: m.target.name, checked: probeItems(m).length, mismatches };

@@ -9,7 +9,7 @@
 // Node's loop to turn. The Signals source wakes poll() instead, even when the signal arrived
 // while the loop was busy between two waits.
 import { parseArgs } from 'node:util';
-import { Poll, Events, Interest, Signals } from '../src/index.js';
+import { Events, Interest, Poll, Signals } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
@@ -24,12 +24,18 @@ poll.registry().register(signals, SIGNALS, Interest.READABLE);
 poll.registry().register(listener, SERVER, Interest.READABLE);
 
 /** A connection and the bytes it still owes its client (written when the socket is writable). */
-interface Conn { stream: TcpStream; owed: Buffer[] }
+interface Conn {
+  stream: TcpStream;
+  owed: Buffer[];
+}
 const conns = new Map<number, Conn>();
 let nextToken = 2;
 const buf = Buffer.alloc(64 * 1024);
 
-function drop(token: number): void { conns.get(token)?.stream.close(); conns.delete(token); }
+function drop(token: number): void {
+  conns.get(token)?.stream.close();
+  conns.delete(token);
+}
 
 /** Writes what is owed; returns false while the socket cannot take it all. */
 function pay(c: Conn): boolean {
@@ -37,7 +43,10 @@ function pay(c: Conn): boolean {
     const head = c.owed[0]!;
     const n = c.stream.write(head);
     if (n === null) return false;
-    if (n < head.length) { c.owed[0] = head.subarray(n); continue; }
+    if (n < head.length) {
+      c.owed[0] = head.subarray(n);
+      continue;
+    }
     c.owed.shift();
   }
   return true;
@@ -48,7 +57,10 @@ function serve(token: number, c: Conn): void {
   for (;;) {
     const n = c.stream.read(buf);
     if (n === null) break;
-    if (n === 0) { drop(token); return; }
+    if (n === 0) {
+      drop(token);
+      return;
+    }
     c.owed.push(Buffer.from(buf.subarray(0, n)));
     if (!pay(c)) break;
   }
@@ -71,7 +83,11 @@ while (caught.length === 0) {
       }
     } else {
       const c = conns.get(ev.token);
-      try { if (c) serve(ev.token, c); } catch { drop(ev.token); } // reset by the peer: that client only
+      try {
+        if (c) serve(ev.token, c);
+      } catch {
+        drop(ev.token);
+      } // reset by the peer: that client only
     }
   }
 }

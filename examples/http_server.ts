@@ -11,23 +11,23 @@
 // oversized headers 431, bodies without Content-Length 411, and the connection closes after them.
 // SIGINT/SIGTERM (process.on: pollAsync lets Node's loop run) close everything; exit 0.
 import { parseArgs } from 'node:util';
-import { Poll, Events, Interest, type Event } from '../src/index.js';
+import { type Event, Events, Interest, Poll } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
 const SERVER = 0;
 const MAX_HEAD = 16 * 1024;
 const MAX_BODY = 8 * 1024 * 1024;
-const MAX_OWED = 1024 * 1024;      // unsent answer bytes above which a connection is not read
+const MAX_OWED = 1024 * 1024; // unsent answer bytes above which a connection is not read
 const PATTERN = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz\n');
 
 interface Conn {
   stream: TcpStream;
-  input: Buffer;                   // bytes received, not yet parsed: input[0, have)
+  input: Buffer; // bytes received, not yet parsed: input[0, have)
   have: number;
-  owed: Buffer[];                  // answers not yet written, in order
+  owed: Buffer[]; // answers not yet written, in order
   owedBytes: number;
-  closeAfter: boolean;             // close once everything owed is written
+  closeAfter: boolean; // close once everything owed is written
 }
 
 const poll = new Poll();
@@ -69,29 +69,45 @@ function parse(c: Conn): void {
     let bad = !m;
     for (const line of head.slice(1)) {
       const i = line.indexOf(':');
-      if (i <= 0) { bad = true; break; }
+      if (i <= 0) {
+        bad = true;
+        break;
+      }
       fields.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
     }
-    if (bad) { answer(c, '400 Bad Request', Buffer.from('bad request\n'), false); break; }
+    if (bad) {
+      answer(c, '400 Bad Request', Buffer.from('bad request\n'), false);
+      break;
+    }
     const [, method, path, minor] = m!;
     const connection = (fields.get('connection') ?? '').toLowerCase();
     const keepAlive = minor === '1' ? connection !== 'close' : connection === 'keep-alive';
-    if (fields.has('transfer-encoding')) { answer(c, '411 Length Required', Buffer.from('send Content-Length\n'), false); break; }
+    if (fields.has('transfer-encoding')) {
+      answer(c, '411 Length Required', Buffer.from('send Content-Length\n'), false);
+      break;
+    }
     const lengthText = fields.get('content-length') ?? '0';
     const length = /^\d{1,9}$/.test(lengthText) ? Number(lengthText) : -1;
-    if (length < 0 || length > MAX_BODY) { answer(c, '400 Bad Request', Buffer.from('bad Content-Length\n'), false); break; }
+    if (length < 0 || length > MAX_BODY) {
+      answer(c, '400 Bad Request', Buffer.from('bad Content-Length\n'), false);
+      break;
+    }
     const bodyAt = at + end + 4;
     if (c.have < bodyAt + length) break; // the body is still coming
     const body = c.input.subarray(bodyAt, bodyAt + length);
     at = bodyAt + length;
     const bytes = /^\/bytes\/(\d{1,9})$/.exec(path!);
     if (method === 'GET' && path === '/') answer(c, '200 OK', Buffer.from('hello from metal-io\n'), keepAlive);
-    else if (method === 'GET' && bytes && Number(bytes[1]) <= 64 * 1024 * 1024) answer(c, '200 OK', patternBytes(Number(bytes[1])), keepAlive, 'application/octet-stream');
+    else if (method === 'GET' && bytes && Number(bytes[1]) <= 64 * 1024 * 1024)
+      answer(c, '200 OK', patternBytes(Number(bytes[1])), keepAlive, 'application/octet-stream');
     else if (method === 'POST' && path === '/echo') answer(c, '200 OK', Buffer.from(body), keepAlive, 'application/octet-stream');
     else answer(c, '404 Not Found', Buffer.from('not found\n'), keepAlive);
   }
   // Keep the unparsed rest at the front.
-  if (at > 0) { c.input.copy(c.input, 0, at, c.have); c.have -= at; }
+  if (at > 0) {
+    c.input.copy(c.input, 0, at, c.have);
+    c.have -= at;
+  }
 }
 
 /** Writes what is owed until done or the socket is full (a partial write keeps the rest). */
@@ -106,7 +122,10 @@ function flush(c: Conn): void {
   }
 }
 
-function drop(token: number): void { conns.get(token)?.stream.close(); conns.delete(token); }
+function drop(token: number): void {
+  conns.get(token)?.stream.close();
+  conns.delete(token);
+}
 
 function serve(token: number, c: Conn, ev: Event): void {
   if (ev.isWritable()) flush(c);
@@ -121,12 +140,18 @@ function serve(token: number, c: Conn, ev: Event): void {
     }
     const n = c.stream.read(c.input, c.have);
     if (n === null) break;
-    if (n === 0) { eof = true; break; }
+    if (n === 0) {
+      eof = true;
+      break;
+    }
     c.have += n;
     parse(c);
     flush(c);
   }
-  if (c.owed.length === 0 && (c.closeAfter || eof)) { drop(token); return; }
+  if (c.owed.length === 0 && (c.closeAfter || eof)) {
+    drop(token);
+    return;
+  }
   if (eof) c.closeAfter = true; // the client half-closed: answer what it sent, then close
   const wantRead = c.owedBytes < MAX_OWED && !c.closeAfter;
   const interest = c.owed.length > 0 ? (wantRead ? Interest.READABLE | Interest.WRITABLE : Interest.WRITABLE) : Interest.READABLE;
@@ -152,7 +177,11 @@ while (!stop.signal.aborted) {
     }
     const c = conns.get(ev.token);
     if (!c) continue;
-    try { serve(ev.token, c, ev); } catch { drop(ev.token); } // reset by the peer: that connection only
+    try {
+      serve(ev.token, c, ev);
+    } catch {
+      drop(ev.token);
+    } // reset by the peer: that connection only
   }
 }
 

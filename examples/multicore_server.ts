@@ -15,35 +15,68 @@
 // Node loop is free) sets a flag and wakes every worker's Poll through its Waker; each closes its
 // connections and listener; then `closed` and exit 0. With --stats, SIGUSR2 prints how many
 // connections each worker has accepted so far (`accepted 12,20`).
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+
 import { parseArgs } from 'node:util';
-import { Poll, Events, Interest, Waker, type WakerHandle } from '../src/index.js';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Events, Interest, Poll, Waker, type WakerHandle } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
 
 type Share = 'reuseport' | 'clone';
-interface Job { id: number; host: string; port: number; share: Share; fd: number | null; control: Int32Array }
-interface Ready { port: number; handle: WakerHandle }
+interface Job {
+  id: number;
+  host: string;
+  port: number;
+  share: Share;
+  fd: number | null;
+  control: Int32Array;
+}
+interface Ready {
+  port: number;
+  handle: WakerHandle;
+}
 
-const LISTENER = 0; const WAKER = 1;
+const LISTENER = 0;
+const WAKER = 1;
 
 if (isMainThread) {
-  const { values } = parseArgs({ options: { workers: { type: 'string', default: '2' }, port: { type: 'string', default: '0' }, share: { type: 'string' }, stats: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      workers: { type: 'string', default: '2' },
+      port: { type: 'string', default: '0' },
+      share: { type: 'string' },
+      stats: { type: 'boolean', default: false },
+    },
+  });
   const n = Number(values.workers);
-  if (!Number.isInteger(n) || n < 1 || n > 256) { console.error(`--workers must be 1..256, got ${values.workers}`); process.exit(2); }
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    console.error(`--workers must be 1..256, got ${values.workers}`);
+    process.exit(2);
+  }
   const share = (values.share ?? (process.platform === 'linux' || process.platform === 'android' ? 'reuseport' : 'clone')) as Share;
-  if (share !== 'reuseport' && share !== 'clone') { console.error(`--share must be reuseport or clone, got ${values.share}`); process.exit(2); }
+  if (share !== 'reuseport' && share !== 'clone') {
+    console.error(`--share must be reuseport or clone, got ${values.share}`);
+    process.exit(2);
+  }
   // [0]: 1 = stop; [1 + i]: connections worker i accepted.
   const control = new Int32Array(new SharedArrayBuffer(4 * (1 + n)));
   const shared = share === 'clone' ? TcpListener.bind(`127.0.0.1:${Number(values.port)}`) : null;
   let port = shared ? shared.localAddr().port : Number(values.port);
-  const workers: Worker[] = []; const wakers: Waker[] = [];
+  const workers: Worker[] = [];
+  const wakers: Waker[] = [];
   for (let id = 0; id < n; id++) {
     // This file again, in a worker (through tsx's loader, which workers do not inherit).
     const job: Job = { id, host: '127.0.0.1', port, share, fd: shared ? shared.tryClone().intoRawFd() : null, control };
-    const w = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`, { eval: true, workerData: job });
-    const ready = await new Promise<Ready>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
+    const w = new Worker(
+      `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`,
+      { eval: true, workerData: job },
+    );
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
     port = ready.port; // the first worker's, when the port was 0: the others bind the same one
-    workers.push(w); wakers.push(Waker.fromHandle(ready.handle));
+    workers.push(w);
+    wakers.push(Waker.fromHandle(ready.handle));
   }
   shared?.close(); // the workers hold their own descriptors of it
   const exited = workers.map((w) => new Promise<number>((r) => w.once('exit', r)));
@@ -51,7 +84,13 @@ if (isMainThread) {
   const stop = () => {
     Atomics.store(control, 0, 1);
     // A worker that already stopped has closed its Waker: EBADF then is fine.
-    for (const w of wakers) { try { w.wake(); } catch (e) { if ((e as { code?: string }).code !== 'EBADF') throw e; } }
+    for (const w of wakers) {
+      try {
+        w.wake();
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EBADF') throw e;
+      }
+    }
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -61,7 +100,8 @@ if (isMainThread) {
   process.exit(codes.every((c) => c === 0) ? 0 : 1);
 } else {
   const job = workerData as Job;
-  const poll = new Poll(); const events = new Events(1024);
+  const poll = new Poll();
+  const events = new Events(1024);
   const listener = job.fd !== null ? TcpListener.fromFd(job.fd) : TcpListener.bind(`${job.host}:${job.port}`, { reusePort: true });
   poll.registry().register(listener, LISTENER, Interest.READABLE);
   const waker = new Waker(poll.registry(), WAKER);
@@ -72,18 +112,27 @@ if (isMainThread) {
   const conns = new Map<number, { s: TcpStream; left: Buffer | null }>();
   let next = 2;
   const buf = Buffer.alloc(64 * 1024);
-  const end = (t: number) => { conns.get(t)?.s.close(); conns.delete(t); };
+  const end = (t: number) => {
+    conns.get(t)?.s.close();
+    conns.delete(t);
+  };
   const echo = (t: number, c: { s: TcpStream; left: Buffer | null }) => {
     if (c.left) {
       const w = c.s.write(c.left);
-      if (w === null || w < c.left.length) { if (w) c.left = c.left.subarray(w); return; }
+      if (w === null || w < c.left.length) {
+        if (w) c.left = c.left.subarray(w);
+        return;
+      }
       c.left = null;
       poll.registry().reregister(c.s, t, Interest.READABLE);
     }
     for (;;) {
       const r = c.s.read(buf);
       if (r === null) return;
-      if (r === 0) { end(t); return; }
+      if (r === 0) {
+        end(t);
+        return;
+      }
       const w = c.s.write(buf, 0, r) ?? 0;
       if (w < r) {
         c.left = Buffer.from(buf.subarray(w, r));
@@ -106,9 +155,17 @@ if (isMainThread) {
         continue;
       }
       const c = conns.get(ev.token);
-      if (c) { try { echo(ev.token, c); } catch { end(ev.token); } } // reset by the peer: that connection only
+      if (c) {
+        try {
+          echo(ev.token, c);
+        } catch {
+          end(ev.token);
+        }
+      } // reset by the peer: that connection only
     }
   }
   for (const t of [...conns.keys()]) end(t);
-  listener.close(); waker.close(); poll.close();
+  listener.close();
+  waker.close();
+  poll.close();
 }

@@ -1,5 +1,5 @@
 // mio's README example, line by line: a TCP server and a client on one event loop.
-import { Poll, Events, Interest } from '../src/index.js';
+import { Events, Interest, Poll } from '../src/index.js';
 import { TcpListener, TcpStream } from '../src/net.js';
 
 // Some tokens to allow us to identify which event is for which socket.
@@ -22,7 +22,8 @@ const client = TcpStream.connect(server.localAddr());
 // Register the socket.
 poll.registry().register(client, CLIENT, Interest.READABLE | Interest.WRITABLE);
 
-let accepted = false; let connected = false;
+let accepted = false;
+let connected = false;
 // Start an event loop.
 while (!(accepted && connected)) {
   // Poll Mio for events, blocking until we get an event.
@@ -35,12 +36,21 @@ while (!(accepted && connected)) {
         // If this is an event for the server, it means a connection is ready to be accepted.
         // Accept the connection and drop it immediately. This will close the socket and notify the client of the EOF.
         const conn = server.accept();
-        if (conn) { conn[0].close(); accepted = true; console.log('server accepted a connection'); }
+        if (conn) {
+          conn[0].close();
+          accepted = true;
+          console.log('server accepted a connection');
+        }
         break;
       }
       case CLIENT:
-        if (event.isWritable() && !connected) { connected = true; console.log('client connected'); }
-        if (event.isReadable()) { /* We can (likely) read from the socket without blocking. */ }
+        if (event.isWritable() && !connected) {
+          connected = true;
+          console.log('client connected');
+        }
+        if (event.isReadable()) {
+          /* We can (likely) read from the socket without blocking. */
+        }
         // Since the server just shuts down the connection, let's just exit from our event loop.
         break;
       default:
@@ -49,4 +59,6 @@ while (!(accepted && connected)) {
     }
   }
 }
-client.close(); server.close(); poll.close();
+client.close();
+server.close();
+poll.close();

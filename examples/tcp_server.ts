@@ -13,12 +13,21 @@
 // listener readable again when a connection closes or after its back-off, so the plain
 // accept-until-null loop below needs no code for it.
 import { parseArgs } from 'node:util';
-import { Poll, Events, Interest, Waker, type Event } from '../src/index.js';
+import { type Event, Events, Interest, Poll, Waker } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '9000' }, host: { type: 'string', default: '127.0.0.1' }, quiet: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '9000' },
+    host: { type: 'string', default: '127.0.0.1' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`--port must be 0..65535, got ${values.port}`); process.exit(2); }
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port must be 0..65535, got ${values.port}`);
+  process.exit(2);
+}
 
 const SERVER = 0;
 const WAKER = 1;
@@ -71,13 +80,17 @@ function echo(token: number, c: Conn, readClosed: boolean): void {
   for (;;) {
     const n = c.stream.read(buf);
     if (n === null) return;
-    if (n === 0) { close(token); return; }
+    if (n === 0) {
+      close(token);
+      return;
+    }
     const w = c.stream.write(buf, 0, n) ?? 0;
     if (w < n) {
       // The client is not reading: keep the rest, wait for WRITABLE, stop reading meanwhile.
       if (!c.pending || c.pending.length < n - w) c.pending = Buffer.allocUnsafe(Math.max(n - w, 16 * 1024));
       buf.copy(c.pending, 0, w, n);
-      c.pendingFrom = 0; c.pendingTo = n - w;
+      c.pendingFrom = 0;
+      c.pendingTo = n - w;
       poll.registry().reregister(c.stream, token, Interest.WRITABLE);
       return;
     }
@@ -101,7 +114,9 @@ function handle(token: number, ev: Event): void {
   const c = conns[token]!; // a connection closed earlier in this batch has no event left in it
   try {
     if (c.pendingTo > 0) {
-      if (ev.isWritable() || ev.isError()) { if (flush(token, c)) echo(token, c, true); }
+      if (ev.isWritable() || ev.isError()) {
+        if (flush(token, c)) echo(token, c, true);
+      }
       return;
     }
     if (ev.isReadable() || ev.isError()) echo(token, c, ev.isReadClosed() || ev.isError());
@@ -112,13 +127,21 @@ function handle(token: number, ev: Event): void {
   }
 }
 
-function shutdown(): void { stopping = true; waker.wake(); }
+function shutdown(): void {
+  stopping = true;
+  waker.wake();
+}
 if (process.env.METAL_IO_BENCH_STATS === '1') {
   // For bench/run.ts: SIGUSR2 prints the garbage collections counted since the previous SIGUSR2.
   const { PerformanceObserver } = await import('node:perf_hooks');
   let gcs = 0;
-  new PerformanceObserver((list) => { gcs += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
-  process.on('SIGUSR2', () => { console.log(`gc ${gcs}`); gcs = 0; });
+  new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  }).observe({ entryTypes: ['gc'] });
+  process.on('SIGUSR2', () => {
+    console.log(`gc ${gcs}`);
+    gcs = 0;
+  });
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);

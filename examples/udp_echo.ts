@@ -1,10 +1,11 @@
 // A UDP echo server and one client datagram on loopback (mio's examples/udp_server.rs, with a client).
 // A send that would block (the socket's send buffer is full) is kept and sent on the next WRITABLE
 // event; dropping it would be UDP's right, but then the client would wait for an echo forever.
-import { Poll, Events, Interest } from '../src/index.js';
-import { UdpSocket, type AddressInfo } from '../src/net.js';
+import { Events, Interest, Poll } from '../src/index.js';
+import { type AddressInfo, UdpSocket } from '../src/net.js';
 
-const SERVER = 0; const CLIENT = 1;
+const SERVER = 0;
+const CLIENT = 1;
 using poll = new Poll();
 const events = new Events(16);
 using server = UdpSocket.bind('127.0.0.1:0');
@@ -29,11 +30,17 @@ while (!done) {
     if (ev.token === SERVER) {
       flushEchoes();
       let r;
-      while ((r = server.recvFrom(buf)) !== null) { echoes.push([Buffer.from(buf.subarray(0, r[0])), r[1]]); flushEchoes(); } // echo back
+      while ((r = server.recvFrom(buf)) !== null) {
+        echoes.push([Buffer.from(buf.subarray(0, r[0])), r[1]]);
+        flushEchoes();
+      } // echo back
     } else {
       if (!pingSent) pingSent = client.sendTo(ping, server.localAddr()) !== null;
       let r;
-      while ((r = client.recvFrom(buf)) !== null) { console.log(`echoed '${buf.toString('utf8', 0, r[0])}' from ${r[1].address}:${r[1].port}`); done = true; }
+      while ((r = client.recvFrom(buf)) !== null) {
+        console.log(`echoed '${buf.toString('utf8', 0, r[0])}' from ${r[1].address}:${r[1].port}`);
+        done = true;
+      }
     }
   }
 }

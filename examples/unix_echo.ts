@@ -3,12 +3,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Poll, Events, Interest } from '../src/index.js';
+import { Events, Interest, Poll } from '../src/index.js';
 import { UnixListener, UnixStream } from '../src/unix.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metal-io-'));
 const path = join(dir, 'echo.sock');
-const LISTENER = 0; const CLIENT = 1; const CONN = 2;
+const LISTENER = 0;
+const CLIENT = 1;
+const CONN = 2;
 const poll = new Poll();
 const events = new Events(16);
 const listener = UnixListener.bind(path);
@@ -20,13 +22,14 @@ const message = Buffer.from('hello over a Unix socket');
 let sent = 0; // how much of the message the client wrote
 let conn: UnixStream | null = null;
 let owed = Buffer.alloc(0); // what the server read and has not written back yet
-const got: Buffer[] = []; let gotBytes = 0;
+const got: Buffer[] = [];
+let gotBytes = 0;
 const buf = Buffer.alloc(4096);
 
 /** Writes as much of `data` as the socket takes; returns how much. */
 function writeSome(s: UnixStream, data: Buffer): number {
   let off = 0;
-  for (let n; off < data.length && (n = s.write(data, off, data.length - off)) !== null;) off += n;
+  for (let n; off < data.length && (n = s.write(data, off, data.length - off)) !== null; ) off += n;
   return off;
 }
 
@@ -37,7 +40,10 @@ try {
     for (const ev of events) {
       if (ev.token === LISTENER) {
         let r; // accept until null, as for any edge-triggered source
-        while ((r = listener.accept()) !== null) { conn = r[0]; poll.registry().register(conn, CONN, Interest.READABLE | Interest.WRITABLE); }
+        while ((r = listener.accept()) !== null) {
+          conn = r[0];
+          poll.registry().register(conn, CONN, Interest.READABLE | Interest.WRITABLE);
+        }
       } else if (ev.token === CONN && conn) {
         let n;
         while ((n = conn.read(buf)) !== null && n > 0) owed = Buffer.concat([owed, buf.subarray(0, n)]);
@@ -45,12 +51,18 @@ try {
       } else if (ev.token === CLIENT) {
         sent += writeSome(client, message.subarray(sent));
         let n;
-        while ((n = client.read(buf)) !== null && n > 0) { got.push(Buffer.from(buf.subarray(0, n))); gotBytes += n; }
+        while ((n = client.read(buf)) !== null && n > 0) {
+          got.push(Buffer.from(buf.subarray(0, n)));
+          gotBytes += n;
+        }
       }
     }
   }
   console.log(`echoed '${Buffer.concat(got).toString()}'`);
 } finally {
-  conn?.close(); client.close(); listener.close(); poll.close();
+  conn?.close();
+  client.close();
+  listener.close();
+  poll.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -55,7 +55,11 @@ function callerFrame(): string {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
-  try { Error.captureStackTrace(holder, callerFrame); } finally { Error.stackTraceLimit = limit; }
+  try {
+    Error.captureStackTrace(holder, callerFrame);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   let first: string | null = null;
   for (const line of (holder.stack ?? '').split('\n').slice(1)) {
     const where = frameOf(line);

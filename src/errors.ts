@@ -1,2 +1,2 @@
 // System errors: made by the system layer (src/sys/errors.ts), thrown by every layer above it.
-export { errnoName, systemError, addressError, errorByName, type SystemError } from './sys/errors.js';
+export { addressError, errnoName, errorByName, type SystemError, systemError } from './sys/errors.js';

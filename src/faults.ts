@@ -48,7 +48,12 @@ export class Faults {
   readonly counts = { wouldBlock: 0, short: 0, reset: 0, accept: 0, socket: 0, refused: 0, split: 0, reorder: 0, spurious: 0, eintr: 0 };
 
   constructor(seed: number, rate: number, reset = 0, connect = 0, refuse = 0) {
-    this.seed = seed; this.rate = rate; this.reset = reset; this.connect = connect; this.refuse = refuse; this.#s = seed >>> 0;
+    this.seed = seed;
+    this.rate = rate;
+    this.reset = reset;
+    this.connect = connect;
+    this.refuse = refuse;
+    this.#s = seed >>> 0;
     FAULTS.on = true;
     reportOnErrorExit(this);
   }
@@ -62,10 +67,14 @@ export class Faults {
   }
 
   /** An integer in [0, n). */
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
 
   /** Whether to inject a fault now. */
-  hit(): boolean { return this.next() < this.rate; }
+  hit(): boolean {
+    return this.next() < this.rate;
+  }
 
   /**
    * For a stream read or write of `want` bytes (`stream`) by `source`, a batched datagram call of
@@ -76,8 +85,14 @@ export class Faults {
   io(source: object, want: number, stream: boolean, short = stream): number {
     if (!this.hit()) return IoFault.NONE;
     const r = this.next();
-    if (stream && this.reset !== 0 && r < 0.2 && this.#serial(source) === this.reset) { this.counts.reset++; return IoFault.RESET; }
-    if (short && want > 1 && r < 0.6) { this.counts.short++; return 1 + this.int(want - 1); }
+    if (stream && this.reset !== 0 && r < 0.2 && this.#serial(source) === this.reset) {
+      this.counts.reset++;
+      return IoFault.RESET;
+    }
+    if (short && want > 1 && r < 0.6) {
+      this.counts.short++;
+      return 1 + this.int(want - 1);
+    }
     this.counts.wouldBlock++;
     return IoFault.WOULD_BLOCK;
   }
@@ -85,7 +100,10 @@ export class Faults {
   /** The order in which the plan first saw `source` (from 1). */
   #serial(source: object): number {
     let n = this.#serials.get(source);
-    if (n === undefined) { n = this.#nextSerial++; this.#serials.set(source, n); }
+    if (n === undefined) {
+      n = this.#nextSerial++;
+      this.#serials.set(source, n);
+    }
     return n;
   }
 
@@ -93,7 +111,10 @@ export class Faults {
   accept(): string | null {
     if (!this.hit()) return null;
     const r = this.next();
-    if (r < 0.5) { this.counts.wouldBlock++; return 'EAGAIN'; }
+    if (r < 0.5) {
+      this.counts.wouldBlock++;
+      return 'EAGAIN';
+    }
     this.counts.accept++;
     return r < 0.8 ? 'EMFILE' : r < 0.9 ? 'ENFILE' : 'ENOBUFS';
   }
@@ -105,7 +126,10 @@ export class Faults {
   onConnect(): string | null {
     if (this.connect === 0 && this.refuse === 0) return null;
     const n = ++this.#connects;
-    if (n === this.refuse) { this.counts.refused++; return 'refuse'; }
+    if (n === this.refuse) {
+      this.counts.refused++;
+      return 'refuse';
+    }
     if (n !== this.connect) return null;
     this.counts.socket++;
     const r = this.next();
@@ -119,7 +143,11 @@ export class Faults {
  * `reset` picks the stream to reset mid-stream (the n-th the plan sees), none by default.
  */
 export function parseFaults(spec: unknown, name: string): Faults {
-  let seed: unknown; let rate: unknown = DEFAULT_RATE; let reset: unknown = 0; let connect: unknown = 0; let refuse: unknown = 0;
+  let seed: unknown;
+  let rate: unknown = DEFAULT_RATE;
+  let reset: unknown = 0;
+  let connect: unknown = 0;
+  let refuse: unknown = 0;
   const form = "'<seed>[,rate=<0..1>][,reset=<n>][,connect=<n>][,refuse=<n>]'";
   if (typeof spec === 'string') {
     const [s, ...opts] = spec.split(',');
@@ -128,10 +156,16 @@ export function parseFaults(spec: unknown, name: string): Faults {
       const m = /^\s*(rate|reset|connect|refuse)=(.*)$/.exec(o);
       if (!m) throw argValueError(name, `must be ${form}`, spec);
       const v = Number(m[2]);
-      if (m[1] === 'rate') rate = v; else if (m[1] === 'reset') reset = v; else if (m[1] === 'connect') connect = v; else refuse = v;
+      if (m[1] === 'rate') rate = v;
+      else if (m[1] === 'reset') reset = v;
+      else if (m[1] === 'connect') connect = v;
+      else refuse = v;
     }
   } else if (typeof spec === 'object' && spec !== null) {
-    const d = (k: string) => { const p = Object.getOwnPropertyDescriptor(spec, k); return p && 'value' in p ? p.value : undefined; };
+    const d = (k: string) => {
+      const p = Object.getOwnPropertyDescriptor(spec, k);
+      return p && 'value' in p ? p.value : undefined;
+    };
     seed = d('seed');
     if (d('rate') !== undefined) rate = d('rate');
     if (d('reset') !== undefined) reset = d('reset');
@@ -140,10 +174,16 @@ export function parseFaults(spec: unknown, name: string): Faults {
   } else {
     throw argTypeError(name, `a string ${form} or an object { seed, rate, reset, connect, refuse }`, spec);
   }
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw argValueError(`${name} seed`, 'must be an integer from 0 to 4294967295', seed);
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw argValueError(`${name} seed`, 'must be an integer from 0 to 4294967295', seed);
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw argValueError(`${name} rate`, 'must be a number from 0 to 1', rate);
-  for (const [k, v] of [['reset', reset], ['connect', connect], ['refuse', refuse]] as const) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw argValueError(`${name} ${k}`, 'must be an integer from 0 (none) to 2147483647', v);
+  for (const [k, v] of [
+    ['reset', reset],
+    ['connect', connect],
+    ['refuse', refuse],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+      throw argValueError(`${name} ${k}`, 'must be an integer from 0 (none) to 2147483647', v);
   }
   return new Faults(seed, rate, reset as number, connect as number, refuse as number);
 }
@@ -155,7 +195,10 @@ function reportOnErrorExit(f: Faults): void {
     const list = reported;
     process.on('exit', (code) => {
       if (code === 0) return;
-      for (const x of list) process.stderr.write(`metal-io faults: this run used METAL_IO_FAULTS=${x.seed},rate=${x.rate}${x.reset ? `,reset=${x.reset}` : ''}${x.connect ? `,connect=${x.connect}` : ''}${x.refuse ? `,refuse=${x.refuse}` : ''} (injected: ${JSON.stringify(x.counts)})\n`);
+      for (const x of list)
+        process.stderr.write(
+          `metal-io faults: this run used METAL_IO_FAULTS=${x.seed},rate=${x.rate}${x.reset ? `,reset=${x.reset}` : ''}${x.connect ? `,connect=${x.connect}` : ''}${x.refuse ? `,refuse=${x.refuse}` : ''} (injected: ${JSON.stringify(x.counts)})\n`,
+        );
     });
   }
   reported.push(f);

@@ -11,7 +11,7 @@
 // thread at all is released by the system layer itself, as Signals does.
 import { isMainThread } from 'node:worker_threads';
 import { debug } from './debug.js';
-import { track, untrack, trackGuard, untrackGuard } from './orphans.js';
+import { track, trackGuard, untrack, untrackGuard } from './orphans.js';
 
 /** What the finalizer keeps and closes: the OS side of a dropped object. */
 export interface Reapable {
@@ -43,7 +43,11 @@ let exitHooked = false;
 function closeAtExit(): void {
   for (const held of [...live!].reverse()) {
     untrackAll(held);
-    try { held.close(); } catch (e) { debug('worker exit: closing %s failed: %s', held.describe(), (e as Error).message); }
+    try {
+      held.close();
+    } catch (e) {
+      debug('worker exit: closing %s failed: %s', held.describe(), (e as Error).message);
+    }
   }
   live!.clear();
 }
@@ -53,13 +57,22 @@ export function closeOnCollect(owner: object, held: Reapable): void {
   reaper.register(owner, held, held);
   if (live) {
     live.add(held);
-    if (!exitHooked) { exitHooked = true; process.once('exit', closeAtExit); }
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', closeAtExit);
+    }
     const g = held.guard;
-    if (g) { const e = trackGuard(g.slot, g.nonce, g.fd); if (e >= 0) guards.set(held, e); }
+    if (g) {
+      const e = trackGuard(g.slot, g.nonce, g.fd);
+      if (e >= 0) guards.set(held, e);
+    }
     const fds = held.ownedFds;
     if (fds?.length) {
       const taken: number[] = [];
-      for (const fd of fds) { const slot = track(fd); if (slot >= 0) taken.push(slot); }
+      for (const fd of fds) {
+        const slot = track(fd);
+        if (slot >= 0) taken.push(slot);
+      }
       if (taken.length) slots.set(held, taken);
     }
   }
@@ -76,7 +89,13 @@ function untrackAll(held: Reapable): void {
   if (!live) return;
   live.delete(held);
   const g = guards.get(held);
-  if (g !== undefined) { guards.delete(held); untrackGuard(g); }
+  if (g !== undefined) {
+    guards.delete(held);
+    untrackGuard(g);
+  }
   const taken = slots.get(held);
-  if (taken) { slots.delete(held); for (const slot of taken) untrack(slot); }
+  if (taken) {
+    slots.delete(held);
+    for (const slot of taken) untrack(slot);
+  }
 }

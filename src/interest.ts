@@ -11,7 +11,13 @@ const LIO = 0b01000;
 const PRIORITY = 0b10000;
 const ALL = READABLE | WRITABLE | AIO | LIO | PRIORITY;
 
-const NAMES: [number, string][] = [[READABLE, 'READABLE'], [WRITABLE, 'WRITABLE'], [AIO, 'AIO'], [LIO, 'LIO'], [PRIORITY, 'PRIORITY']];
+const NAMES: [number, string][] = [
+  [READABLE, 'READABLE'],
+  [WRITABLE, 'WRITABLE'],
+  [AIO, 'AIO'],
+  [LIO, 'LIO'],
+  [PRIORITY, 'PRIORITY'],
+];
 
 /** Interest flags and helpers (mio's Interest). */
 export const Interest = Object.freeze({
@@ -26,9 +32,14 @@ export const Interest = Object.freeze({
   /** Priority (out-of-band) data: EPOLLPRI / POLLPRI. */
   PRIORITY,
   /** `a | b`. */
-  add(a: Interest, b: Interest): Interest { return validInterest(a, 'a') | validInterest(b, 'b'); },
+  add(a: Interest, b: Interest): Interest {
+    return validInterest(a, 'a') | validInterest(b, 'b');
+  },
   /** `a` without `b`, or null when nothing is left (mio returns None). */
-  remove(a: Interest, b: Interest): Interest | null { const r = validInterest(a, 'a') & ~validInterest(b, 'b'); return r === 0 ? null : r; },
+  remove(a: Interest, b: Interest): Interest | null {
+    const r = validInterest(a, 'a') & ~validInterest(b, 'b');
+    return r === 0 ? null : r;
+  },
   /** Whether `i` has READABLE. */
   isReadable: (i: Interest): boolean => (validInterest(i) & READABLE) !== 0,
   /** Whether `i` has WRITABLE. */
@@ -40,7 +51,12 @@ export const Interest = Object.freeze({
   /** Whether `i` has PRIORITY. */
   isPriority: (i: Interest): boolean => (validInterest(i) & PRIORITY) !== 0,
   /** "READABLE | WRITABLE". */
-  format(i: Interest): string { const v = validInterest(i); return NAMES.filter(([bit]) => (v & bit) !== 0).map(([, n]) => n).join(' | '); },
+  format(i: Interest): string {
+    const v = validInterest(i);
+    return NAMES.filter(([bit]) => (v & bit) !== 0)
+      .map(([, n]) => n)
+      .join(' | ');
+  },
 });
 
 /**
@@ -51,7 +67,8 @@ export const Interest = Object.freeze({
 export function validInterest(i: unknown, name = 'interest'): Interest {
   if (typeof i !== 'number') throw argTypeError(name, 'Interest flags (of type number)', i);
   if (i === 0) throw argValueError(name, 'must not be empty', i);
-  if (!Number.isInteger(i) || i < 0 || i > ALL || (i & ~ALL) !== 0) throw argValueError(name, `has unknown bits (known: ${NAMES.map(([, n]) => n).join(', ')})`, i);
+  if (!Number.isInteger(i) || i < 0 || i > ALL || (i & ~ALL) !== 0)
+    throw argValueError(name, `has unknown bits (known: ${NAMES.map(([, n]) => n).join(', ')})`, i);
   return i;
 }
 

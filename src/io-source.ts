@@ -4,17 +4,33 @@
 // and close() deregisters before closing so no event is delivered for a closed fd, not even one
 // already waiting in an Events (dropEvents). A source paused until a time (a listener out of fds)
 // asks its Poll for a readable event then (retryAt), and any close makes such retries due at once.
-import type { Selector } from './sys/selector.js';
-import { validToken, type Token } from './token.js';
-import { Interest, validInterest } from './interest.js';
-import { debug } from './debug.js';
-import { type Registry, selectorOf, dropEvents, readyAt, cancelReadyAt, retryAllNow, faultsOf, owedAt, noteRegistration, noteDrained, noteEof, noteWriteBlocked, checkModeOf, type Source } from './poll.js';
+
 import { CHECK, Misuse, misuse } from './check.js';
-import { FAULTS, IoFault, envFaults, type Faults } from './faults.js';
+import { debug } from './debug.js';
 import { errorByName, systemError } from './errors.js';
-import { mod } from './sys/os.js';
+import { envFaults, FAULTS, type Faults, IoFault } from './faults.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
-import { span, invalidThis, guardThis } from './validators.js';
+import { Interest, validInterest } from './interest.js';
+import {
+  cancelReadyAt,
+  checkModeOf,
+  dropEvents,
+  faultsOf,
+  noteDrained,
+  noteEof,
+  noteRegistration,
+  noteWriteBlocked,
+  owedAt,
+  type Registry,
+  readyAt,
+  retryAllNow,
+  type Source,
+  selectorOf,
+} from './poll.js';
+import { mod } from './sys/os.js';
+import type { Selector } from './sys/selector.js';
+import { type Token, validToken } from './token.js';
+import { guardThis, invalidThis, span } from './validators.js';
 
 export class IoSource implements Source, Reapable {
   #fd: number;
@@ -24,12 +40,24 @@ export class IoSource implements Source, Reapable {
   #retryAt = -1; // performance.now() ms when a paused operation is worth retrying; -1: not paused
   #faultKey: object | null = null; // the key of the events fault injection owes this source
 
-  constructor(fd: number, private readonly what: string, private readonly closer: (fd: number) => void) { this.#fd = fd; }
+  constructor(
+    fd: number,
+    private readonly what: string,
+    private readonly closer: (fd: number) => void,
+  ) {
+    this.#fd = fd;
+  }
 
-  get fd(): number { return this.#fd; }
-  get closed(): boolean { return this.#fd < 0; }
+  get fd(): number {
+    return this.#fd;
+  }
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
   /** Reapable: the fd it owns (a thread that outlives this one may close it). */
-  get ownedFds(): number[] { return this.#fd < 0 ? [] : [this.#fd]; }
+  get ownedFds(): number[] {
+    return this.#fd < 0 ? [] : [this.#fd];
+  }
 
   /** Throws EBADF when closed; returns the fd otherwise. */
   checkOpen(syscall: string): number {
@@ -39,36 +67,56 @@ export class IoSource implements Source, Reapable {
 
   register(registry: Registry, token: Token, interest: Interest): void {
     // A Source's own method is an entry point too (a caller may skip the Registry): arguments first.
-    token = validToken(token); interest = validInterest(interest);
+    token = validToken(token);
+    interest = validInterest(interest);
     const fd = this.checkOpen('register');
     const sel = selectorOf(registry);
-    if (this.#selector && !this.#selector.closed) throw errorByName('register', 'EEXIST', `the ${this.what} is already registered${this.#selector === sel ? '' : ' with another Poll'}`);
+    if (this.#selector && !this.#selector.closed)
+      throw errorByName(
+        'register',
+        'EEXIST',
+        `the ${this.what} is already registered${this.#selector === sel ? '' : ' with another Poll'}`,
+      );
     sel.register(fd, token, interest, true);
     this.#selector = sel;
     this.#interest = interest;
     this.#token = token;
     if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
-    if (FAULTS.on || CHECK.on) noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`);
+    if (FAULTS.on || CHECK.on)
+      noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`);
     if (debug.enabled) debug('register %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
   reregister(registry: Registry, token: Token, interest: Interest): void {
-    token = validToken(token); interest = validInterest(interest);
+    token = validToken(token);
+    interest = validInterest(interest);
     const fd = this.checkOpen('reregister');
     const sel = this.#own(registry, 'reregister');
     sel.reregister(fd, token, interest);
     this.#interest = interest;
     // Events already waiting under the old token would reach whatever source gets it next.
-    if (token !== this.#token) { dropEvents(sel, this.#token); this.#token = token; }
+    if (token !== this.#token) {
+      dropEvents(sel, this.#token);
+      this.#token = token;
+    }
     if (this.#retryAt >= 0) readyAt(sel, this, token, this.#retryAt);
-    if (FAULTS.on || CHECK.on) { noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`); noteDrained(sel, this); }
+    if (FAULTS.on || CHECK.on) {
+      noteRegistration(sel, this, token, interest & (Interest.READABLE | Interest.WRITABLE), `${this.what} fd ${fd}`);
+      noteDrained(sel, this);
+    }
     if (debug.enabled) debug('reregister %s fd %d token %d %s', this.what, fd, token, Interest.format(interest));
   }
 
   deregister(registry: Registry): void {
     const fd = this.checkOpen('deregister');
     const sel = this.#own(registry, 'deregister');
-    if (CHECK.on && this.#retryAt >= 0) misuse(checkModeOf(sel), this, Misuse.PAUSED_DROPPED, `token ${this.#token}: a listener paused by fd exhaustion (EMFILE) was deregistered; its retry will not be reported, so it accepts nothing until it is registered again (close it if it is done)`);
+    if (CHECK.on && this.#retryAt >= 0)
+      misuse(
+        checkModeOf(sel),
+        this,
+        Misuse.PAUSED_DROPPED,
+        `token ${this.#token}: a listener paused by fd exhaustion (EMFILE) was deregistered; its retry will not be reported, so it accepts nothing until it is registered again (close it if it is done)`,
+      );
     this.#selector = null;
     sel.deregister(fd);
     this.#forget(sel);
@@ -85,7 +133,10 @@ export class IoSource implements Source, Reapable {
   #forget(sel: Selector): void {
     dropEvents(sel, this.#token);
     if (this.#retryAt >= 0) cancelReadyAt(sel, this);
-    if (FAULTS.on || CHECK.on) { noteRegistration(sel, this, 0, null); if (this.#faultKey !== null) cancelReadyAt(sel, this.#faultKey); }
+    if (FAULTS.on || CHECK.on) {
+      noteRegistration(sel, this, 0, null);
+      if (this.#faultKey !== null) cancelReadyAt(sel, this.#faultKey);
+    }
   }
 
   /** The fault plan in force for this source: its Poll's, else METAL_IO_FAULTS's; null when none. */
@@ -101,11 +152,13 @@ export class IoSource implements Source, Reapable {
   faultReady(interest: Interest): void {
     const sel = this.#selector;
     const flags = interest & this.#interest & (Interest.READABLE | Interest.WRITABLE);
-    if (sel !== null && !sel.closed && flags !== 0) owedAt(sel, this, this.#faultKey ??= {}, this.#token, flags);
+    if (sel !== null && !sel.closed && flags !== 0) owedAt(sel, this, (this.#faultKey ??= {}), this.#token, flags);
   }
 
   /** performance.now() ms when the paused operation is worth retrying; -1 when not paused. */
-  get retryAt(): number { return this.#retryAt; }
+  get retryAt(): number {
+    return this.#retryAt;
+  }
 
   /**
    * Pauses until `at` (performance.now() ms): the Poll reports this source readable then, or
@@ -135,17 +188,31 @@ export class IoSource implements Source, Reapable {
   }
 
   /** The misuse detector: the operation stopped for a reason other than would-block that still counts as done (a paused listener). */
-  settled(): void { const sel = this.#selector; if (CHECK.on && sel !== null) noteDrained(sel, this); }
+  settled(): void {
+    const sel = this.#selector;
+    if (CHECK.on && sel !== null) noteDrained(sel, this);
+  }
 
   /** The misuse detector: a stream read returned 0. */
-  sawEof(): void { const sel = this.#selector; if (sel !== null) noteEof(sel, this); }
+  sawEof(): void {
+    const sel = this.#selector;
+    if (sel !== null) noteEof(sel, this);
+  }
 
   /** The misuse detector: a write would-block; by the next wait the source must ask for WRITABLE. */
-  writeWouldBlock(): void { const sel = this.#selector; if (sel !== null) noteWriteBlocked(sel, this); }
+  writeWouldBlock(): void {
+    const sel = this.#selector;
+    if (sel !== null) noteWriteBlocked(sel, this);
+  }
 
   /** The misuse detector: EBADF on an fd this object still owns. */
   closedBehind(syscall: string): void {
-    misuse(checkModeOf(this.#selector), this, Misuse.CLOSED_BEHIND, `${syscall} on ${this.what} fd ${this.#fd} failed with EBADF: the fd was closed behind metal-io's back (close it through the object, or hand it away with intoRawFd())`);
+    misuse(
+      checkModeOf(this.#selector),
+      this,
+      Misuse.CLOSED_BEHIND,
+      `${syscall} on ${this.what} fd ${this.#fd} failed with EBADF: the fd was closed behind metal-io's back (close it through the object, or hand it away with intoRawFd())`,
+    );
   }
 
   /** Deregisters (if registered) and closes the fd. Closing twice is harmless. */
@@ -165,10 +232,17 @@ export class IoSource implements Source, Reapable {
     const sel = this.#selector;
     this.#selector = null;
     if (sel && !sel.closed) {
-      try { sel.deregister(fd); } catch { /* the OS dropped it already */ }
+      try {
+        sel.deregister(fd);
+      } catch {
+        /* the OS dropped it already */
+      }
       this.#forget(sel);
     }
-    if (this.#retryAt >= 0) { this.#retryAt = -1; paused.delete(this); }
+    if (this.#retryAt >= 0) {
+      this.#retryAt = -1;
+      paused.delete(this);
+    }
     return fd;
   }
 
@@ -180,14 +254,18 @@ export class IoSource implements Source, Reapable {
     retryAllNow();
   }
 
-  describe(): string { return `${this.what} fd ${this.#fd}`; }
+  describe(): string {
+    return `${this.what} fd ${this.#fd}`;
+  }
 }
 
 /** The sources of this thread paused until a time (IoSource.pauseUntil). */
 const paused = new Set<IoSource>();
 let freed = 0;
 /** How many times an fd was closed by this thread while some source was paused (a paused listener's shedding clock restarts). */
-export function fdsFreed(): number { return freed; }
+export function fdsFreed(): number {
+  return freed;
+}
 const retryNow = (): void => IoSource.retryNow();
 
 let getIo: (o: unknown, type: string) => IoSource;
@@ -200,7 +278,9 @@ export const OWNED_TYPES = 'TcpStream, TcpListener, UdpSocket, UnixStream, UnixL
  * (a plain object, an object made with Object.create(TcpStream.prototype), a Proxy) throws a
  * TypeError with code ERR_INVALID_THIS before any fd is touched.
  */
-export function ioOf(o: unknown, type = 'a metal-io socket or pipe'): IoSource { return getIo(o, type); }
+export function ioOf(o: unknown, type = 'a metal-io socket or pipe'): IoSource {
+  return getIo(o, type);
+}
 
 /**
  * Base of every fd-owning type (sockets, pipe ends): the Source methods, close and dispose, and
@@ -229,19 +309,31 @@ export abstract class OwnedFd implements Source, Disposable {
   protected abstract errs(): { errno(): number; EINTR: number; EAGAIN: number };
 
   /** The file descriptor (owned: closed by close()). */
-  get fd(): number { return ioOf(this).fd; }
+  get fd(): number {
+    return ioOf(this).fd;
+  }
   /** Whether it was closed (or handed away with intoRawFd and the like). */
-  get closed(): boolean { return ioOf(this).closed; }
+  get closed(): boolean {
+    return ioOf(this).closed;
+  }
 
   /** Source: starts delivering `interest` readiness as events with `token` (EEXIST if registered with any Poll). */
-  register(registry: Registry, token: Token, interest: Interest): void { ioOf(this).register(registry, token, interest); }
+  register(registry: Registry, token: Token, interest: Interest): void {
+    ioOf(this).register(registry, token, interest);
+  }
   /** Source: changes token and interest (ENOENT unless registered with this registry's Poll). */
-  reregister(registry: Registry, token: Token, interest: Interest): void { ioOf(this).reregister(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void {
+    ioOf(this).reregister(registry, token, interest);
+  }
   /** Source: stops delivering events (ENOENT unless registered with this registry's Poll). */
-  deregister(registry: Registry): void { ioOf(this).deregister(registry); }
+  deregister(registry: Registry): void {
+    ioOf(this).deregister(registry);
+  }
 
   /** Deregisters if registered, then closes. Closing twice is harmless. */
-  close(): void { ioOf(this).close(); }
+  close(): void {
+    ioOf(this).close();
+  }
 
   /**
    * Hands the fd to the caller (mio's IntoRawFd): deregisters it, leaves this object closed and
@@ -252,7 +344,9 @@ export abstract class OwnedFd implements Source, Disposable {
     return ioOf(this).release();
   }
   /** `using`: closes. */
-  [Symbol.dispose](): void { this.close(); }
+  [Symbol.dispose](): void {
+    this.close();
+  }
 
   /**
    * After a call returned -1: true to retry (EINTR); false on would-block, after re-arming the
@@ -262,7 +356,10 @@ export abstract class OwnedFd implements Source, Disposable {
     const k = this.errs();
     const e = k.errno();
     if (e === k.EINTR) return true;
-    if (e === k.EAGAIN) { ioOf(this).wouldBlock(); return false; }
+    if (e === k.EAGAIN) {
+      ioOf(this).wouldBlock();
+      return false;
+    }
     if (CHECK.on && e === mod.constants.EBADF) ioOf(this).closedBehind(syscall);
     throw systemError(syscall, e);
   }
@@ -282,7 +379,15 @@ export abstract class OwnedFd implements Source, Disposable {
    * moves one datagram, empty or not; a peek needs room and consumes nothing. Allocates nothing for
    * the whole buffer or a prefix of it.
    */
-  protected transfer(syscall: string, f: TransferFn, buf: unknown, offset: unknown, length: unknown, flags: number, kind: TransferKind): number | null {
+  protected transfer(
+    syscall: string,
+    f: TransferFn,
+    buf: unknown,
+    offset: unknown,
+    length: unknown,
+    flags: number,
+    kind: TransferKind,
+  ): number | null {
     const s = span(buf, offset, length, (kind & NEEDS_ROOM) !== 0);
     const view = s.view;
     const want = s.count < MAX_IO ? s.count : MAX_IO;
@@ -328,7 +433,10 @@ export abstract class OwnedFd implements Source, Disposable {
 
 /** A transfer call: recv/send, read/write (flags ignored), ... returning the count or -1. */
 export type TransferFn = (fd: number, view: ArrayBufferView, count: number, flags: number) => number;
-const NEEDS_ROOM = 1, SHORT_REARMS = 2, EMPTY_IS_NOOP = 4, BATCHED = 8;
+const NEEDS_ROOM = 1,
+  SHORT_REARMS = 2,
+  EMPTY_IS_NOOP = 4,
+  BATCHED = 8;
 export const STREAM_READ = NEEDS_ROOM | SHORT_REARMS | EMPTY_IS_NOOP;
 export const STREAM_WRITE = SHORT_REARMS | EMPTY_IS_NOOP;
 export const PEEK = NEEDS_ROOM | EMPTY_IS_NOOP;
@@ -336,7 +444,13 @@ export const DATAGRAM = 0;
 /** Batched datagram calls (recvMany, sendMany, sendSegments), for fault injection only: a count of datagrams. */
 export const BATCH_READ = NEEDS_ROOM | BATCHED;
 export const BATCH_WRITE = BATCHED;
-export type TransferKind = typeof STREAM_READ | typeof STREAM_WRITE | typeof PEEK | typeof DATAGRAM | typeof BATCH_READ | typeof BATCH_WRITE;
+export type TransferKind =
+  | typeof STREAM_READ
+  | typeof STREAM_WRITE
+  | typeof PEEK
+  | typeof DATAGRAM
+  | typeof BATCH_READ
+  | typeof BATCH_WRITE;
 /**
  * The most one call moves (Linux's MAX_RW_COUNT, below Winsock's int lengths): a larger buffer
  * gets a short count, as read(2) gives anyway.

@@ -15,10 +15,10 @@
 // What it cannot reach: a worker started by a thread that never loaded metal-io, and fds that are
 // not the library's to close (SourceFd, an fd given away with intoRawFd or to node:net).
 import { BroadcastChannel, isMainThread, threadId, type Worker } from 'node:worker_threads';
+import { debug } from './debug.js';
+import { hi32, join32, lo32 } from './sys/ffi.js';
 import { sock } from './sys/net.js';
 import { closeSlot } from './sys/waker-guard.js';
-import { debug } from './debug.js';
-import { TWO32 } from './sys/ffi.js';
 
 const channel = new BroadcastChannel('metal-io:orphans');
 channel.unref();
@@ -35,7 +35,11 @@ const tracking = !isMainThread && sock().fds;
 class SharedTables {
   readonly #tables: Int32Array[] = [];
   readonly #free: number[] = [];
-  constructor(readonly per: number, readonly width: 1 | 4, readonly kind: 'table' | 'guards') {}
+  constructor(
+    readonly per: number,
+    readonly width: 1 | 4,
+    readonly kind: 'table' | 'guards',
+  ) {}
 
   /** Fills a free entry with words w0..w3 (as many as its width; word 0 last); returns its index. */
   add(w0: number, w1 = 0, w2 = 0, w3 = 0): number {
@@ -47,8 +51,13 @@ class SharedTables {
       channel.postMessage({ thread: threadId, [this.kind]: table.buffer });
     }
     const e = this.#free.pop()!;
-    const t = this.#tables[(e / this.per) | 0]!; const b = (e % this.per) * this.width;
-    if (this.width > 1) { Atomics.store(t, b + 1, w1); Atomics.store(t, b + 2, w2); Atomics.store(t, b + 3, w3); }
+    const t = this.#tables[(e / this.per) | 0]!;
+    const b = (e % this.per) * this.width;
+    if (this.width > 1) {
+      Atomics.store(t, b + 1, w1);
+      Atomics.store(t, b + 2, w2);
+      Atomics.store(t, b + 3, w3);
+    }
     Atomics.store(t, b, w0);
     return e;
   }
@@ -67,32 +76,40 @@ const GW = 4;
 const guardTables = new SharedTables(256, GW, 'guards');
 
 /** Records `fd` as owned by this thread; returns its slot (-1: nothing recorded). */
-export function track(fd: number): number { return tracking ? fdTables.add(fd) : -1; }
+export function track(fd: number): number {
+  return tracking ? fdTables.add(fd) : -1;
+}
 
 /** The fd in `slot` is about to be closed or given away: forget it. */
-export function untrack(slot: number): void { fdTables.remove(slot); }
+export function untrack(slot: number): void {
+  fdTables.remove(slot);
+}
 
 /** Records a Waker of this thread (its waker-table slot and nonce, and the fd its wakes write to); returns the entry (-1: nothing recorded). */
 export function trackGuard(slot: number, nonce: number, fd: number): number {
-  return tracking ? guardTables.add(slot, nonce % TWO32 | 0, Math.floor(nonce / TWO32) | 0, fd) : -1;
+  return tracking ? guardTables.add(slot, lo32(nonce) | 0, hi32(nonce) | 0, fd) : -1;
 }
 
 /** The Waker of entry `e` is about to be closed: forget it. */
-export function untrackGuard(e: number): void { guardTables.remove(e); }
+export function untrackGuard(e: number): void {
+  guardTables.remove(e);
+}
 
 // ---- the workers this thread starts ------------------------------------------------------------
 
 const known = new Map<number, { fds: Int32Array[]; guards: Int32Array[] }>(); // worker threadId -> its tables
-const dead = new Set<number>();                 // exited, tables may still be on their way
+const dead = new Set<number>(); // exited, tables may still be on their way
 /** What this thread closed for ended workers, and closes that failed (a failure would be a bug: an fd closed twice). */
-export const reaped: { closed: number; failed: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('metal-io.orphans.reaped')] ??= { closed: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
+export const reaped: { closed: number; failed: number } = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('metal-io.orphans.reaped')
+] ??= { closed: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
 
 /** Closes the dead worker's Wakers in the waker table (waiting for wakes in flight); returns the fds that must stay open. */
 function closeGuards(table: Int32Array, keep: Set<number>): void {
   for (let b = 0; b < table.length; b += GW) {
     const slot = Atomics.exchange(table, b, -1);
     if (slot < 0) continue;
-    const nonce = (Atomics.load(table, b + 2) >>> 0) * TWO32 + (Atomics.load(table, b + 1) >>> 0);
+    const nonce = join32(Atomics.load(table, b + 1), Atomics.load(table, b + 2));
     if (closeSlot(slot, nonce) === 'keep') keep.add(Atomics.load(table, b + 3));
   }
 }
@@ -102,7 +119,14 @@ function reap(table: Int32Array, keep: ReadonlySet<number> = noFds): number {
   for (let i = 0; i < table.length; i++) {
     const fd = Atomics.exchange(table, i, -1);
     if (fd < 0 || keep.has(fd)) continue;
-    try { sock().close(fd); n++; reaped.closed++; } catch (e) { reaped.failed++; debug('closing fd %d of an ended worker: %s', fd, (e as Error).message); }
+    try {
+      sock().close(fd);
+      n++;
+      reaped.closed++;
+    } catch (e) {
+      reaped.failed++;
+      debug('closing fd %d of an ended worker: %s', fd, (e as Error).message);
+    }
   }
   return n;
 }
@@ -110,13 +134,25 @@ function reap(table: Int32Array, keep: ReadonlySet<number> = noFds): number {
 const noFds: ReadonlySet<number> = new Set();
 
 channel.onmessage = (m: MessageEvent) => {
-  const { thread, table, guards, gone } = m.data as { thread: number; table?: SharedArrayBuffer; guards?: SharedArrayBuffer; gone?: boolean };
-  if (gone) { known.delete(thread); return; }
+  const { thread, table, guards, gone } = m.data as {
+    thread: number;
+    table?: SharedArrayBuffer;
+    guards?: SharedArrayBuffer;
+    gone?: boolean;
+  };
+  if (gone) {
+    known.delete(thread);
+    return;
+  }
   if (!table && !guards) return;
   const t = new Int32Array((table ?? guards)!);
-  if (dead.has(thread)) { if (table) reap(t); else closeGuards(t, new Set()); return; } // announced before the worker died, heard after
+  if (dead.has(thread)) {
+    if (table) reap(t);
+    else closeGuards(t, new Set());
+    return;
+  } // announced before the worker died, heard after
   let k = known.get(thread);
-  if (!k) known.set(thread, k = { fds: [], guards: [] });
+  if (!k) known.set(thread, (k = { fds: [], guards: [] }));
   (table ? k.fds : k.guards).push(t);
 };
 

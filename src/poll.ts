@@ -1,18 +1,19 @@
 // Poll and Registry: mio's event queue. Poll waits; Registry registers sources. No platform code
 // here: everything OS-specific is behind the Selector (src/sys/selector.ts).
-import { watchReadable, restartWatch, type FdWatch } from './sys/koffi.js';
+
 import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import type { Selector, WaitStrategy } from './sys/selector.js';
-import { createSelector } from './sys/backend.js';
-import { eventSink, DROPPED, Ready, type Events, type Sink } from './event.js';
-import { validToken, type Token } from './token.js';
-import { validInterest, type Interest } from './interest.js';
-import { argTypeError, guardThis, outOfRangeError } from './validators.js';
-import { closeOnCollect, forget, type Reapable } from './finalizer.js';
+import { CHECK, type CheckMode, envCheck, Misuse, misuse, parseCheck } from './check.js';
 import { errorByName } from './errors.js';
-import { envFaults, parseFaults, type Faults } from './faults.js';
-import { CHECK, Misuse, envCheck, misuse, parseCheck, type CheckMode } from './check.js';
+import { DROPPED, type Events, eventSink, Ready, type Sink } from './event.js';
+import { envFaults, type Faults, parseFaults } from './faults.js';
+import { closeOnCollect, forget, type Reapable } from './finalizer.js';
+import { type Interest, validInterest } from './interest.js';
+import { createSelector } from './sys/backend.js';
+import { type FdWatch, restartWatch, watchReadable } from './sys/koffi.js';
+import type { Selector, WaitStrategy } from './sys/selector.js';
+import { type Token, validToken } from './token.js';
+import { argTypeError, guardThis, outOfRangeError } from './validators.js';
 
 /** The longest single wait pollAsync makes on a worker thread (see #waitOnThread). */
 const WORKER_SLICE_MS = 100;
@@ -40,9 +41,15 @@ const selectors = new WeakMap<Registry, Selector>();
 // paused by fd exhaustion) asks for a readable event at a time (readyAt); Poll then waits no longer
 // than that and reports it, so a plain accept-until-null loop is a correct server.
 const SINKS_KEPT = 4;
-interface Due { token: Token; at: number; flags: number }
+interface Due {
+  token: Token;
+  at: number;
+  flags: number;
+}
 interface Book {
-  readonly sinks: (Sink | null)[]; next: number; readonly due: Map<object, Due>;
+  readonly sinks: (Sink | null)[];
+  next: number;
+  readonly due: Map<object, Due>;
   /** While a pollAsync waits: makes it collect now (a retry became due early). */
   kick: (() => void) | null;
   /** Fault injection (faults.ts): the plan, the registered sources (for spurious events), events split off a batch. */
@@ -68,15 +75,23 @@ export function dropEvents(selector: Selector, token: Token): void {
   for (let k = 0; k < SINKS_KEPT; k++) {
     const s = book.sinks[k];
     if (s == null || s.from !== selector) continue;
-    const tokens = s.tokens; const flags = s.flags;
+    const tokens = s.tokens;
+    const flags = s.flags;
     for (let i = 0; i < s.len; i++) if (tokens[i] === token) flags[i] = DROPPED;
   }
   const c = book.carry;
-  if (c !== null) for (let i = c.tokens.length - 1; i >= 0; i--) if (c.tokens[i] === token) { c.tokens.splice(i, 1); c.flags.splice(i, 1); }
+  if (c !== null)
+    for (let i = c.tokens.length - 1; i >= 0; i--)
+      if (c.tokens[i] === token) {
+        c.tokens.splice(i, 1);
+        c.flags.splice(i, 1);
+      }
 }
 
 /** @internal The fault plan of the Poll behind `selector`, or null. */
-export function faultsOf(selector: Selector): Faults | null { return books.get(selector)?.faults ?? null; }
+export function faultsOf(selector: Selector): Faults | null {
+  return books.get(selector)?.faults ?? null;
+}
 
 /**
  * @internal With fault injection or the misuse detector on: `key` (an owned source) is registered
@@ -91,28 +106,44 @@ export function noteRegistration(selector: Selector, key: object, token: Token, 
   if (byToken !== null && old !== undefined && byToken.get(old.token) === key) byToken.delete(old.token);
   if (flags === null) {
     reg.delete(key);
-    book!.undrained?.delete(key); book!.eof?.delete(key); book!.needWritable?.delete(key);
+    book!.undrained?.delete(key);
+    book!.eof?.delete(key);
+    book!.needWritable?.delete(key);
     return;
   }
   reg.set(key, { token, flags, closed: old?.closed ?? 0 });
   if (byToken !== null) {
     const other = byToken.get(token);
-    if (other !== undefined && other !== key && reg.has(other)) misuse(book!.check, key, Misuse.TOKEN_TWICE, `token ${token} given to ${what || 'a source'} while another live source of this Poll has it; their events cannot be told apart`);
+    if (other !== undefined && other !== key && reg.has(other))
+      misuse(
+        book!.check,
+        key,
+        Misuse.TOKEN_TWICE,
+        `token ${token} given to ${what || 'a source'} while another live source of this Poll has it; their events cannot be told apart`,
+      );
     byToken.set(token, key);
   }
 }
 
 /** @internal The misuse detector's mode for the Poll behind `selector` (METAL_IO_CHECK's when none). */
-export function checkModeOf(selector: Selector | null): CheckMode { return selector === null ? envCheck : books.get(selector)?.check ?? envCheck; }
+export function checkModeOf(selector: Selector | null): CheckMode {
+  return selector === null ? envCheck : (books.get(selector)?.check ?? envCheck);
+}
 
 /** @internal The detector: `key` followed its readable event to would-block (or paused, or closed). */
-export function noteDrained(selector: Selector, key: object): void { books.get(selector)?.undrained?.delete(key); }
+export function noteDrained(selector: Selector, key: object): void {
+  books.get(selector)?.undrained?.delete(key);
+}
 
 /** @internal The detector: `key` read end of stream. */
-export function noteEof(selector: Selector, key: object): void { books.get(selector)?.eof?.add(key); }
+export function noteEof(selector: Selector, key: object): void {
+  books.get(selector)?.eof?.add(key);
+}
 
 /** @internal The detector: a write to `key` would-block; by the next wait it must have WRITABLE interest. */
-export function noteWriteBlocked(selector: Selector, key: object): void { books.get(selector)?.needWritable?.add(key); }
+export function noteWriteBlocked(selector: Selector, key: object): void {
+  books.get(selector)?.needWritable?.add(key);
+}
 
 /** The detector before a wait: what the last batch left undone. */
 function audit(book: Book): void {
@@ -120,28 +151,56 @@ function audit(book: Book): void {
   for (const key of book.undrained!) {
     const r = reg.get(key);
     if (r === undefined) continue;
-    if (isPaused(key)) misuse(book.check, key, Misuse.PAUSED_DROPPED, `token ${r.token}: a listener paused by fd exhaustion (EMFILE) was reported readable for its retry and accept() was not called before polling again; it accepts nothing until it is`);
-    else misuse(book.check, key, Misuse.UNDRAINED, `token ${r.token}: a readable event was not followed to would-block (read or accept until null) before polling again; edge-triggered readiness will not report the data already there`);
+    if (isPaused(key))
+      misuse(
+        book.check,
+        key,
+        Misuse.PAUSED_DROPPED,
+        `token ${r.token}: a listener paused by fd exhaustion (EMFILE) was reported readable for its retry and accept() was not called before polling again; it accepts nothing until it is`,
+      );
+    else
+      misuse(
+        book.check,
+        key,
+        Misuse.UNDRAINED,
+        `token ${r.token}: a readable event was not followed to would-block (read or accept until null) before polling again; edge-triggered readiness will not report the data already there`,
+      );
   }
   book.undrained!.clear();
   for (const key of book.eof!) {
     const r = reg.get(key);
-    if (r !== undefined && (r.flags & Ready.READABLE) !== 0) misuse(book.check, key, Misuse.EOF_AS_WOULD_BLOCK, `token ${r.token}: read() returned 0 (end of stream) and the source stays registered for READABLE; 0 is not would-block (null is): close or deregister it`);
+    if (r !== undefined && (r.flags & Ready.READABLE) !== 0)
+      misuse(
+        book.check,
+        key,
+        Misuse.EOF_AS_WOULD_BLOCK,
+        `token ${r.token}: read() returned 0 (end of stream) and the source stays registered for READABLE; 0 is not would-block (null is): close or deregister it`,
+      );
   }
   book.eof!.clear();
   for (const key of book.needWritable!) {
     const r = reg.get(key);
-    if (r !== undefined && (r.flags & Ready.WRITABLE) === 0) misuse(book.check, key, Misuse.NO_WRITABLE, `token ${r.token}: a write returned would-block (null) but the source is not registered for WRITABLE: no event will say when to write again`);
+    if (r !== undefined && (r.flags & Ready.WRITABLE) === 0)
+      misuse(
+        book.check,
+        key,
+        Misuse.NO_WRITABLE,
+        `token ${r.token}: a write returned would-block (null) but the source is not registered for WRITABLE: no event will say when to write again`,
+      );
   }
   book.needWritable!.clear();
 }
 
 /** Whether `key` (an owned source) is paused until a retry time (a listener out of fds: IoSource.retryAt). */
-function isPaused(key: object): boolean { const at = (key as { retryAt?: unknown }).retryAt; return typeof at === 'number' && at >= 0; }
+function isPaused(key: object): boolean {
+  const at = (key as { retryAt?: unknown }).retryAt;
+  return typeof at === 'number' && at >= 0;
+}
 
 /** The detector after a wait: every readable event of an owned source must be drained before the next. */
 function noteDelivered(book: Book, ev: Sink, n: number): void {
-  const byToken = book.byToken!; const undrained = book.undrained!;
+  const byToken = book.byToken!;
+  const undrained = book.undrained!;
   for (let i = 0; i < n; i++) {
     if ((ev.flags[i]! & Ready.READABLE) === 0) continue;
     const key = byToken.get(ev.tokens[i]!);
@@ -189,7 +248,9 @@ function addDue(book: Book, ev: Sink, n: number): number {
   for (const [key, d] of book.due) {
     if (n >= ev.capacity) break;
     if (d.at > now) continue;
-    ev.tokens[n] = d.token; ev.flags[n] = d.flags; n++;
+    ev.tokens[n] = d.token;
+    ev.flags[n] = d.flags;
+    n++;
     book.due.delete(key);
   }
   if (book.due.size === 0) booksWithDue.delete(book);
@@ -199,7 +260,10 @@ function addDue(book: Book, ev: Sink, n: number): number {
 /** What a wait collected, with the retries due and (under fault injection) shaken: the final count. */
 function finish(book: Book, ev: Sink, n: number): number {
   if (book.due.size !== 0) n = addDue(book, ev, n);
-  if (book.faults !== null) { noteClosed(book, ev, n); n = shake(book, book.faults, ev, n); }
+  if (book.faults !== null) {
+    noteClosed(book, ev, n);
+    n = shake(book, book.faults, ev, n);
+  }
   if (book.check !== 0) noteDelivered(book, ev, n);
   return n;
 }
@@ -235,19 +299,30 @@ export function owedAt(selector: Selector, source: object, key: object, token: T
  */
 function shake(book: Book, f: Faults, ev: Sink, n: number): number {
   const c = book.carry!;
-  while (c.tokens.length > 0 && n < ev.capacity) { ev.tokens[n] = c.tokens.shift()!; ev.flags[n] = c.flags.shift()!; n++; }
+  while (c.tokens.length > 0 && n < ev.capacity) {
+    ev.tokens[n] = c.tokens.shift()!;
+    ev.flags[n] = c.flags.shift()!;
+    n++;
+  }
   if (n > 1 && f.hit()) {
     f.counts.reorder++;
     for (let i = n - 1; i > 0; i--) {
       const j = f.int(i + 1);
-      const t = ev.tokens[i]!; ev.tokens[i] = ev.tokens[j]!; ev.tokens[j] = t;
-      const g = ev.flags[i]!; ev.flags[i] = ev.flags[j]!; ev.flags[j] = g;
+      const t = ev.tokens[i]!;
+      ev.tokens[i] = ev.tokens[j]!;
+      ev.tokens[j] = t;
+      const g = ev.flags[i]!;
+      ev.flags[i] = ev.flags[j]!;
+      ev.flags[j] = g;
     }
   }
   if (n > 1 && f.hit()) {
     f.counts.split++;
     const keep = 1 + f.int(n - 1);
-    for (let i = keep; i < n; i++) { c.tokens.push(ev.tokens[i]!); c.flags.push(ev.flags[i]!); }
+    for (let i = keep; i < n; i++) {
+      c.tokens.push(ev.tokens[i]!);
+      c.flags.push(ev.flags[i]!);
+    }
     n = keep;
   }
   const reg = book.registered!;
@@ -255,7 +330,12 @@ function shake(book: Book, f: Faults, ev: Sink, n: number): number {
     let k = f.int(reg.size);
     for (const r of reg.values()) {
       if (k-- > 0) continue;
-      if (r.flags !== 0) { f.counts.spurious++; ev.tokens[n] = r.token; ev.flags[n] = r.flags | r.closed; n++; }
+      if (r.flags !== 0) {
+        f.counts.spurious++;
+        ev.tokens[n] = r.token;
+        ev.flags[n] = r.flags | r.closed;
+        n++;
+      }
       break;
     }
   }
@@ -284,7 +364,14 @@ export function selectorOf(registry: Registry): Selector {
 function validSource(source: unknown): Source {
   const s = source as Source | null;
   // A Registry has the same three methods but is no Source (each would call the other forever).
-  if (!s || typeof s !== 'object' || s instanceof Registry || typeof s.register !== 'function' || typeof s.reregister !== 'function' || typeof s.deregister !== 'function') {
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    s instanceof Registry ||
+    typeof s.register !== 'function' ||
+    typeof s.reregister !== 'function' ||
+    typeof s.deregister !== 'function'
+  ) {
     throw argTypeError('source', 'a Source (register, reregister, deregister)', source);
   }
   return s;
@@ -293,7 +380,10 @@ function validSource(source: unknown): Source {
 /** Registers sources with a Poll. Cheap to clone; every clone drives the same Poll. */
 export class Registry {
   /** @internal */
-  constructor(selector: Selector, poll: Poll) { selectors.set(this, selector); owners.set(this, poll); }
+  constructor(selector: Selector, poll: Poll) {
+    selectors.set(this, selector);
+    owners.set(this, poll);
+  }
 
   /** Starts delivering `interest` readiness of `source` as events carrying `token`. Twice: EEXIST. */
   register(source: Source, token: Token, interest: Interest): void {
@@ -351,7 +441,9 @@ function validEvents(events: unknown): Sink {
  * Node versions that drained already, the queues are empty and it returns at once.
  */
 const tickCallback = (process as unknown as { _tickCallback?: () => void })._tickCallback;
-function runCheckpoint(): void { if (typeof tickCallback === 'function') tickCallback.call(process); }
+function runCheckpoint(): void {
+  if (typeof tickCallback === 'function') tickCallback.call(process);
+}
 
 /** The OS side of a Poll, closed by the finalizer when the Poll and its Registries are dropped. */
 class PollCore implements Reapable {
@@ -362,8 +454,12 @@ class PollCore implements Reapable {
     this.watcher = null;
     this.selector.close();
   }
-  describe(): string { return `Poll (${this.selector.backend})`; }
-  get ownedFds(): readonly number[] { return this.selector.fds; }
+  describe(): string {
+    return `Poll (${this.selector.backend})`;
+  }
+  get ownedFds(): readonly number[] {
+    return this.selector.fds;
+  }
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -404,8 +500,12 @@ export interface PollOptions {
 function pollOptions(options: unknown): { faults: Faults | null; check: CheckMode } {
   if (options === undefined) return { faults: envFaults, check: envCheck };
   if (typeof options !== 'object' || options === null) throw argTypeError('options', 'an object', options);
-  const own = (k: string) => { const d = Object.getOwnPropertyDescriptor(options, k); return d && 'value' in d ? d.value : undefined; };
-  const spec = own('faults'); const check = own('check');
+  const own = (k: string) => {
+    const d = Object.getOwnPropertyDescriptor(options, k);
+    return d && 'value' in d ? d.value : undefined;
+  };
+  const spec = own('faults');
+  const check = own('check');
   const mode = check === undefined ? envCheck : parseCheck(check, 'options.check');
   if (mode !== 0) CHECK.on = true;
   return { faults: spec === undefined ? envFaults : parseFaults(spec, 'options.faults'), check: mode };
@@ -414,7 +514,9 @@ function pollOptions(options: unknown): { faults: Faults | null; check: CheckMod
 /** The event queue. */
 export class Poll implements Disposable {
   readonly #selector: Selector;
-  static { guardThis(this, (o) => #selector in o); }
+  static {
+    guardThis(this, (o) => #selector in o);
+  }
   readonly #core: PollCore;
   readonly #registry: Registry;
   readonly #book: Book;
@@ -432,9 +534,18 @@ export class Poll implements Disposable {
   constructor(options?: PollOptions) {
     const { faults, check } = pollOptions(options);
     this.#book = {
-      sinks: [null, null, null, null], next: 0, due: new Map(), kick: null,
-      faults, registered: faults !== null || check !== 0 ? new Map() : null, carry: faults ? { tokens: [], flags: [] } : null,
-      check, byToken: faults !== null || check !== 0 ? new Map() : null, undrained: check !== 0 ? new Set() : null, eof: check !== 0 ? new Set() : null, needWritable: check !== 0 ? new Set() : null,
+      sinks: [null, null, null, null],
+      next: 0,
+      due: new Map(),
+      kick: null,
+      faults,
+      registered: faults !== null || check !== 0 ? new Map() : null,
+      carry: faults ? { tokens: [], flags: [] } : null,
+      check,
+      byToken: faults !== null || check !== 0 ? new Map() : null,
+      undrained: check !== 0 ? new Set() : null,
+      eof: check !== 0 ? new Set() : null,
+      needWritable: check !== 0 ? new Set() : null,
     };
     this.#selector = createSelector();
     this.#core = new PollCore(this.#selector);
@@ -455,10 +566,14 @@ export class Poll implements Disposable {
   }
 
   /** How util.inspect shows it. */
-  [inspect.custom](): string { return `Poll { backend: '${this.#selector.backend}', closed: ${this.#selector.closed} }`; }
+  [inspect.custom](): string {
+    return `Poll { backend: '${this.#selector.backend}', closed: ${this.#selector.closed} }`;
+  }
 
   /** The backend in use: 'epoll', 'kqueue', 'poll', 'iocp' or 'eventports'. */
-  get backend(): string { return this.#selector.backend; }
+  get backend(): string {
+    return this.#selector.backend;
+  }
 
   /**
    * The fault plan in force for this Poll's sources (`options.faults` or METAL_IO_FAULTS) and how
@@ -470,7 +585,9 @@ export class Poll implements Disposable {
   }
 
   /** The Registry to register sources with. */
-  registry(): Registry { return this.#registry; }
+  registry(): Registry {
+    return this.#registry;
+  }
 
   /**
    * Waits for readiness events and stores them in `events` (cleared first). `timeoutMs`: null or
@@ -491,7 +608,8 @@ export class Poll implements Disposable {
     const start = t > 0 ? performance.now() : 0;
     const f = book.faults;
     let n = 0;
-    if (f?.hit()) f.counts.eintr++; // an injected EINTR: the wait goes on below
+    if (f?.hit())
+      f.counts.eintr++; // an injected EINTR: the wait goes on below
     else n = sel.select(ev, t);
     // Back with nothing before the time is up: a signal interrupted the wait (EINTR). Wait out the
     // rest, as libuv does and Python since PEP 475: a wait ends with events or after the timeout.
@@ -552,20 +670,34 @@ export class Poll implements Disposable {
         this.#core.watcher?.unref();
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (err === undefined) resolve(); else reject(err);
+        if (err === undefined) resolve();
+        else reject(err);
       };
       const onAbort = () => settle(abortError(signal!));
       const onReady = () => {
         try {
           this.#collect(ev, 0);
           if (ev.len > 0) settle(undefined); // else spurious: keep waiting
-        } catch (e) { settle(e); }
+        } catch (e) {
+          settle(e);
+        }
       };
       this.#cancelWait = settle;
       this.#onReady = onReady;
-      this.#book.kick = () => queueMicrotask(() => { if (this.#onReady === onReady) onReady(); }); // still this wait
+      this.#book.kick = () =>
+        queueMicrotask(() => {
+          if (this.#onReady === onReady) onReady();
+        }); // still this wait
       this.#watch(fd);
-      if (t >= 0) timer = setTimeout(() => { try { this.#collect(ev, 0); settle(undefined); } catch (e) { settle(e); } }, t);
+      if (t >= 0)
+        timer = setTimeout(() => {
+          try {
+            this.#collect(ev, 0);
+            settle(undefined);
+          } catch (e) {
+            settle(e);
+          }
+        }, t);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -577,7 +709,13 @@ export class Poll implements Disposable {
    */
   #watch(fd: number): void {
     const core = this.#core;
-    if (!this.#fire) { const self = new WeakRef(this); this.#fire = () => { const p = self.deref(); if (p) p.#fired(); }; }
+    if (!this.#fire) {
+      const self = new WeakRef(this);
+      this.#fire = () => {
+        const p = self.deref();
+        if (p) p.#fired();
+      };
+    }
     if (!core.watcher) core.watcher = watchReadable(fd, this.#fire);
     else if (!this.#watching) restartWatch(core.watcher, this.#fire);
     this.#watching = true;
@@ -586,7 +724,11 @@ export class Poll implements Disposable {
 
   #fired(): void {
     const f = this.#onReady;
-    if (f) { f(); runCheckpoint(); return; }
+    if (f) {
+      f();
+      runCheckpoint();
+      return;
+    }
     this.#core.watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
     this.#watching = false;
   }
@@ -596,16 +738,25 @@ export class Poll implements Disposable {
     const deadline = t < 0 ? Infinity : performance.now() + t;
     return new Promise<void>((resolve, reject) => {
       this.#busy = true;
-      let aborted: unknown; let hasAborted = false;
-      const onAbort = () => { aborted = abortError(signal!); hasAborted = true; wait.interrupt(); };
+      let aborted: unknown;
+      let hasAborted = false;
+      const onAbort = () => {
+        aborted = abortError(signal!);
+        hasAborted = true;
+        wait.interrupt();
+      };
       const settle = (err: unknown) => {
         this.#busy = false;
         this.#cancelWait = null;
         this.#book.kick = null;
         signal?.removeEventListener('abort', onAbort);
-        if (err === undefined) resolve(); else reject(err);
+        if (err === undefined) resolve();
+        else reject(err);
       };
-      this.#cancelWait = (err) => { aborted = err; hasAborted = true; };
+      this.#cancelWait = (err) => {
+        aborted = err;
+        hasAborted = true;
+      };
       this.#book.kick = () => wait.interrupt();
       const attempt = () => {
         let left = deadline === Infinity ? -1 : Math.max(0, deadline - performance.now());
@@ -617,13 +768,20 @@ export class Poll implements Disposable {
           const book = this.#book;
           ev.len = book.due.size === 0 && book.faults === null && book.check === 0 ? n : finish(book, ev, n);
           n = ev.len;
-          if (hasAborted) { ev.len = 0; return settle(aborted); }
+          if (hasAborted) {
+            ev.len = 0;
+            return settle(aborted);
+          }
           if (n > 0 || performance.now() >= deadline) return settle(undefined);
           attempt(); // interrupted for a registration change, or spurious: wait again
         });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      try { attempt(); } catch (e) { settle(e); }
+      try {
+        attempt();
+      } catch (e) {
+        settle(e);
+      }
     });
   }
 
@@ -636,7 +794,9 @@ export class Poll implements Disposable {
   }
 
   /** `using`: closes. */
-  [Symbol.dispose](): void { this.close(); }
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 guardThis(Registry, (o) => selectors.has(o as Registry));

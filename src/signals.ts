@@ -12,12 +12,12 @@
 // gives it back (unless process.on listeners or another Signals still catch it).
 import { constants } from 'node:os';
 import { inspect } from 'node:util';
-import type { Registry, Source } from './poll.js';
-import type { Token } from './token.js';
+import { closeOnCollect } from './finalizer.js';
 import type { Interest } from './interest.js';
 import { IoSource } from './io-source.js';
-import { closeOnCollect } from './finalizer.js';
+import type { Registry, Source } from './poll.js';
 import { createSignalSet, type SignalSet } from './sys/signals.js';
+import type { Token } from './token.js';
 import { argTypeError, argValueError, guardThis } from './validators.js';
 
 const byName = constants.signals as Readonly<Record<string, number>>;
@@ -40,7 +40,9 @@ function signalNumber(s: unknown): number {
 /** A Source that reports POSIX signals as readable events (signalfd-like, on any Unix backend). */
 export class Signals implements Source, Disposable {
   #io: IoSource;
-  static { guardThis(this, (o) => #io in o); }
+  static {
+    guardThis(this, (o) => #io in o);
+  }
   #set: SignalSet;
   #signals: readonly NodeJS.Signals[];
 
@@ -75,13 +77,19 @@ export class Signals implements Source, Disposable {
   }
 
   /** The signals caught, by name. */
-  get signals(): readonly NodeJS.Signals[] { return this.#signals; }
+  get signals(): readonly NodeJS.Signals[] {
+    return this.#signals;
+  }
 
   /** The fd a Poll watches (owned: closed by close()). */
-  get fd(): number { return this.#io.fd; }
+  get fd(): number {
+    return this.#io.fd;
+  }
 
   /** Whether close() was called. */
-  get closed(): boolean { return this.#io.closed; }
+  get closed(): boolean {
+    return this.#io.closed;
+  }
 
   /**
    * The signals caught since the last call, each once, in the order first caught ([] when none).
@@ -95,17 +103,27 @@ export class Signals implements Source, Disposable {
   }
 
   /** Source: starts delivering readable events with `token` when a signal is caught. */
-  register(registry: Registry, token: Token, interest: Interest): void { this.#io.register(registry, token, interest); }
+  register(registry: Registry, token: Token, interest: Interest): void {
+    this.#io.register(registry, token, interest);
+  }
   /** Source: changes token and interest. */
-  reregister(registry: Registry, token: Token, interest: Interest): void { this.#io.reregister(registry, token, interest); }
+  reregister(registry: Registry, token: Token, interest: Interest): void {
+    this.#io.reregister(registry, token, interest);
+  }
   /** Source: stops delivering events. */
-  deregister(registry: Registry): void { this.#io.deregister(registry); }
+  deregister(registry: Registry): void {
+    this.#io.deregister(registry);
+  }
 
   /** Deregisters, stops catching the signals (their default action returns unless caught elsewhere). Closing twice is harmless. */
-  close(): void { this.#io.close(); }
+  close(): void {
+    this.#io.close();
+  }
 
   /** `using`: closes. */
-  [Symbol.dispose](): void { this.close(); }
+  [Symbol.dispose](): void {
+    this.close();
+  }
 
   /** For util.inspect: `Signals { signals: [ 'SIGTERM' ], fd: 12 }`. */
   [inspect.custom](): string {

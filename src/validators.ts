@@ -21,7 +21,9 @@ const taBuffer = uncurry<ArrayBufferLike>(TypedArrayProto, 'buffer');
 const dvByteLength = uncurry<number>(DataView.prototype, 'byteLength');
 const dvByteOffset = uncurry<number>(DataView.prototype, 'byteOffset');
 const dvBuffer = uncurry<ArrayBufferLike>(DataView.prototype, 'buffer');
-const abDetached: Getter<boolean> | null = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached') ? uncurry<boolean>(ArrayBuffer.prototype, 'detached') : null;
+const abDetached: Getter<boolean> | null = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')
+  ? uncurry<boolean>(ArrayBuffer.prototype, 'detached')
+  : null;
 const isView = ArrayBuffer.isView;
 const isInteger = Number.isInteger;
 const U8 = Uint8Array;
@@ -40,11 +42,18 @@ function withCode<E extends Error>(err: E, code: string, at: Function): E & { co
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   switch (typeof v) {
-    case 'string': return `type string ('${v.length > 28 ? `${v.slice(0, 25)}...` : v}')`;
-    case 'number': return `type number (${Object.is(v, -0) ? '-0' : String(v)})`;
-    case 'bigint': return `type bigint (${v}n)`;
-    case 'boolean': case 'undefined': case 'symbol': return typeof v === 'symbol' ? 'type symbol' : `type ${typeof v} (${String(v)})`;
-    case 'function': return 'function';
+    case 'string':
+      return `type string ('${v.length > 28 ? `${v.slice(0, 25)}...` : v}')`;
+    case 'number':
+      return `type number (${Object.is(v, -0) ? '-0' : String(v)})`;
+    case 'bigint':
+      return `type bigint (${v}n)`;
+    case 'boolean':
+    case 'undefined':
+    case 'symbol':
+      return typeof v === 'symbol' ? 'type symbol' : `type ${typeof v} (${String(v)})`;
+    case 'function':
+      return 'function';
     default: {
       if (types.isProxy(v)) return 'a Proxy';
       if (isView(v)) return `an instance of ${taTag(v) ?? 'DataView'}`;
@@ -54,26 +63,40 @@ export function describe(v: unknown): string {
         const ctor = proto && !types.isProxy(proto) ? Object.getOwnPropertyDescriptor(proto, 'constructor')?.value : undefined;
         const cname = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
         return typeof cname === 'string' && cname ? `an instance of ${cname}` : 'an object';
-      } catch { return 'an object'; }
+      } catch {
+        return 'an object';
+      }
     }
   }
 }
 
 /** TypeError ERR_INVALID_ARG_TYPE: `The "buf" argument must be ... Received type number (1)`. */
 export function argTypeError(name: string, expected: string, actual: unknown): ArgError {
-  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE', argTypeError);
+  return withCode(
+    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`),
+    'ERR_INVALID_ARG_TYPE',
+    argTypeError,
+  );
 }
 
 /** RangeError ERR_OUT_OF_RANGE: `The value of "offset" is out of range. It must be ... Received 17`. */
 export function outOfRangeError(name: string, range: string, actual: unknown): ArgError {
   const shown = typeof actual === 'number' ? (Object.is(actual, -0) ? '-0' : String(actual)) : describe(actual);
-  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`), 'ERR_OUT_OF_RANGE', outOfRangeError);
+  return withCode(
+    new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`),
+    'ERR_OUT_OF_RANGE',
+    outOfRangeError,
+  );
 }
 
 /** TypeError ERR_INVALID_ARG_VALUE: `The argument 'interest' is invalid: reason. Received ...`. */
 export function argValueError(name: string, reason: string, actual?: unknown): ArgError {
-  // biome-ignore lint/complexity/noArguments: an omitted `actual` (no 'Received') differs from an undefined one
-  return withCode(new TypeError(`The argument '${name}' ${reason}.${arguments.length > 2 ? ` Received ${describe(actual)}` : ''}`), 'ERR_INVALID_ARG_VALUE', argValueError);
+  return withCode(
+    // biome-ignore lint/complexity/noArguments: an omitted `actual` (no 'Received') differs from an undefined one
+    new TypeError(`The argument '${name}' ${reason}.${arguments.length > 2 ? ` Received ${describe(actual)}` : ''}`),
+    'ERR_INVALID_ARG_VALUE',
+    argValueError,
+  );
 }
 
 // ---- `this` -------------------------------------------------------------------------------------
@@ -94,7 +117,17 @@ const ownKeys = Reflect.ownKeys;
 const MAX_ARGS = 8;
 
 function guarded(m: Function, is: (o: object) => boolean, type: string): Function {
-  const w = function (this: unknown, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown): unknown {
+  const w = function (
+    this: unknown,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): unknown {
     if (typeof this !== 'object' || this === null || !is(this)) throw invalidThis(type);
     return callBound(m, this, a, b, c, d, e, f, g, h);
   };
@@ -111,7 +144,12 @@ function guarded(m: Function, is: (o: object) => boolean, type: string): Functio
  * Members named in `inline` are left alone: they check `this` themselves, in their own code (the
  * per-event ones, where one shared wrapper would not be inlined).
  */
-export function guardThis(C: { readonly prototype: object; readonly name: string }, is: (o: object) => boolean, type: string = C.name, inline: readonly string[] = []): void {
+export function guardThis(
+  C: { readonly prototype: object; readonly name: string },
+  is: (o: object) => boolean,
+  type: string = C.name,
+  inline: readonly string[] = [],
+): void {
   const proto = C.prototype;
   for (const key of ownKeys(proto)) {
     if (key === 'constructor' || inline.includes(key as string)) continue; // `inline`: members that check `this` themselves
@@ -124,13 +162,19 @@ export function guardThis(C: { readonly prototype: object; readonly name: string
 }
 
 /** TypeError ERR_INVALID_THIS: `Value of "this" must be of type TcpStream` (a method called on an object it does not belong to). */
-export function invalidThis(type: string): ArgError { return withCode(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS', invalidThis); }
+export function invalidThis(type: string): ArgError {
+  return withCode(new TypeError(`Value of "this" must be of type ${type}`), 'ERR_INVALID_THIS', invalidThis);
+}
 
 /** TypeError ERR_INVALID_ARG_VALUE with a message of the caller's wording. */
-export function invalidArg(message: string): ArgError { return withCode(new TypeError(message), 'ERR_INVALID_ARG_VALUE', invalidArg); }
+export function invalidArg(message: string): ArgError {
+  return withCode(new TypeError(message), 'ERR_INVALID_ARG_VALUE', invalidArg);
+}
 
 /** RangeError ERR_OUT_OF_RANGE with a message of the caller's wording. */
-export function outOfRange(message: string): ArgError { return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE', outOfRange); }
+export function outOfRange(message: string): ArgError {
+  return withCode(new RangeError(message), 'ERR_OUT_OF_RANGE', outOfRange);
+}
 
 // ---- numbers ----------------------------------------------------------------------------------
 
@@ -142,7 +186,9 @@ export function validInteger(v: unknown, name: string, min: number, max: number)
 }
 
 /** A file descriptor: an integer from 0 to 2^31-1. */
-export function validFd(v: unknown, name = 'fd'): number { return validInteger(v, name, 0, 0x7fffffff); }
+export function validFd(v: unknown, name = 'fd'): number {
+  return validInteger(v, name, 0, 0x7fffffff);
+}
 
 export function validBoolean(v: unknown, name: string): boolean {
   if (typeof v !== 'boolean') throw argTypeError(name, 'of type boolean', v);
@@ -157,7 +203,12 @@ function detached(v: ArrayBufferView, dataView: boolean): boolean {
   const ab = dataView ? dvBuffer(v) : taBuffer(v);
   if (types.isSharedArrayBuffer(ab)) return false;
   if (abDetached) return abDetached(ab);
-  try { new U8(ab as ArrayBuffer, 0, 0); return false; } catch { return true; }
+  try {
+    new U8(ab as ArrayBuffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -171,7 +222,11 @@ export function byteLength(buf: unknown, name = 'buf'): number {
     if (n === 0 && detached(buf, false)) throw argValueError(name, 'is detached (its ArrayBuffer was transferred)');
     return n;
   }
-  try { return dvByteLength(buf); } catch { throw argValueError(name, 'is detached (its ArrayBuffer was transferred)'); }
+  try {
+    return dvByteLength(buf);
+  } catch {
+    throw argValueError(name, 'is detached (its ArrayBuffer was transferred)');
+  }
 }
 
 /**
@@ -203,7 +258,10 @@ export function span(buf: unknown, offset: unknown, length: unknown, room = fals
   if (room && cap === 0) throw argValueError(name, 'has no room: a read needs a buffer of at least one byte (0 means end of stream)');
   const s = spanned;
   s.count = len;
-  if (off === 0) { s.view = view; return s; }
+  if (off === 0) {
+    s.view = view;
+    return s;
+  }
   const dv = taTag(view) === undefined;
   s.view = new U8(dv ? dvBuffer(view) : taBuffer(view), (dv ? dvByteOffset(view) : taByteOffset(view)) + off, len);
   return s;
@@ -228,7 +286,9 @@ export function viewList(bufs: unknown, name: string, max: number): { views: Arr
   return { views, lengths, total };
 }
 
-const taSet = Function.prototype.call.bind((Uint8Array.prototype as Uint8Array).set as (src: ArrayLike<number>, offset?: number) => void) as (dst: Uint8Array, src: Uint8Array, offset: number) => void;
+const taSet = Function.prototype.call.bind(
+  (Uint8Array.prototype as Uint8Array).set as (src: ArrayLike<number>, offset?: number) => void,
+) as (dst: Uint8Array, src: Uint8Array, offset: number) => void;
 /**
  * Copies `n` bytes from `src` at `srcOff` to `dst` at `dstOff` with the intrinsics captured at load
  * (%TypedArray%.prototype.set, and a view made from the intrinsic buffer and offset: no subarray,
@@ -244,4 +304,6 @@ export function copyView(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOf
 }
 
 /** The ArrayBuffer (or SharedArrayBuffer) behind a view, from the intrinsic getter. */
-export function bufferOf(view: ArrayBufferView): ArrayBufferLike { return taTag(view) === undefined ? dvBuffer(view) : taBuffer(view); }
+export function bufferOf(view: ArrayBufferView): ArrayBufferLike {
+  return taTag(view) === undefined ? dvBuffer(view) : taBuffer(view);
+}

@@ -2,23 +2,28 @@
 // Poll's I/O completion port. The Win32 calls, the pinned buffers and their ownership rules live in
 // src/sys/windows/named_pipe.ts; this file checks arguments, finds the Poll and keeps its event
 // queue in step (events of a token that changed or went away are dropped).
-import { validToken, type Token } from './token.js';
-import { type Interest, validInterest, describe } from './interest.js';
-import { type Registry, selectorOf, dropEvents, type Source } from './poll.js';
+
+import { describe, type Interest, validInterest } from './interest.js';
+import { dropEvents, type Registry, type Source, selectorOf } from './poll.js';
 import { needWindows } from './sys/os.js';
-import { iocpSelector, type IocpSelector } from './sys/windows/selector.js';
 import { PipeIo } from './sys/windows/named_pipe.js';
-import { invalidArg, span, bytesOf, validInteger, guardThis } from './validators.js';
+import { type IocpSelector, iocpSelector } from './sys/windows/selector.js';
+import { type Token, validToken } from './token.js';
+import { bytesOf, guardThis, invalidArg, span, validInteger } from './validators.js';
 
 function wide(name: unknown): Buffer {
   if (typeof name !== 'string' || !name.startsWith('\\\\.\\pipe\\')) {
-    throw invalidArg(`name must be a pipe name like '\\\\\\\\.\\\\pipe\\\\name', got ${typeof name === 'string' ? `'${name}'` : describe(name)}`);
+    throw invalidArg(
+      `name must be a pipe name like '\\\\\\\\.\\\\pipe\\\\name', got ${typeof name === 'string' ? `'${name}'` : describe(name)}`,
+    );
   }
   return Buffer.from(`${name}\0`, 'utf16le');
 }
 
 /** The IOCP selector behind `registry`: a NamedPipe completes on a port, so only that backend takes one. */
-function iocpOf(registry: Registry, syscall: string): IocpSelector { return iocpSelector(selectorOf(registry), syscall); }
+function iocpOf(registry: Registry, syscall: string): IocpSelector {
+  return iocpSelector(selectorOf(registry), syscall);
+}
 
 /**
  * A Windows named pipe end, non-blocking in mio's sense: would-block is null, readiness by events.
@@ -26,9 +31,13 @@ function iocpOf(registry: Registry, syscall: string): IocpSelector { return iocp
  */
 export class NamedPipe implements Source, Disposable {
   readonly #io: PipeIo;
-  static { guardThis(this, (o) => #io in o); }
+  static {
+    guardThis(this, (o) => #io in o);
+  }
 
-  private constructor(io: PipeIo) { this.#io = io; }
+  private constructor(io: PipeIo) {
+    this.#io = io;
+  }
 
   /** Creates the server end of pipe `name` (`\\\\.\\pipe\\...`); then connect() waits for a client. */
   static create(name: string): NamedPipe {
@@ -49,13 +58,19 @@ export class NamedPipe implements Source, Disposable {
   }
 
   /** The pipe's HANDLE value (0 once closed). */
-  get handle(): number { return this.#io.handle; }
+  get handle(): number {
+    return this.#io.handle;
+  }
 
   /** Server end: true once a client is connected; null while waiting (a WRITABLE event follows). */
-  connect(): true | null { return this.#io.connect(); }
+  connect(): true | null {
+    return this.#io.connect();
+  }
 
   /** Server end: drops the client; connect() then waits for the next one. */
-  disconnect(): void { this.#io.disconnect(); }
+  disconnect(): void {
+    this.#io.disconnect();
+  }
 
   /** Bytes read, 0 at end of stream (the other end closed), or null while nothing has arrived. */
   read(buf: ArrayBufferView, offset?: number, length?: number): number | null {
@@ -109,5 +124,7 @@ export class NamedPipe implements Source, Disposable {
   }
 
   /** `using`: closes. */
-  [Symbol.dispose](): void { this.close(); }
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }

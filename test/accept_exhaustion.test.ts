@@ -2,11 +2,12 @@
 // accept() until null. No acceptRetryIn(), no retry after a close: the Poll reports a paused
 // listener readable again by itself (after the back-off, or at once when a metal-io fd closes).
 // The fd limit is lowered for this process with prlimit(1) and restored after.
+
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { Poll, Events, Interest, type PollOptions } from '../src/index.js';
+import { Events, Interest, Poll, type PollOptions } from '../src/index.js';
 import { TcpListener, TcpStream, UdpSocket } from '../src/net.js';
 import { available } from './_util/env.js';
 
@@ -17,15 +18,20 @@ function nofile(): [string, string] | null {
   try {
     const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
     return m ? [m[1]!, m[2]!] : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
-const setNofile = (soft: string, hard: string) => spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:${hard}`]).status === 0;
+const setNofile = (soft: string, hard: string) =>
+  spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${soft}:${hard}`]).status === 0;
 
 /** Opens /dev/null until the process is out of fds; returns what it opened. */
 function takeAllFds(): number[] {
   const fds: number[] = [];
   for (;;) {
-    try { fds.push(openSync('/dev/null', 'r')); } catch (e) {
+    try {
+      fds.push(openSync('/dev/null', 'r'));
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EMFILE') return fds;
       for (const fd of fds) closeSync(fd);
       throw e;
@@ -35,11 +41,18 @@ function takeAllFds(): number[] {
 
 /** Runs `body` with the fd limit lowered to a little above what is open now, or skips. */
 function withFewFds(what: string, body: () => void): void {
-  if (process.platform !== 'linux') { console.log(`  SKIP ${what}: lowers the fd limit through Linux's /proc and prlimit(1) [${process.platform}-${process.arch}]`); return; }
+  if (process.platform !== 'linux') {
+    console.log(`  SKIP ${what}: lowers the fd limit through Linux's /proc and prlimit(1) [${process.platform}-${process.arch}]`);
+    return;
+  }
   const before = nofile();
   const ok = before !== null && setNofile(String(256 + readdirSync('/proc/self/fd').length), before[1]);
-  if (!available(ok, what, 'prlimit(1) could not lower this process\'s fd limit')) return;
-  try { body(); } finally { setNofile(before![0], before![1]); }
+  if (!available(ok, what, "prlimit(1) could not lower this process's fd limit")) return;
+  try {
+    body();
+  } finally {
+    setNofile(before![0], before![1]);
+  }
 }
 
 /** The plain loop: one poll, then accept until null on the listener's events. */
@@ -54,27 +67,44 @@ function turn(poll: Poll, events: Events, l: TcpListener, accepted: TcpStream[],
 
 /** A registered listener with one client queued, and every fd of the process taken; `spare` is an fd to give back. */
 function outOfFds(shedAfter: number | null, options?: PollOptions) {
-  const poll = new Poll(options); const events = new Events(16);
+  const poll = new Poll(options);
+  const events = new Events(16);
   const l = TcpListener.bind('127.0.0.1:0');
   l.acceptShedAfter = shedAfter;
   const spare = UdpSocket.bind('127.0.0.1:0');
-  const clients: TcpStream[] = []; const accepted: TcpStream[] = []; const hog: number[] = [];
+  const clients: TcpStream[] = [];
+  const accepted: TcpStream[] = [];
+  const hog: number[] = [];
   poll.registry().register(l, 0, Interest.READABLE);
   clients.push(TcpStream.connect(l.localAddr()));
   sleep(20); // the handshake completes into the backlog
   hog.push(...takeAllFds());
   return {
-    poll, events, l, spare, clients, accepted, hog,
-    close(): void { for (const fd of hog) closeSync(fd); for (const s of [...clients, ...accepted]) s.close(); spare.close(); l.close(); poll.close(); },
+    poll,
+    events,
+    l,
+    spare,
+    clients,
+    accepted,
+    hog,
+    close(): void {
+      for (const fd of hog) closeSync(fd);
+      for (const s of [...clients, ...accepted]) s.close();
+      spare.close();
+      l.close();
+      poll.close();
+    },
   };
 }
 
 test('out of fds: a plain accept-until-null loop accepts the queued clients once fds are free (after the back-off, no extra code)', () => {
   withFewFds('accept with a plain loop after EMFILE', () => {
-    const poll = new Poll(); const events = new Events(16);
+    const poll = new Poll();
+    const events = new Events(16);
     const l = TcpListener.bind('127.0.0.1:0');
     l.acceptShedAfter = null; // keep the queue: this test wants them accepted, not refused
-    const clients: TcpStream[] = []; const accepted: TcpStream[] = [];
+    const clients: TcpStream[] = [];
+    const accepted: TcpStream[] = [];
     let hog: number[] = [];
     try {
       poll.registry().register(l, 0, Interest.READABLE);
@@ -92,19 +122,34 @@ test('out of fds: a plain accept-until-null loop accepts the queued clients once
     } finally {
       for (const fd of hog) closeSync(fd);
       for (const s of [...clients, ...accepted]) s.close();
-      l.close(); poll.close();
+      l.close();
+      poll.close();
     }
   });
 });
 
 test('out of fds, waiting with pollAsync: the plain loop accepts the queued clients once fds are free', async () => {
-  if (process.platform !== 'linux') { console.log(`  SKIP accept with pollAsync after EMFILE: lowers the fd limit through Linux's /proc and prlimit(1) [${process.platform}-${process.arch}]`); return; }
+  if (process.platform !== 'linux') {
+    console.log(
+      `  SKIP accept with pollAsync after EMFILE: lowers the fd limit through Linux's /proc and prlimit(1) [${process.platform}-${process.arch}]`,
+    );
+    return;
+  }
   const before = nofile();
-  if (!available(before !== null && setNofile(String(256 + readdirSync('/proc/self/fd').length), before[1]), 'accept with pollAsync after EMFILE', "prlimit(1) could not lower this process's fd limit")) return;
-  const poll = new Poll(); const events = new Events(16);
+  if (
+    !available(
+      before !== null && setNofile(String(256 + readdirSync('/proc/self/fd').length), before[1]),
+      'accept with pollAsync after EMFILE',
+      "prlimit(1) could not lower this process's fd limit",
+    )
+  )
+    return;
+  const poll = new Poll();
+  const events = new Events(16);
   const l = TcpListener.bind('127.0.0.1:0');
   l.acceptShedAfter = null;
-  const clients: TcpStream[] = []; const accepted: TcpStream[] = [];
+  const clients: TcpStream[] = [];
+  const accepted: TcpStream[] = [];
   let hog: number[] = [];
   try {
     poll.registry().register(l, 0, Interest.READABLE);
@@ -120,14 +165,18 @@ test('out of fds, waiting with pollAsync: the plain loop accepts the queued clie
         let c: ReturnType<TcpListener['accept']>;
         while ((c = l.accept()) !== null) accepted.push(c[0]);
       }
-      if (!freed && l.acceptPaused) { freed = true; for (const fd of hog.splice(0, 8)) closeSync(fd); }
+      if (!freed && l.acceptPaused) {
+        freed = true;
+        for (const fd of hog.splice(0, 8)) closeSync(fd);
+      }
     }
     assert.ok(freed, 'accept paused on EMFILE first');
     assert.is(accepted.length, 3, 'every queued client accepted');
   } finally {
     for (const fd of hog) closeSync(fd);
     for (const s of [...clients, ...accepted]) s.close();
-    l.close(); poll.close();
+    l.close();
+    poll.close();
     setNofile(before![0], before![1]);
   }
 });
@@ -139,17 +188,24 @@ test('out of fds: closing any metal-io object makes a paused listener readable a
     try {
       // Still out of fds: each retry fails and the back-off doubles until it is long.
       const deadline = performance.now() + 3000;
-      do turn(poll, events, l, accepted, 1000); while ((l.acceptRetryIn() ?? 0) < 150 && performance.now() < deadline);
+      do turn(poll, events, l, accepted, 1000);
+      while ((l.acceptRetryIn() ?? 0) < 150 && performance.now() < deadline);
       assert.ok(l.acceptPaused);
       assert.ok(l.acceptRetryIn()! >= 150, `the back-off grew (${l.acceptRetryIn()} ms)`);
       x.spare.close();
       assert.is(l.acceptRetryIn(), 0, 'a close made the retry due now');
       poll.poll(events, 0);
-      assert.equal([...events].map((e) => e.token), [0], 'the listener is reported without waiting');
+      assert.equal(
+        [...events].map((e) => e.token),
+        [0],
+        'the listener is reported without waiting',
+      );
       const c = l.accept();
       assert.ok(c !== null, 'and the freed fd takes the queued client');
       accepted.push(c[0]);
-    } finally { x.close(); }
+    } finally {
+      x.close();
+    }
   });
 });
 
@@ -165,14 +221,28 @@ test('the misuse detector names a paused listener whose retry goes unanswered or
         assert.ok(x.l.acceptPaused, 'out of fds: paused');
         try {
           if (loop === 'deregisters it') x.poll.registry().deregister(x.l);
-          else for (let i = 0; i < 4; i++) if (loop === 'ignores the retry') x.poll.poll(x.events, 100); else turn(x.poll, x.events, x.l, x.accepted, 100);
-        } catch (e) { err = e as Error & { code?: string }; }
-        if (loop === 'accepts until null') { assert.is(err, null, `${loop}: no misuse`); continue; }
+          else
+            for (let i = 0; i < 4; i++)
+              if (loop === 'ignores the retry') x.poll.poll(x.events, 100);
+              else turn(x.poll, x.events, x.l, x.accepted, 100);
+        } catch (e) {
+          err = e as Error & { code?: string };
+        }
+        if (loop === 'accepts until null') {
+          assert.is(err, null, `${loop}: no misuse`);
+          continue;
+        }
         assert.is(err?.code, 'ERR_METAL_IO_MISUSE', `${loop}: reported`);
         assert.match(err!.message, /^metal-io misuse: token 0: a listener paused by fd exhaustion \(EMFILE\) was/);
         // Bundled with the library (qemu), the caller's frames are in the bundle too: any line there.
-        assert.match(err!.message, import.meta.url.endsWith('.ts') ? /\(at .*accept_exhaustion\.test\.ts:\d+:\d+\)$/ : /\(at .+:\d+:\d+\)$/, `with the caller's line: ${err!.message}`);
-      } finally { x.close(); }
+        assert.match(
+          err!.message,
+          import.meta.url.endsWith('.ts') ? /\(at .*accept_exhaustion\.test\.ts:\d+:\d+\)$/ : /\(at .+:\d+:\d+\)$/,
+          `with the caller's line: ${err!.message}`,
+        );
+      } finally {
+        x.close();
+      }
     }
   });
 });
@@ -199,12 +269,18 @@ test('out of fds for long: the queue is refused, but a close since the last atte
       const until = performance.now() + 2000;
       let r: number | null = null;
       for (;;) {
-        try { r = clients[0]!.read(got); } catch (e) { r = (e as { code?: string }).code === 'ECONNRESET' ? 0 : -1; }
+        try {
+          r = clients[0]!.read(got);
+        } catch (e) {
+          r = (e as { code?: string }).code === 'ECONNRESET' ? 0 : -1;
+        }
         if (r !== null || performance.now() > until) break;
         sleep(5);
       }
       assert.is(r, 0, 'the refused client sees its connection closed');
-    } finally { x.close(); }
+    } finally {
+      x.close();
+    }
   });
 });
 

@@ -1,30 +1,64 @@
+import { SocketAddress } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SocketAddress } from 'node:net';
-import { parseAddr, parseIPv6, formatIPv6, encodeAddr, decodeAddr } from '../src/net/addr.js';
+import { decodeAddr, encodeAddr, formatIPv6, parseAddr, parseIPv6 } from '../src/net/addr.js';
 
 test('string, object and SocketAddress forms', () => {
   assert.equal(parseAddr('127.0.0.1:8080').port, 8080);
   const v6 = parseAddr('[::1]:9');
-  assert.ok(v6.v6); assert.is(v6.bytes[15], 1);
+  assert.ok(v6.v6);
+  assert.is(v6.bytes[15], 1);
   assert.is(parseAddr({ address: '10.0.0.1', port: 1 }).bytes[0], 10);
   const sa = parseAddr(new SocketAddress({ address: '::1', port: 7, family: 'ipv6' }));
-  assert.ok(sa.v6); assert.is(sa.port, 7);
+  assert.ok(sa.v6);
+  assert.is(sa.port, 7);
   assert.is(parseAddr({ address: 'fe80::1%3', port: 1 }).scopeId, 3);
 });
 
 test('malformed addresses are TypeErrors naming the input', () => {
-  for (const bad of ['localhost:80', '127.0.0.1', '1.2.3.4:99999', '256.1.1.1:1', '[::1:80', '::1:80', '[1::2::3]:1', '01.2.3.4:5', '', 'x']) {
-    assert.throws(() => parseAddr(bad), (e: Error) => e instanceof TypeError && e.message.includes(`'${bad}'`), bad);
+  for (const bad of [
+    'localhost:80',
+    '127.0.0.1',
+    '1.2.3.4:99999',
+    '256.1.1.1:1',
+    '[::1:80',
+    '::1:80',
+    '[1::2::3]:1',
+    '01.2.3.4:5',
+    '',
+    'x',
+  ]) {
+    assert.throws(
+      () => parseAddr(bad),
+      (e: Error) => e instanceof TypeError && e.message.includes(`'${bad}'`),
+      bad,
+    );
   }
-  assert.throws(() => parseAddr({ address: '1.2.3.4', port: -1 }), (e: Error) => e instanceof TypeError);
-  assert.throws(() => parseAddr(42), (e: Error) => e instanceof TypeError);
-  assert.throws(() => parseAddr(null), (e: Error) => e instanceof TypeError);
+  assert.throws(
+    () => parseAddr({ address: '1.2.3.4', port: -1 }),
+    (e: Error) => e instanceof TypeError,
+  );
+  assert.throws(
+    () => parseAddr(42),
+    (e: Error) => e instanceof TypeError,
+  );
+  assert.throws(
+    () => parseAddr(null),
+    (e: Error) => e instanceof TypeError,
+  );
 });
 
 test('IPv6 text round trip, RFC 5952 as Node prints it', () => {
-  for (const [input, out] of [['::1', '::1'], ['::', '::'], ['2001:db8:0:0:0:0:2:1', '2001:db8::2:1'], ['2001:db8::1:0:0:1', '2001:db8::1:0:0:1'],
-    ['::ffff:127.0.0.1', '::ffff:127.0.0.1'], ['fe80::', 'fe80::'], ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'], ['2001:DB8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1']] as const) {
+  for (const [input, out] of [
+    ['::1', '::1'],
+    ['::', '::'],
+    ['2001:db8:0:0:0:0:2:1', '2001:db8::2:1'],
+    ['2001:db8::1:0:0:1', '2001:db8::1:0:0:1'],
+    ['::ffff:127.0.0.1', '::ffff:127.0.0.1'],
+    ['fe80::', 'fe80::'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['2001:DB8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+  ] as const) {
     const b = parseIPv6(input);
     assert.ok(b, input);
     assert.is(formatIPv6(b!), out, input);

@@ -1,10 +1,11 @@
 // The main job, end to end: examples/tcp_server.ts as a child process, driven by Node net clients.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -12,15 +13,21 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 function start(fdLimit?: number): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const args = ['--import', 'tsx', 'examples/tcp_server.ts', '--port', '0', '--quiet'];
   const opts = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[], env: { ...process.env, FORCE_COLOR: undefined } };
-  const child = fdLimit === undefined ? spawn(process.execPath, args, opts) : spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...args], opts);
+  const child =
+    fdLimit === undefined
+      ? spawn(process.execPath, args, opts)
+      : spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...args], opts);
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 15000);
     child.stdout!.once('data', (d: Buffer) => {
       clearTimeout(timer);
       const m = /^listening on 127\.0\.0\.1:(\d+)$/m.exec(d.toString());
-      if (!m) reject(new Error(`unexpected first line: ${d}`)); else resolve({ child, port: Number(m[1]), stderr: () => err });
+      if (!m) reject(new Error(`unexpected first line: ${d}`));
+      else resolve({ child, port: Number(m[1]), stderr: () => err });
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
@@ -29,25 +36,50 @@ function start(fdLimit?: number): Promise<{ child: ChildProcess; port: number; s
 /** Rejects when `p` has not settled within `ms`: every wait in this file is bounded. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function client(port: number): Promise<Socket> {
-  return within(new Promise((resolve, reject) => { const s = connect(port, '127.0.0.1', () => resolve(s)); s.once('error', reject); }), 5000, 'connect');
+  return within(
+    new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    }),
+    5000,
+    'connect',
+  );
 }
 
 /** Sends `data`, collects the echo until `data.length` bytes came back. */
 function roundTrip(s: Socket, data: Buffer, ms = 10000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const parts: Buffer[] = []; let n = 0;
+    const parts: Buffer[] = [];
+    let n = 0;
     const timer = setTimeout(() => reject(new Error(`echo timed out after ${n}/${data.length} bytes`)), ms);
-    const onData = (d: Buffer) => { parts.push(d); n += d.length; if (n >= data.length) { clearTimeout(timer); s.off('data', onData); resolve(Buffer.concat(parts)); } };
+    const onData = (d: Buffer) => {
+      parts.push(d);
+      n += d.length;
+      if (n >= data.length) {
+        clearTimeout(timer);
+        s.off('data', onData);
+        resolve(Buffer.concat(parts));
+      }
+    };
     s.on('data', onData);
     s.write(data);
   });
 }
 
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => { if (c.exitCode !== null) r(c.exitCode); else c.once('exit', (code) => r(code)); });
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((r) => {
+    if (c.exitCode !== null) r(c.exitCode);
+    else c.once('exit', (code) => r(code));
+  });
 
 test('echoes for many clients, survives resets, half-closes and vanishing clients, exits 0 on SIGTERM', async () => {
   const srv = await start();
@@ -55,7 +87,9 @@ test('echoes for many clients, survives resets, half-closes and vanishing client
     // Ten ordinary clients.
     const clients = await Promise.all(Array.from({ length: 10 }, () => client(srv.port)));
     const echoes = await Promise.all(clients.map((c, i) => roundTrip(c, Buffer.from(`client ${i} `.repeat(100)))));
-    echoes.forEach((e, i) => { assert.is(e.toString(), `client ${i} `.repeat(100)); });
+    echoes.forEach((e, i) => {
+      assert.is(e.toString(), `client ${i} `.repeat(100));
+    });
 
     // A client that resets (RST) and one that vanishes mid-write (never reads, then destroys).
     const resetter = await client(srv.port);
@@ -95,7 +129,10 @@ test('echoes for many clients, survives resets, half-closes and vanishing client
 });
 
 test('survives fd exhaustion: ulimit -n 256 and a flood of 1000 connections; serves 20 new 1 MiB clients after', async () => {
-  if (process.platform === 'win32') { console.log('  SKIP fd exhaustion: ulimit is POSIX, this is win32'); return; }
+  if (process.platform === 'win32') {
+    console.log('  SKIP fd exhaustion: ulimit is POSIX, this is win32');
+    return;
+  }
   const srv = await start(256);
   const flood: Socket[] = [];
   try {
@@ -105,13 +142,26 @@ test('survives fd exhaustion: ulimit -n 256 and a flood of 1000 connections; ser
     // The flood: 1000 connections at once. The server accepts until EMFILE, then pauses; the rest
     // wait in the backlog (or are refused once the pause lasts, by the reserved-fd trick).
     let refused = 0;
-    await within(Promise.all(Array.from({ length: 1000 }, () => new Promise<void>((resolve) => {
-      const s = connect(srv.port, '127.0.0.1');
-      flood.push(s);
-      s.once('connect', () => resolve());
-      s.once('error', () => { refused++; resolve(); });
-      s.on('data', () => {});
-    }))), 20000, 'the flood connecting');
+    await within(
+      Promise.all(
+        Array.from(
+          { length: 1000 },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = connect(srv.port, '127.0.0.1');
+              flood.push(s);
+              s.once('connect', () => resolve());
+              s.once('error', () => {
+                refused++;
+                resolve();
+              });
+              s.on('data', () => {});
+            }),
+        ),
+      ),
+      20000,
+      'the flood connecting',
+    );
     await new Promise((r) => setTimeout(r, 1500)); // long enough for the pause to shed the queue
     assert.is(srv.child.exitCode, null, `the server is still running (stderr: ${srv.stderr()})`);
 
@@ -125,7 +175,9 @@ test('survives fd exhaustion: ulimit -n 256 and a flood of 1000 connections; ser
     const fresh = await Promise.all(Array.from({ length: 20 }, () => client(srv.port)));
     const data = fresh.map(() => randomBytes(1024 * 1024));
     const back = await Promise.all(fresh.map((c, i) => roundTrip(c, data[i]!, 30000)));
-    back.forEach((b, i) => { assert.ok(b.equals(data[i]!), `client ${i}: 1 MiB byte-for-byte`); });
+    back.forEach((b, i) => {
+      assert.ok(b.equals(data[i]!), `client ${i}: 1 MiB byte-for-byte`);
+    });
     for (const c of [...early, ...fresh]) c.destroy();
     console.log(`  (flood: ${refused} connect errors seen by clients)`);
   } finally {

@@ -1,13 +1,20 @@
 // The seed in force is printed when a process under METAL_IO_FAULTS exits with an error, so one
 // environment variable reproduces the run; a clean exit prints nothing. (Spawns Node children.)
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
+
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { onLibkqueue } from './_util/events.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const child = (code: string, env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } });
+const child = (code: string, env: Record<string, string>) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 30000,
+    env: { ...process.env, ...env },
+  });
 
 test('a failing run under METAL_IO_FAULTS prints the seed and rate on stderr', () => {
   const r = child("import { Poll } from './src/index.ts'; new Poll(); throw new Error('boom');", { METAL_IO_FAULTS: '77,rate=0.25' });
@@ -45,7 +52,9 @@ test('METAL_IO_FAULTS connect=<n> and refuse=<n>: the chosen connects fail (sock
   assert.is(r.status, 0, r.stderr);
   // libkqueue (kqueue on Linux) reads SO_ERROR itself to fill the event's fflags (src/linux/write.c),
   // which clears it: there the error event is what remains to see. A real kqueue leaves so_error set.
-  const third = onLibkqueue ? '(ECONNREFUSED connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+|error event, SO_ERROR already read)' : 'ECONNREFUSED connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+';
+  const third = onLibkqueue
+    ? '(ECONNREFUSED connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+|error event, SO_ERROR already read)'
+    : 'ECONNREFUSED connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+';
   assert.match(r.stdout, new RegExp(`^first ok; second socket (EMFILE|ENFILE|ENOBUFS); third ${third}`));
 });
 

@@ -1,33 +1,35 @@
 // koffi's own layouts of the running target's structs equal the YAML (run natively, on arm64 under
 // qemu and on win32-x64 under Wine: each checks its own target).
+
+import type { TypeObject } from 'koffi';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TypeObject } from 'koffi';
-import { koffi } from '../src/sys/koffi.js'; // the library's copy: one koffi in the process
-import { structs as runningStructs, platform } from '../src/sys/index.js';
-import type { StructInfo } from '../generated/types.js';
+import { KOFFI_TYPES } from '../codegen/ctypes.js';
 import { targets } from '../generated/index.js';
+import type { StructInfo } from '../generated/types.js';
+import { platform, structs as runningStructs } from '../src/sys/index.js';
+import { koffi } from '../src/sys/koffi.js'; // the library's copy: one koffi in the process
 
+// koffi computes its own layouts from the generator's field types; they must equal the YAML's.
+const PRIMITIVE_TYPES: Record<string, string | undefined> = KOFFI_TYPES;
 type TypeSpec = string | TypeObject;
 
-// koffi computes its own layouts from the same field types; they must equal the YAML's.
-const KOFFI_TYPE: Record<string, string> = {
-  int8: 'int8_t', uint8: 'uint8_t', int16: 'int16_t', uint16: 'uint16_t', int32: 'int32_t', uint32: 'uint32_t',
-  int64: 'int64_t', uint64: 'uint64_t', char: 'char', short: 'short', ushort: 'unsigned short', int: 'int',
-  uint: 'unsigned int', long: 'long', ulong: 'unsigned long', longlong: 'long long', ulonglong: 'unsigned long long',
-  intptr: 'intptr_t', uintptr: 'uintptr_t', pointer: 'void *',
-};
 /**
  * koffi's type for struct `name` of a struct table, with the YAML's packing carried over: a packed
  * struct is koffi.pack; a struct aligned below its members' natural alignment (`#pragma pack(N)`,
  * as darwin's kevent) caps each member's alignment at N, as the pragma does.
  */
-function koffiType(name: string, s: StructInfo, table: Readonly<Record<string, StructInfo | undefined>>, cache: Map<string, TypeObject>): TypeObject {
+function koffiType(
+  name: string,
+  s: StructInfo,
+  table: Readonly<Record<string, StructInfo | undefined>>,
+  cache: Map<string, TypeObject>,
+): TypeObject {
   const have = cache.get(name);
   if (have) return have;
   const def: Record<string, TypeSpec | [number, TypeSpec]> = {};
   for (const [fname, f] of Object.entries(s.fields)) {
-    const el: TypeSpec = KOFFI_TYPE[f.type] ?? koffiType(f.type, table[f.type]!, table, cache);
+    const el: TypeSpec = PRIMITIVE_TYPES[f.type] ?? koffiType(f.type, table[f.type]!, table, cache);
     const spec = f.count === null ? el : koffi.array(el, f.count, 'Array');
     def[fname] = !s.packed && koffi.alignof(spec) > s.align ? [s.align, spec] : spec;
   }
@@ -53,7 +55,9 @@ test(`koffi's layouts equal the YAML for every struct of ${platform.name}`, () =
 });
 
 test(`koffi, given the YAML's packing, lays out every struct of every target with ${platform.name}'s data model as the YAML does (darwin's kevent under #pragma pack(4) included)`, () => {
-  const same = Object.entries(targets).filter(([, m]) => m.target.model === (targets as Record<string, { target: { model: string } }>)[platform.name]?.target.model);
+  const same = Object.entries(targets).filter(
+    ([, m]) => m.target.model === (targets as Record<string, { target: { model: string } }>)[platform.name]?.target.model,
+  );
   assert.ok(same.length >= 2, `${same.length} targets share the data model`);
   let structsChecked = 0;
   for (const [name, m] of same) structsChecked += checkAll(m.structs as Record<string, StructInfo>, name);

@@ -3,14 +3,15 @@
 // YAML's `koffi:` per target) and koffi's own error as the cause. The process tests make koffi fail
 // for real: a preload makes Node report another platform, so koffi looks for a native module that is
 // not installed, exactly as it does on NetBSD or illumos.
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
+
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { koffiLoadError, KoffiLoadError } from '../src/sys/koffi.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { KoffiLoadError, koffiLoadError } from '../src/sys/koffi.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const native = import.meta.url.endsWith('.ts') && process.platform === 'linux';
@@ -21,7 +22,8 @@ test('the advice follows the target: built from source, a missing optional packa
   assert.instance(src, KoffiLoadError);
   assert.equal([src.code, src.target, src.cause], ['ERR_METAL_IO_KOFFI', 'netbsd-x64', why]);
   assert.match(src.message, /cannot load on netbsd-x64 .*build koffi from source.*koffi said: Cannot find the native Koffi module/);
-  for (const t of ['dragonfly-x64', 'sunos-x64', 'sunos-x64-solaris', 'ios-arm64']) assert.match(koffiLoadError(why, t, 'LE').message, /build koffi from source/, t);
+  for (const t of ['dragonfly-x64', 'sunos-x64', 'sunos-x64-solaris', 'ios-arm64'])
+    assert.match(koffiLoadError(why, t, 'LE').message, /build koffi from source/, t);
   assert.match(koffiLoadError(why, 'linux-x64', 'LE').message, /optional package @koromix\/koffi-/);
   assert.match(koffiLoadError(why, 'linux-x64', 'BE').message, /does not run on this system \(it supports little-endian systems only\)/);
   assert.match(koffiLoadError(why, 'plan9-x64', 'LE').message, /metal-io has no target for plan9-x64 either \(targets: .*linux-x64/);
@@ -35,9 +37,15 @@ test('aix-ppc64 is generated complete, and refused as big-endian before anything
   assert.equal([aix.target.endian, aix.target.koffi, aix.target.backends], ['big', 'none', ['poll']]);
   // What the YAML says of AIX: 4.4BSD socket calls (n*), its own poll bits and errnos, 1023-byte sun_path.
   assert.equal([aix.functions.accept!.symbol, aix.functions.recvmsg!.symbol, aix.functions.poll!.symbol], ['naccept', 'nrecvmsg', 'poll']);
-  assert.equal([aix.constants.POLLOUT, aix.constants.POLLHUP, aix.constants.EAGAIN, aix.constants.EINPROGRESS, aix.constants.AF_INET6], [2, 0x2000, 11, 55, 24]);
+  assert.equal(
+    [aix.constants.POLLOUT, aix.constants.POLLHUP, aix.constants.EAGAIN, aix.constants.EINPROGRESS, aix.constants.AF_INET6],
+    [2, 0x2000, 11, 55, 24],
+  );
   assert.equal([aix.structs.sockaddr_un!.size, aix.structs.sockaddr_storage!.size, aix.structs.msghdr!.size], [1025, 1288, 48]);
-  try { runnable(aix); assert.unreachable('a big-endian target must be refused'); } catch (e) {
+  try {
+    runnable(aix);
+    assert.unreachable('a big-endian target must be refused');
+  } catch (e) {
     assert.is((e as { code?: string }).code, 'ERR_METAL_IO_UNSUPPORTED');
     assert.match((e as Error).message, /aix-ppc64 is big-endian/);
   }
@@ -48,8 +56,11 @@ test('aix-ppc64 is generated complete, and refused as big-endian before anything
 
 test('the YAML knows where koffi publishes native modules: exactly its optional packages', async () => {
   let koffiPkg: { optionalDependencies?: Record<string, string> };
-  try { koffiPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'koffi', 'package.json'), 'utf8')); } catch {
-    console.log(`  SKIP koffi's package.json: no node_modules here (bundled tests) [${process.platform}-${process.arch}]`); return;
+  try {
+    koffiPkg = JSON.parse(readFileSync(join(root, 'node_modules', 'koffi', 'package.json'), 'utf8'));
+  } catch {
+    console.log(`  SKIP koffi's package.json: no node_modules here (bundled tests) [${process.platform}-${process.arch}]`);
+    return;
   }
   const published = new Set(Object.keys(koffiPkg.optionalDependencies ?? {}).map((p) => p.replace('@koromix/koffi-', '')));
   assert.ok(published.has('linux-x64'), 'koffi lists its packages as @koromix/koffi-<platform>-<arch>');
@@ -57,30 +68,56 @@ test('the YAML knows where koffi publishes native modules: exactly its optional 
   for (const [name, mod] of Object.entries(targets)) {
     // linux-x64-musl and linux-libkqueue-x64 load linux-x64's package; DragonFly, iOS, NetBSD, SunOS have none.
     const pkg = `${mod.target.os}-${mod.target.arch}`;
-    assert.is(mod.target.koffi === 'prebuild', published.has(pkg), `${name}: koffi: ${mod.target.koffi}, but koffi ${published.has(pkg) ? 'publishes' : 'does not publish'} @koromix/koffi-${pkg}`);
+    assert.is(
+      mod.target.koffi === 'prebuild',
+      published.has(pkg),
+      `${name}: koffi: ${mod.target.koffi}, but koffi ${published.has(pkg) ? 'publishes' : 'does not publish'} @koromix/koffi-${pkg}`,
+    );
   }
 });
 
 /** Runs `code` in a Node whose process.platform/arch (and os.type) a preload has changed. */
-function asIf(platform: string, arch: string, osType: string, code: string): { code?: string; name?: string; target?: string; message?: string; cause?: string; loaded?: true } {
+function asIf(
+  platform: string,
+  arch: string,
+  osType: string,
+  code: string,
+): { code?: string; name?: string; target?: string; message?: string; cause?: string; loaded?: true } {
   const dir = mkdtempSync(join(tmpdir(), 'metal-io-koffi-'));
   try {
-    writeFileSync(join(dir, 'as-if.mjs'), [
-      `import os from 'node:os'; import { syncBuiltinESMExports } from 'node:module';`,
-      `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(platform)} });`,
-      `Object.defineProperty(process, 'arch', { value: ${JSON.stringify(arch)} });`,
-      `os.type = () => ${JSON.stringify(osType)}; syncBuiltinESMExports();`,
-    ].join('\n'));
-    writeFileSync(join(dir, 'main.mjs'), `try { ${code}; console.log(JSON.stringify({ loaded: true })); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, target: e.target, message: e.message, cause: e.cause?.message })); }\n`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', join(dir, 'as-if.mjs'), join(dir, 'main.mjs')], { cwd: root, encoding: 'utf8', timeout: 30000 });
+    writeFileSync(
+      join(dir, 'as-if.mjs'),
+      [
+        `import os from 'node:os'; import { syncBuiltinESMExports } from 'node:module';`,
+        `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(platform)} });`,
+        `Object.defineProperty(process, 'arch', { value: ${JSON.stringify(arch)} });`,
+        `os.type = () => ${JSON.stringify(osType)}; syncBuiltinESMExports();`,
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'main.mjs'),
+      `try { ${code}; console.log(JSON.stringify({ loaded: true })); } catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, target: e.target, message: e.message, cause: e.cause?.message })); }\n`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', join(dir, 'as-if.mjs'), join(dir, 'main.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30000,
+    });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     assert.ok(line.startsWith('{'), `no result from the child: ${r.stdout}\n${r.stderr}`);
     return JSON.parse(line);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('importing metal-io where koffi has no native module throws KoffiLoadError, for each entry point', () => {
-  if (!native) { console.log(`  SKIP koffi load failure: the child runs the TypeScript sources through tsx, natively on Linux only [${process.platform}-${process.arch}]`); return; }
+  if (!native) {
+    console.log(
+      `  SKIP koffi load failure: the child runs the TypeScript sources through tsx, natively on Linux only [${process.platform}-${process.arch}]`,
+    );
+    return;
+  }
   for (const entry of ['src/index.ts', 'src/net.ts', 'src/sys/index.ts']) {
     const r = asIf('netbsd', 'x64', 'NetBSD', `await import(${JSON.stringify(join(root, entry))})`);
     assert.equal([r.code, r.name, r.target], ['ERR_METAL_IO_KOFFI', 'KoffiLoadError', 'netbsd-x64'], entry);

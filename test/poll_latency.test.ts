@@ -2,22 +2,28 @@
 // no TypeScript loader. The server is bundled to plain JavaScript and run with this Node; a client
 // here measures round trips. (Node 26 once ran promise continuations of koffi's libuv callback only
 // when something else woke the loop.)
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
+
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 test('pollAsync echo round trips complete in well under 100 ms with nothing else alive', async () => {
-  if (!import.meta.url.endsWith('.ts')) { console.log(`  SKIP pollAsync latency: bundles a server with esbuild, runs natively only [${process.platform}-${process.arch}]`); return; }
+  if (!import.meta.url.endsWith('.ts')) {
+    console.log(`  SKIP pollAsync latency: bundles a server with esbuild, runs natively only [${process.platform}-${process.arch}]`);
+    return;
+  }
   const { build } = await import('esbuild');
   const dir = join(root, 'node_modules', '.cache', 'metal-io-latency');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'server.ts'), `
+  writeFileSync(
+    join(dir, 'server.ts'),
+    `
     import { Poll, Events, Interest } from ${JSON.stringify(join(root, 'src/index.ts'))};
     import { TcpListener } from ${JSON.stringify(join(root, 'src/net.ts'))};
     const poll = new Poll(); const events = new Events(16);
@@ -32,9 +38,19 @@ test('pollAsync echo round trips complete in well under 100 ms with nothing else
         while ((n = s.read(buf)) !== null && n > 0) s.write(buf, 0, n);
         if (n === 0) process.exit(0);
       }
-    }`);
-  await build({ entryPoints: [join(dir, 'server.ts')], outfile: join(dir, 'server.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['koffi'], logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+    }`,
+  );
+  await build({
+    entryPoints: [join(dir, 'server.ts')],
+    outfile: join(dir, 'server.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['koffi'],
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
   const child = spawn(process.execPath, [join(dir, 'server.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -48,7 +64,10 @@ test('pollAsync echo round trips complete in well under 100 ms with nothing else
       const t0 = performance.now();
       const back = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`round trip ${i}: no echo within 2000 ms (${process.version})`)), 2000);
-        s.once('data', () => { clearTimeout(timer); resolve(); });
+        s.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       s.write('x');
       await back;
@@ -56,8 +75,13 @@ test('pollAsync echo round trips complete in well under 100 ms with nothing else
     }
     s.end();
     const worst = Math.max(...times);
-    assert.ok(worst < 100, `worst round trip ${worst.toFixed(1)} ms on ${process.version} (all: ${times.map((t) => t.toFixed(1)).join(', ')})`);
-  } finally { child.kill(); }
+    assert.ok(
+      worst < 100,
+      `worst round trip ${worst.toFixed(1)} ms on ${process.version} (all: ${times.map((t) => t.toFixed(1)).join(', ')})`,
+    );
+  } finally {
+    child.kill();
+  }
 });
 
 test.run();

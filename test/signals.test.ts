@@ -1,9 +1,10 @@
 // Signals: POSIX signals as events of a Poll, with Node's own signal handling left working.
 // (A server process stopped by SIGTERM, and the default action coming back: signals_process.test.ts.)
+
+import { readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
-import { Poll, Events, Interest, Signals } from '../src/index.js';
+import { Events, Interest, Poll, Signals } from '../src/index.js';
 
 const windows = process.platform === 'win32';
 const unixOnly = (what: string): boolean => {
@@ -11,13 +12,17 @@ const unixOnly = (what: string): boolean => {
   console.log(`  SKIP ${what}: POSIX signals, this is win32 (Signals is unsupported there: tested below)`);
   return false;
 };
-const busy = (ms: number) => { const t = Date.now(); while (Date.now() - t < ms); };
+const busy = (ms: number) => {
+  const t = Date.now();
+  while (Date.now() - t < ms);
+};
 const fdCount = () => readdirSync('/proc/self/fd').length;
 const tokens = (events: Events) => [...events].map((e) => e.token);
 
 test('a signal that came while JavaScript was busy wakes the next poll, once, and pending() names it', () => {
   if (!unixOnly('signal wakes poll')) return;
-  const poll = new Poll(); const events = new Events(8);
+  const poll = new Poll();
+  const events = new Events(8);
   const signals = new Signals(['SIGUSR2', 'SIGHUP']);
   try {
     poll.registry().register(signals, 9, Interest.READABLE);
@@ -40,34 +45,50 @@ test('a signal that came while JavaScript was busy wakes the next poll, once, an
     poll.poll(events, 5000);
     assert.equal(tokens(events), [9], 'the next signal wakes it again');
     assert.equal(signals.pending(), ['SIGUSR2']);
-  } finally { signals.close(); poll.close(); }
+  } finally {
+    signals.close();
+    poll.close();
+  }
 });
 
-test('process.on listeners still run when Node\'s loop turns, and two Signals both see a signal', async () => {
+test("process.on listeners still run when Node's loop turns, and two Signals both see a signal", async () => {
   if (!unixOnly('coexistence')) return;
   let heard = 0;
-  const listener = () => { heard++; };
+  const listener = () => {
+    heard++;
+  };
   process.on('SIGUSR2', listener);
-  const poll = new Poll(); const events = new Events(8);
-  const a = new Signals(['SIGUSR2']); const b = new Signals([process.platform === 'linux' ? 12 : 31]); // SIGUSR2 by number
+  const poll = new Poll();
+  const events = new Events(8);
+  const a = new Signals(['SIGUSR2']);
+  const b = new Signals([process.platform === 'linux' ? 12 : 31]); // SIGUSR2 by number
   try {
     assert.equal(b.signals, ['SIGUSR2']);
     poll.registry().register(a, 1, Interest.READABLE);
     poll.registry().register(b, 2, Interest.READABLE);
     process.kill(process.pid, 'SIGUSR2');
     const seen = new Set<number>();
-    for (let i = 0; i < 5 && seen.size < 2; i++) { poll.poll(events, 2000); for (const t of tokens(events)) seen.add(t); }
+    for (let i = 0; i < 5 && seen.size < 2; i++) {
+      poll.poll(events, 2000);
+      for (const t of tokens(events)) seen.add(t);
+    }
     assert.equal([...seen].sort(), [1, 2]);
     assert.equal(a.pending(), ['SIGUSR2']);
     assert.equal(b.pending(), ['SIGUSR2']);
     await new Promise((r) => setTimeout(r, 20));
     assert.is(heard, 1, "Node's listener ran once");
-  } finally { process.off('SIGUSR2', listener); a.close(); b.close(); poll.close(); }
+  } finally {
+    process.off('SIGUSR2', listener);
+    a.close();
+    b.close();
+    poll.close();
+  }
 });
 
 test('pollAsync is woken by a signal too', async () => {
   if (!unixOnly('pollAsync wake')) return;
-  const poll = new Poll(); const events = new Events(8);
+  const poll = new Poll();
+  const events = new Events(8);
   const signals = new Signals(['SIGUSR2']);
   try {
     poll.registry().register(signals, 3, Interest.READABLE);
@@ -77,7 +98,10 @@ test('pollAsync is woken by a signal too', async () => {
     assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
     assert.equal(tokens(events), [3]);
     assert.equal(signals.pending(), ['SIGUSR2']);
-  } finally { signals.close(); poll.close(); }
+  } finally {
+    signals.close();
+    poll.close();
+  }
 });
 
 test('close() releases every fd, deregisters, and leaves the object closed (closing twice is harmless)', () => {
@@ -88,9 +112,13 @@ test('close() releases every fd, deregisters, and leaves the object closed (clos
   for (let i = 0; i < 20; i++) {
     const s = new Signals(['SIGHUP', 'SIGUSR2']);
     poll.registry().register(s, 4, Interest.READABLE);
-    s.close(); s.close();
+    s.close();
+    s.close();
     assert.ok(s.closed);
-    assert.throws(() => s.pending(), (e: NodeJS.ErrnoException) => e.code === 'EBADF');
+    assert.throws(
+      () => s.pending(),
+      (e: NodeJS.ErrnoException) => e.code === 'EBADF',
+    );
   }
   assert.is(fdCount(), before, 'no fd left behind');
   poll.close();
@@ -98,11 +126,16 @@ test('close() releases every fd, deregisters, and leaves the object closed (clos
 
 test('a Signals registered with one Poll is EEXIST for another; deregister, then register elsewhere', () => {
   if (!unixOnly('registration')) return;
-  const p1 = new Poll(); const p2 = new Poll(); const events = new Events(4);
+  const p1 = new Poll();
+  const p2 = new Poll();
+  const events = new Events(4);
   const s = new Signals(['SIGUSR2']);
   try {
     p1.registry().register(s, 1, Interest.READABLE);
-    assert.throws(() => p2.registry().register(s, 1, Interest.READABLE), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+    assert.throws(
+      () => p2.registry().register(s, 1, Interest.READABLE),
+      (e: NodeJS.ErrnoException) => e.code === 'EEXIST',
+    );
     p1.registry().deregister(s);
     p2.registry().register(s, 5, Interest.READABLE);
     process.kill(process.pid, 'SIGUSR2');
@@ -111,12 +144,19 @@ test('a Signals registered with one Poll is EEXIST for another; deregister, then
     p1.poll(events, 0);
     assert.ok(events.isEmpty());
     assert.equal(s.pending(), ['SIGUSR2']);
-  } finally { s.close(); p1.close(); p2.close(); }
+  } finally {
+    s.close();
+    p1.close();
+    p2.close();
+  }
 });
 
 test('bad arguments: Node codes; uncatchable signals: EINVAL from libuv, nothing left open', () => {
   if (windows) {
-    assert.throws(() => new Signals(['SIGINT']), (e: NodeJS.ErrnoException) => e.code === 'ERR_METAL_IO_UNSUPPORTED' && /Signals/.test(e.message));
+    assert.throws(
+      () => new Signals(['SIGINT']),
+      (e: NodeJS.ErrnoException) => e.code === 'ERR_METAL_IO_UNSUPPORTED' && /Signals/.test(e.message),
+    );
     return;
   }
   const code = (c: string) => (e: NodeJS.ErrnoException) => e.code === c;
@@ -129,7 +169,10 @@ test('bad arguments: Node codes; uncatchable signals: EINVAL from libuv, nothing
   assert.throws(() => new Signals([1.5]), code('ERR_INVALID_ARG_VALUE'));
   assert.throws(() => new Signals([{} as never]), code('ERR_INVALID_ARG_TYPE'));
   const before = fdCount();
-  assert.throws(() => new Signals(['SIGUSR2', 'SIGKILL']), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'uv_signal_start' && e.errno! < 0);
+  assert.throws(
+    () => new Signals(['SIGUSR2', 'SIGKILL']),
+    (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'uv_signal_start' && e.errno! < 0,
+  );
   assert.throws(() => new Signals(['SIGSTOP']), code('EINVAL'));
   assert.is(fdCount(), before, 'the half-made set was closed');
 });

@@ -1,35 +1,32 @@
 // Signals seen from outside: a blocking-loop server (examples/blocking_server.ts) stopped by SIGTERM
 // or SIGINT, and a signal's default action coming back after close(). Each runs in a child process.
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { connect } from 'node:net';
+
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startScript } from './_util/child.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const windows = process.platform === 'win32';
 
 async function stopServerWith(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/blocking_server.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = ''; let err = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+  const { child, out, err, exited, listening } = startScript(['examples/blocking_server.ts']);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 20000);
-      const check = () => { const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out); if (m) { clearTimeout(t); resolve(Number(m[1])); } };
-      child.stdout!.on('data', check);
-    });
+    const port = await listening(/listening on 127\.0\.0\.1:(\d+)/, 20000);
     // A client is connected and served, so the loop is really blocked in poll() when the signal comes.
     const c = connect(port, '127.0.0.1');
     const echoed = await new Promise<string>((resolve, reject) => {
       let got = '';
       c.once('error', reject);
-      c.on('data', (d) => { got += d; if (got.length >= 4) resolve(got); }); // (a short write may split it)
+      c.on('data', (d) => {
+        got += d;
+        if (got.length >= 4) resolve(got);
+      }); // (a short write may split it)
       c.write('ping');
     });
     assert.is(echoed, 'ping');
@@ -39,31 +36,42 @@ async function stopServerWith(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
     const [code, sig] = await exited;
     const ms = performance.now() - t0;
     c.destroy();
-    assert.is(sig, null, `killed by ${sig}: the signal's default action ran\n${err}`);
-    assert.is(code, 0, err);
+    assert.is(sig, null, `killed by ${sig}: the signal's default action ran\n${err()}`);
+    assert.is(code, 0, err());
     assert.ok(ms < 1000, `exited ${ms.toFixed(0)} ms after ${signal}`);
-    assert.match(out, new RegExp(`caught ${signal}`));
+    assert.match(out(), new RegExp(`caught ${signal}`));
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
 test('a blocking-loop server exits 0 within 1 s of SIGTERM', async () => {
-  if (windows) { console.log('  SKIP blocking-loop server and SIGTERM: POSIX signals, this is win32'); return; }
+  if (windows) {
+    console.log('  SKIP blocking-loop server and SIGTERM: POSIX signals, this is win32');
+    return;
+  }
   await stopServerWith('SIGTERM');
 });
 
 test('... and of SIGINT (Ctrl-C)', async () => {
-  if (windows) { console.log('  SKIP blocking-loop server and SIGINT: POSIX signals, this is win32'); return; }
+  if (windows) {
+    console.log('  SKIP blocking-loop server and SIGINT: POSIX signals, this is win32');
+    return;
+  }
   await stopServerWith('SIGINT');
 });
 
 test("while a Signals catches SIGTERM the process lives; after close() SIGTERM's default action is back", () => {
-  if (windows) { console.log('  SKIP default action: POSIX signals, this is win32'); return; }
+  if (windows) {
+    console.log('  SKIP default action: POSIX signals, this is win32');
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'metal-io-signals-'));
   try {
     const file = join(dir, 'child.ts');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
       import { Poll, Events, Interest, Signals } from ${JSON.stringify(pathToFileURL(join(root, 'src/index.ts')).href)};
       const poll = new Poll(); const events = new Events(4);
       const s = new Signals(['SIGTERM']);
@@ -74,12 +82,15 @@ test("while a Signals catches SIGTERM the process lives; after close() SIGTERM's
       s.close();
       process.kill(process.pid, 'SIGTERM');
       setTimeout(() => console.log('still alive'), 2000);
-    `);
+    `,
+    );
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 20000 });
     assert.match(r.stdout, /caught SIGTERM/, r.stderr);
     assert.is(r.signal, 'SIGTERM', `${r.stdout}${r.stderr}`);
     assert.not.match(r.stdout, /still alive/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // A worker can be terminated at any instant, running no JavaScript on the way out, while libuv's
@@ -88,11 +99,16 @@ test("while a Signals catches SIGTERM the process lives; after close() SIGTERM's
 // Signals must work, a worker that exits normally must give its fds back, and once nothing catches
 // SIGUSR2 its default action (terminate) must be back, proving the dead workers' handles are gone.
 test('workers terminated while their Signals are open: no crash, others still catch, default action comes back', () => {
-  if (windows) { console.log('  SKIP worker termination with Signals: POSIX signals, this is win32'); return; }
+  if (windows) {
+    console.log('  SKIP worker termination with Signals: POSIX signals, this is win32');
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'metal-io-signals-'));
   try {
     const index = JSON.stringify(pathToFileURL(join(root, 'src/index.ts')).href);
-    writeFileSync(join(dir, 'worker.mjs'), `
+    writeFileSync(
+      join(dir, 'worker.mjs'),
+      `
       import { register } from ${JSON.stringify(pathToFileURL(join(root, 'node_modules/tsx/dist/esm/api/index.mjs')).href)};
       register();
       const { Poll, Events, Interest, Signals } = await import(${index});
@@ -106,9 +122,12 @@ test('workers terminated while their Signals are open: no crash, others still ca
       if (workerData === 'spin') for (;;);
       if (workerData === 'exit') process.exit(0);
       setInterval(() => {}, 1000);
-    `);
+    `,
+    );
     const file = join(dir, 'child.mts');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
       import { Worker } from 'node:worker_threads';
       import { readdirSync } from 'node:fs';
       import { Poll, Events, Interest, Signals } from ${index};
@@ -148,7 +167,8 @@ test('workers terminated while their Signals are open: no crash, others still ca
       console.log('sending SIGUSR2 with nothing catching it');
       process.kill(process.pid, 'SIGUSR2');
       setTimeout(() => console.log('still alive'), 2000);
-    `);
+    `,
+    );
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60000 });
     const out = `${r.stdout}${r.stderr}`;
     assert.match(r.stdout, /caught after every termination/, out);
@@ -156,7 +176,9 @@ test('workers terminated while their Signals are open: no crash, others still ca
     assert.match(r.stdout, /sending SIGUSR2/, out);
     assert.is(r.signal, 'SIGUSR2', `not killed by SIGUSR2's default action: ${r.signal} ${r.status}\n${out}`);
     assert.not.match(r.stdout, /still alive/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

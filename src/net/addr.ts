@@ -2,10 +2,10 @@
 // node:net SocketAddress), encode sockaddr_in / sockaddr_in6 at the generated offsets (with the BSD
 // sin_len byte where the target has one), and decode them back into Node's AddressInfo shape.
 import { SocketAddress } from 'node:net';
-import { constant, layout } from '../sys/os.js';
-import { copyBytes, getUint, putUint, zeroBytes } from '../sys/ffi.js';
-import { describe } from '../interest.js';
 import type { StructInfo } from '../../generated/types.js';
+import { describe } from '../interest.js';
+import { copyBytes, getUint, putUint, zeroBytes } from '../sys/ffi.js';
+import { constant, layout } from '../sys/os.js';
 import { invalidArg, validInteger } from '../validators.js';
 
 const UINT32_MAX = 0xffffffff;
@@ -25,22 +25,33 @@ export interface AddressInfo {
 }
 
 /** Anything an address argument accepts. */
-export type SocketAddr = string | {
-  /** A numeric IPv4 or IPv6 address (names are not resolved). */
-  address: string;
-  /** The port, 0 to 65535. */
-  port: number;
-  /** Ignored: the family follows the address. */
-  family?: string;
-  /** IPv6 flow information. */
-  flowinfo?: number;
-  /** IPv6 flow label (node:net's name for flowinfo). */
-  flowlabel?: number;
-  /** IPv6 scope (interface index). */
-  scopeId?: number;
-} | SocketAddress;
+export type SocketAddr =
+  | string
+  | {
+      /** A numeric IPv4 or IPv6 address (names are not resolved). */
+      address: string;
+      /** The port, 0 to 65535. */
+      port: number;
+      /** Ignored: the family follows the address. */
+      family?: string;
+      /** IPv6 flow information. */
+      flowinfo?: number;
+      /** IPv6 flow label (node:net's name for flowinfo). */
+      flowlabel?: number;
+      /** IPv6 scope (interface index). */
+      scopeId?: number;
+    }
+  | SocketAddress;
 
-export interface ParsedAddr { v6: boolean; bytes: Uint8Array; port: number; flowinfo: number; scopeId: number; text: string; host: string }
+export interface ParsedAddr {
+  v6: boolean;
+  bytes: Uint8Array;
+  port: number;
+  flowinfo: number;
+  scopeId: number;
+  text: string;
+  host: string;
+}
 
 function bad(input: unknown, why: string): TypeError {
   return invalidArg(`invalid socket address ${typeof input === 'string' ? `'${input}'` : describe(input)}: ${why}`);
@@ -91,7 +102,10 @@ export function parseIPv6(s: string): Uint8Array | null {
   if (halves.length === 2 && head.length + tail.length > 7) return null;
   const all = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
   const bytes = new Uint8Array(16);
-  all.forEach((g, i) => { bytes[2 * i] = g >> 8; bytes[2 * i + 1] = g & 0xff; });
+  all.forEach((g, i) => {
+    bytes[2 * i] = g >> 8;
+    bytes[2 * i + 1] = g & 0xff;
+  });
   return bytes;
 }
 
@@ -102,12 +116,19 @@ export function formatIPv6(b: Uint8Array, o = 0): string {
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
   }
-  let bestStart = -1; let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
@@ -116,7 +137,8 @@ export function formatIPv6(b: Uint8Array, o = 0): string {
 }
 
 function validPort(port: unknown, input: unknown): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw bad(input, `port must be an integer from 0 to 65535, got ${String(port)}`);
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw bad(input, `port must be an integer from 0 to 65535, got ${String(port)}`);
   return port;
 }
 
@@ -127,7 +149,8 @@ function fromHostPort(host: string, port: number, input: unknown, flowinfo = 0, 
   if (pct >= 0) {
     const zone = h.slice(pct + 1);
     if (!/^\d+$/.test(zone)) throw bad(input, `only numeric IPv6 zone ids are supported, got '%${zone}'`);
-    scope = validInteger(Number(zone), 'scopeId', 0, UINT32_MAX); h = h.slice(0, pct);
+    scope = validInteger(Number(zone), 'scopeId', 0, UINT32_MAX);
+    h = h.slice(0, pct);
   }
   const v4 = pct < 0 ? parseIPv4(h) : null;
   if (v4) return { v6: false, bytes: v4, port, flowinfo: 0, scopeId: 0, text: `${h}:${port}`, host: h };
@@ -151,8 +174,16 @@ export function parseAddr(input: unknown): ParsedAddr {
     const o = input as { address?: unknown; port?: unknown; flowinfo?: unknown; flowlabel?: unknown; scopeId?: unknown };
     const address = o.address;
     if (typeof address === 'string') {
-      const port = o.port; const flowinfo = o.flowinfo; const flowlabel = flowinfo === undefined ? o.flowlabel : undefined; const scopeId = o.scopeId;
-      const flow = flowinfo !== undefined ? validInteger(flowinfo, 'flowinfo', 0, UINT32_MAX) : flowlabel !== undefined ? validInteger(flowlabel, 'flowlabel', 0, UINT32_MAX) : 0;
+      const port = o.port;
+      const flowinfo = o.flowinfo;
+      const flowlabel = flowinfo === undefined ? o.flowlabel : undefined;
+      const scopeId = o.scopeId;
+      const flow =
+        flowinfo !== undefined
+          ? validInteger(flowinfo, 'flowinfo', 0, UINT32_MAX)
+          : flowlabel !== undefined
+            ? validInteger(flowlabel, 'flowlabel', 0, UINT32_MAX)
+            : 0;
       const scope = scopeId !== undefined ? validInteger(scopeId, 'scopeId', 0, UINT32_MAX) : 0;
       return fromHostPort(address, validPort(port, input), input, flow, scope);
     }
@@ -162,12 +193,26 @@ export function parseAddr(input: unknown): ParsedAddr {
 
 // ---- sockaddr encoding ------------------------------------------------------------------------
 
-interface Layouts { in4: StructInfo; in6: StructInfo; storage: StructInfo; AF_INET: number; AF_INET6: number }
+interface Layouts {
+  in4: StructInfo;
+  in6: StructInfo;
+  storage: StructInfo;
+  AF_INET: number;
+  AF_INET6: number;
+}
 let L: Layouts | null = null;
 function layouts(): Layouts {
-  return L ??= { in4: layout('sockaddr_in'), in6: layout('sockaddr_in6'), storage: layout('sockaddr_storage'), AF_INET: constant('AF_INET'), AF_INET6: constant('AF_INET6') };
+  return (L ??= {
+    in4: layout('sockaddr_in'),
+    in6: layout('sockaddr_in6'),
+    storage: layout('sockaddr_storage'),
+    AF_INET: constant('AF_INET'),
+    AF_INET6: constant('AF_INET6'),
+  });
 }
-export function storageSize(): number { return layouts().storage.size; }
+export function storageSize(): number {
+  return layouts().storage.size;
+}
 
 // Element reads and writes only (putUint/getUint): no Buffer or %TypedArray% method a caller could
 // patch runs while a sockaddr is encoded for a call or decoded after one.
@@ -208,17 +253,26 @@ export function decodeAddr(buf: Buffer): AddressInfo {
   const fam = familyOf(buf);
   if (fam === l.AF_INET) {
     const o = l.in4.fields.sin_addr!.offset;
-    return { address: `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`, family: 'IPv4', port: getUint(buf, l.in4.fields.sin_port!.offset, 2, true) };
+    return {
+      address: `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`,
+      family: 'IPv4',
+      port: getUint(buf, l.in4.fields.sin_port!.offset, 2, true),
+    };
   }
   if (fam === l.AF_INET6) {
     const o = l.in6.fields.sin6_addr!.offset;
     return {
-      address: formatIPv6(buf, o), family: 'IPv6', port: getUint(buf, l.in6.fields.sin6_port!.offset, 2, true),
-      flowinfo: getUint(buf, l.in6.fields.sin6_flowinfo!.offset, 4, true), scopeId: getUint(buf, l.in6.fields.sin6_scope_id!.offset, 4, false),
+      address: formatIPv6(buf, o),
+      family: 'IPv6',
+      port: getUint(buf, l.in6.fields.sin6_port!.offset, 2, true),
+      flowinfo: getUint(buf, l.in6.fields.sin6_flowinfo!.offset, 4, true),
+      scopeId: getUint(buf, l.in6.fields.sin6_scope_id!.offset, 4, false),
     };
   }
   throw invalidArg(`not an IP socket address (family ${fam})`);
 }
 
 /** `127.0.0.1:80` / `[::1]:80`, for error messages. */
-export function formatAddr(a: AddressInfo): string { return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`; }
+export function formatAddr(a: AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

@@ -3,8 +3,8 @@
 // system calls behind them (recvmmsg/sendmmsg, recvmsg/sendmsg, or a loop) are the socket seam's.
 import { inspect } from 'node:util';
 import { copyBytes, pinnedBuffer } from '../sys/ffi.js';
-import { parseAddr, encodeAddr, decodeAddr, formatAddr, storageSize, type AddressInfo, type SocketAddr } from './addr.js';
-import { argTypeError, validInteger, guardThis } from '../validators.js';
+import { argTypeError, guardThis, validInteger } from '../validators.js';
+import { type AddressInfo, decodeAddr, encodeAddr, formatAddr, parseAddr, type SocketAddr, storageSize } from './addr.js';
 
 // Brand checks, set by the classes' static blocks: a look-alike or a Proxy is never accepted.
 let isPeer: (v: unknown) => boolean;
@@ -31,12 +31,18 @@ export class PeerAddress {
   }
 
   /** @internal A PeerAddress over existing memory (a batch slot's sockaddr_storage). */
-  static over(bytes: Buffer): PeerAddress { return new PeerAddress(undefined, bytes); }
+  static over(bytes: Buffer): PeerAddress {
+    return new PeerAddress(undefined, bytes);
+  }
 
   /** @internal Valid bytes of `bytes`: 0 when empty, never more than `bytes` holds. */
-  get len(): number { return PeerAddress.#own(this).#len; }
+  get len(): number {
+    return PeerAddress.#own(this).#len;
+  }
   /** @internal How many bytes `bytes` holds (what recvfrom may fill). */
-  get capacity(): number { return PeerAddress.#own(this).#cap; }
+  get capacity(): number {
+    return PeerAddress.#own(this).#cap;
+  }
 
   /** `p` itself when it is a real PeerAddress (getters reached through a look-alike's prototype throw a coded TypeError). */
   static #own(p: unknown): PeerAddress {
@@ -61,10 +67,15 @@ export class PeerAddress {
   }
 
   /** @internal The kernel wrote `len` bytes into `bytes`. */
-  filled(len: number): void { this.#len = len < this.#cap ? len : this.#cap; this.#decoded = null; }
+  filled(len: number): void {
+    this.#len = len < this.#cap ? len : this.#cap;
+    this.#decoded = null;
+  }
 
   /** No address (never filled, or the socket is connected and the kernel gave none). */
-  isEmpty(): boolean { return this.#len === 0; }
+  isEmpty(): boolean {
+    return this.#len === 0;
+  }
 
   /** Same family, address and port (and IPv6 flow and scope): compared as bytes. */
   equals(other: PeerAddress): boolean {
@@ -74,27 +85,38 @@ export class PeerAddress {
 
   #info(): AddressInfo {
     if (this.#len === 0) throw argTypeError('peer', 'a filled PeerAddress', 'an empty PeerAddress');
-    return this.#decoded ??= decodeAddr(this.bytes);
+    return (this.#decoded ??= decodeAddr(this.bytes));
   }
   /** The IP address, decoded (and cached) on first use. */
-  get address(): string { return PeerAddress.#own(this).#info().address; }
+  get address(): string {
+    return PeerAddress.#own(this).#info().address;
+  }
   /** The port. */
-  get port(): number { return PeerAddress.#own(this).#info().port; }
+  get port(): number {
+    return PeerAddress.#own(this).#info().port;
+  }
   /** 'IPv4' or 'IPv6'. */
-  get family(): 'IPv4' | 'IPv6' { return PeerAddress.#own(this).#info().family; }
+  get family(): 'IPv4' | 'IPv6' {
+    return PeerAddress.#own(this).#info().family;
+  }
   /** As Node's AddressInfo (a new object). */
-  toJSON(): AddressInfo | null { return this.#len === 0 ? null : { ...this.#info() }; }
+  toJSON(): AddressInfo | null {
+    return this.#len === 0 ? null : { ...this.#info() };
+  }
   /** `127.0.0.1:53`, `[::1]:53`, or `(empty)`. */
-  toString(): string { return this.#len === 0 ? '(empty)' : formatAddr(this.#info()); }
+  toString(): string {
+    return this.#len === 0 ? '(empty)' : formatAddr(this.#info());
+  }
   /** How util.inspect shows it. */
-  [inspect.custom](): string { return `PeerAddress(${this.toString()})`; }
+  [inspect.custom](): string {
+    return `PeerAddress(${this.toString()})`;
+  }
 
   static {
     isPeer = (v) => typeof v === 'object' && v !== null && #len in v;
     guardThis(this, (o) => #len in o);
   }
 }
-
 
 /** `peer` if it really is a PeerAddress (brand-checked: a look-alike or a Proxy is not). */
 export function validPeer(peer: unknown, name = 'peer'): PeerAddress {
@@ -155,7 +177,8 @@ export class DatagramBatch {
     const ss = storageSize();
     this.addrSize = ss;
     this.addrs = pinnedBuffer(this.capacity * ss);
-    const peers: PeerAddress[] = []; const views: Buffer[] = [];
+    const peers: PeerAddress[] = [];
+    const views: Buffer[] = [];
     for (let i = 0; i < this.capacity; i++) {
       peers.push(PeerAddress.over(this.addrs.subarray(i * ss, (i + 1) * ss)));
       views.push(this.buffer.subarray(i * this.datagramSize, (i + 1) * this.datagramSize));
@@ -166,28 +189,50 @@ export class DatagramBatch {
     lock(this, ['capacity', 'datagramSize', 'buffer', 'lengths', 'flags', 'strides', 'addrs', 'addrSize', 'peers', 'views']);
   }
 
-  #slot(i: unknown): number { return validInteger(i, 'i', 0, this.capacity - 1); }
+  #slot(i: unknown): number {
+    return validInteger(i, 'i', 0, this.capacity - 1);
+  }
   /** Where slot i starts in `buffer`. */
-  offset(i: number): number { return this.#slot(i) * this.datagramSize; }
+  offset(i: number): number {
+    return this.#slot(i) * this.datagramSize;
+  }
   /** The whole of slot i (a preallocated view: no allocation). */
-  slot(i: number): Buffer { return this.views[this.#slot(i)]!; }
+  slot(i: number): Buffer {
+    return this.views[this.#slot(i)]!;
+  }
   /** Slot i's datagram as a new view of its bytes (allocates; `slot(i)` and `lengthOf(i)` do not). */
-  data(i: number): Buffer { const s = this.#slot(i); return this.views[s]!.subarray(0, this.lengths[s]!); }
+  data(i: number): Buffer {
+    const s = this.#slot(i);
+    return this.views[s]!.subarray(0, this.lengths[s]!);
+  }
   /** Bytes in slot i: received by recvMany, or set for sendMany. */
-  lengthOf(i: number): number { return this.lengths[this.#slot(i)]!; }
+  lengthOf(i: number): number {
+    return this.lengths[this.#slot(i)]!;
+  }
   /** Sets how many bytes of slot i sendMany sends. */
-  setLength(i: number, n: number): void { const s = this.#slot(i); this.lengths[s] = validInteger(n, 'n', 0, this.datagramSize); }
+  setLength(i: number, n: number): void {
+    const s = this.#slot(i);
+    this.lengths[s] = validInteger(n, 'n', 0, this.datagramSize);
+  }
   /** Slot i's peer: where the datagram came from, or where sendMany sends it (empty: the connected peer). */
-  peer(i: number): PeerAddress { return this.peers[this.#slot(i)]!; }
+  peer(i: number): PeerAddress {
+    return this.peers[this.#slot(i)]!;
+  }
   /** The datagram in slot i was longer than `datagramSize`: the rest was discarded. */
-  truncated(i: number): boolean { return (this.flags[this.#slot(i)]! & 1) !== 0; }
+  truncated(i: number): boolean {
+    return (this.flags[this.#slot(i)]! & 1) !== 0;
+  }
   /**
    * With GRO (`socket.setGro(true)`), slot i may hold several datagrams of this size back to back
    * (the last one maybe shorter); otherwise it equals lengthOf(i).
    */
-  segmentSize(i: number): number { return this.strides[this.#slot(i)]!; }
+  segmentSize(i: number): number {
+    return this.strides[this.#slot(i)]!;
+  }
   /** How util.inspect shows it. */
-  [inspect.custom](): string { return `DatagramBatch(${this.length}/${this.capacity} x ${this.datagramSize} B)`; }
+  [inspect.custom](): string {
+    return `DatagramBatch(${this.length}/${this.capacity} x ${this.datagramSize} B)`;
+  }
   #brand = true;
   static {
     isBatch = (v) => typeof v === 'object' && v !== null && #brand in v;
@@ -199,4 +244,3 @@ export function validBatch(batch: unknown): DatagramBatch {
   if (!isBatch(batch)) throw argTypeError('batch', 'a DatagramBatch', batch);
   return batch as DatagramBatch;
 }
-

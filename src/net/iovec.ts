@@ -1,8 +1,9 @@
 // iovec arrays for readv/writev, encoded by element writes from lengths the engine measured (see
 // validators.ts): nothing a caller can replace runs between measuring the buffers and the call.
-import { mod } from '../sys/os.js';
+
 import { addressOf, putWord, wordBuffer } from '../sys/ffi.js';
-import { viewList, bufferOf } from '../validators.js';
+import { mod } from '../sys/os.js';
+import { bufferOf, viewList } from '../validators.js';
 
 /** The most buffers one readv/writev takes (IOV_MAX on Linux and the BSDs). */
 export const IOV_MAX = 1024;
@@ -15,7 +16,8 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; words: Uint3
   const { views, lengths, total } = viewList(bufs, what, IOV_MAX);
   const iov = mod.structs.iovec!;
   const { bytes: out, words } = wordBuffer(Math.max(1, views.length) * iov.size);
-  const base = iov.fields.iov_base!; const len = iov.fields.iov_len!;
+  const base = iov.fields.iov_base!;
+  const len = iov.fields.iov_len!;
   // Taking the ArrayBuffer moves a small on-heap array's bytes off the V8 heap for good, so the
   // addresses taken below cannot be moved by a GC that one of the later address() calls might trigger.
   for (let i = 0; i < views.length; i++) bufferOf(views[i]!);
@@ -33,8 +35,10 @@ export function iovecs(bufs: unknown, what: string): { iov: Buffer; words: Uint3
  * bytes (the entry where they end is shortened, later ones dropped). Returns the entries left.
  */
 export function limitIovecs(words: Uint32Array, lengths: readonly number[], limit: number): number {
-  const iov = mod.structs.iovec!; const len = iov.fields.iov_len!;
-  let i = 0; let left = limit;
+  const iov = mod.structs.iovec!;
+  const len = iov.fields.iov_len!;
+  let i = 0;
+  let left = limit;
   while (lengths[i]! < left) left -= lengths[i++]!;
   putWord(words, i * iov.size + len.offset, left, len.size);
   return i + 1;

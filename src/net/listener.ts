@@ -1,16 +1,16 @@
 // Base of TcpListener and UnixListener: accept(), and what it does when the process runs out of fds.
-import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
-import { ioOf, fdsFreed } from '../io-source.js';
-import { checkHandover, nodeServerOf } from './node.js';
-import { constant } from '../sys/os.js';
-import { sock } from '../sys/net.js';
+import type { Server as NodeServer, Socket as NodeSocket } from 'node:net';
+import { debug } from '../debug.js';
 import { errorByName, type SystemError } from '../errors.js';
 import { FAULTS } from '../faults.js';
-import { track, untrack } from '../orphans.js';
 import { Interest } from '../interest.js';
-import { argTypeError, validInteger, guardThis } from '../validators.js';
-import { debug } from '../debug.js';
-import { SocketBase, acceptFd } from './socket.js';
+import { fdsFreed, ioOf } from '../io-source.js';
+import { track, untrack } from '../orphans.js';
+import { sock } from '../sys/net.js';
+import { constant } from '../sys/os.js';
+import { argTypeError, guardThis, validInteger } from '../validators.js';
+import { checkHandover, nodeServerOf } from './node.js';
+import { acceptFd, SocketBase } from './socket.js';
 
 // ---- running out of fds at accept ----------------------------------------------------------------
 //
@@ -21,10 +21,10 @@ import { SocketBase, acceptFd } from './socket.js';
 // true, and the listener's Poll reports it readable again when a retry is worth it: after
 // `acceptRetryIn()` ms (an exponential back-off from 5 ms to 1 s), or at once after any metal-io
 // object of this thread closes its fd (IoSource.pauseUntil). So a loop that calls accept() until
-// null on every readable event needs nothing more; the first accept() that works resumes. A pause that lasts `acceptShedAfter` ms (1 s by default) refuses the queued connections
-// promptly instead of leaving them hanging, with libuv's reserved-fd trick: close a spare fd kept
-// for this, accept into its slot and close at once, until the queue is empty; then take the spare
-// again.
+// null on every readable event needs nothing more; the first accept() that works resumes. A pause
+// that lasts `acceptShedAfter` ms (1 s by default) refuses the queued connections promptly instead
+// of leaving them hanging, with libuv's reserved-fd trick: close a spare fd kept for this, accept
+// into its slot and close at once, until the queue is empty; then take the spare again.
 
 const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
 const BACKOFF_MIN_MS = 5;
@@ -38,9 +38,18 @@ let spareFd = -1;
 let spareSlot = -1;
 function takeSpare(): void {
   if (spareFd >= 0 || !sock().fds) return; // Winsock sockets are not fds: no per-process slot to free
-  try { spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM')); } catch { return; /* none free now; retried later */ }
+  try {
+    spareFd = sock().socket(constant('AF_INET'), constant('SOCK_DGRAM'));
+  } catch {
+    return; /* none free now; retried later */
+  }
   spareSlot = track(spareFd);
-  if (spareSlot >= 0 && !spareAtExit) { spareAtExit = true; process.once('exit', () => { if (spareFd >= 0) dropSpare(); }); } // a worker that ends normally closes it itself
+  if (spareSlot >= 0 && !spareAtExit) {
+    spareAtExit = true;
+    process.once('exit', () => {
+      if (spareFd >= 0) dropSpare();
+    });
+  } // a worker that ends normally closes it itself
 }
 let spareAtExit = false;
 function dropSpare(): void {
@@ -57,7 +66,9 @@ export class ListenerBase extends SocketBase {
   #shedAfter: number | null = 1000;
   #shed = 0;
   #freedSeen = -1;
-  static { guardThis(this, (o) => #pausedAt in o, 'TcpListener or UnixListener'); }
+  static {
+    guardThis(this, (o) => #pausedAt in o, 'TcpListener or UnixListener');
+  }
 
   constructor(fd: number, what: string) {
     super(fd, what);
@@ -65,8 +76,12 @@ export class ListenerBase extends SocketBase {
   }
 
   /** True while accept() is paused because the process or system ran out of fds or memory. */
-  get acceptPaused(): boolean { return this.#pausedAt >= 0; }
-  protected override inspectState(): string { return this.acceptPaused ? ', accept paused' : ''; }
+  get acceptPaused(): boolean {
+    return this.#pausedAt >= 0;
+  }
+  protected override inspectState(): string {
+    return this.acceptPaused ? ', accept paused' : '';
+  }
 
   /** While paused: milliseconds until accept() is worth calling again (0: now); null when not paused. */
   acceptRetryIn(): number | null {
@@ -76,12 +91,18 @@ export class ListenerBase extends SocketBase {
   }
 
   /** How long a pause may leave queued connections waiting, with no fd closed meanwhile, before they are refused (null: never). Default 1000 ms. */
-  get acceptShedAfter(): number | null { return this.#shedAfter; }
+  get acceptShedAfter(): number | null {
+    return this.#shedAfter;
+  }
   /** Sets it: an integer number of milliseconds, or null. */
-  set acceptShedAfter(ms: number | null) { this.#shedAfter = ms === null ? null : validInteger(ms, 'acceptShedAfter', 0, 0x7fffffff); }
+  set acceptShedAfter(ms: number | null) {
+    this.#shedAfter = ms === null ? null : validInteger(ms, 'acceptShedAfter', 0, 0x7fffffff);
+  }
 
   /** How many queued connections this listener refused while paused (closed at once after accepting). */
-  get acceptShedCount(): number { return this.#shed; }
+  get acceptShedCount(): number {
+    return this.#shed;
+  }
 
   /**
    * Hands the listening socket to node:net: a `net.Server` listening on the same fd (`onConnection`
@@ -91,7 +112,8 @@ export class ListenerBase extends SocketBase {
   intoNodeServer(onConnection?: (socket: NodeSocket) => void): NodeServer {
     checkHandover('intoNodeServer');
     // Every argument is checked before the listener is given up.
-    if (onConnection !== undefined && typeof onConnection !== 'function') throw argTypeError('onConnection', 'of type function', onConnection);
+    if (onConnection !== undefined && typeof onConnection !== 'function')
+      throw argTypeError('onConnection', 'of type function', onConnection);
     return nodeServerOf(this.intoRawFd(), onConnection);
   }
 
@@ -102,7 +124,11 @@ export class ListenerBase extends SocketBase {
     try {
       if (FAULTS.on) {
         const code = ioOf(this).faults()?.accept() ?? null;
-        if (code === 'EAGAIN') { ioOf(this).wouldBlock(); ioOf(this).faultReady(Interest.READABLE); return null; }
+        if (code === 'EAGAIN') {
+          ioOf(this).wouldBlock();
+          ioOf(this).faultReady(Interest.READABLE);
+          return null;
+        }
         if (code !== null) throw errorByName('accept', code, 'injected by fault injection (METAL_IO_FAULTS)');
       }
       fd = acceptFd(lfd);
@@ -119,11 +145,17 @@ export class ListenerBase extends SocketBase {
 
   #pause(lfd: number, code: string): void {
     const now = performance.now();
-    if (this.#pausedAt < 0) { this.#pausedAt = now; this.#delay = BACKOFF_MIN_MS; debug('%s fd %d: accept %s, paused', this.constructor.name, lfd, code); }
-    else this.#delay = Math.min(this.#delay * 2, BACKOFF_MAX_MS);
+    if (this.#pausedAt < 0) {
+      this.#pausedAt = now;
+      this.#delay = BACKOFF_MIN_MS;
+      debug('%s fd %d: accept %s, paused', this.constructor.name, lfd, code);
+    } else this.#delay = Math.min(this.#delay * 2, BACKOFF_MAX_MS);
     // Shedding is for a pause with no progress: an fd closed since the last attempt restarts its clock.
     const f = fdsFreed();
-    if (f !== this.#freedSeen) { this.#freedSeen = f; this.#pausedAt = now; }
+    if (f !== this.#freedSeen) {
+      this.#freedSeen = f;
+      this.#pausedAt = now;
+    }
     ioOf(this).pauseUntil(now + this.#delay);
     if (this.#shedAfter !== null && now - this.#pausedAt >= this.#shedAfter) this.#shedQueue(lfd);
   }
@@ -145,11 +177,16 @@ export class ListenerBase extends SocketBase {
     try {
       for (;;) {
         const fd = acceptFd(lfd);
-        if (fd === null) { ioOf(this).wouldBlock(); break; }
+        if (fd === null) {
+          ioOf(this).wouldBlock();
+          break;
+        }
         api.close(fd);
         n++;
       }
-    } catch { /* out of fds again (another thread took the slot): stop here */ }
+    } catch {
+      /* out of fds again (another thread took the slot): stop here */
+    }
     this.#shed += n;
     takeSpare();
     if (n > 0) debug('%s fd %d: refused %d queued connections while out of fds', this.constructor.name, lfd, n);

@@ -1,17 +1,18 @@
 // What every socket type shares: creation (non-blocking and close-on-exec from the start), the
 // Source implementation (IoSource), would-block as null, socket options, addresses, take_error.
-import { OwnedFd, ioOf, type TransferFn, isOwnedFd, STREAM_READ, STREAM_WRITE } from '../io-source.js';
-import { iovecs, limitIovecs, IOV_MAX } from './iovec.js';
+
 import type { Socket as NodeSocket } from 'node:net';
-import { checkHandover, nodeSocketOf } from './node.js';
-import { constant, fn, layout } from '../sys/os.js';
+import { inspect } from 'node:util';
+import { type SystemError, systemError } from '../errors.js';
+import { FAULTS, IoFault } from '../faults.js';
+import { ioOf, isOwnedFd, OwnedFd, STREAM_READ, STREAM_WRITE, type TransferFn } from '../io-source.js';
 import { getUint, putUint, zeroBytes } from '../sys/ffi.js';
 import { sock } from '../sys/net.js';
-import { systemError, type SystemError } from '../errors.js';
-import { FAULTS, IoFault } from '../faults.js';
-import { argTypeError, describe, viewList, bytesOf, copyView, validFd, validInteger, invalidArg, guardThis } from '../validators.js';
-import { inspect } from 'node:util';
+import { constant, fn, layout } from '../sys/os.js';
+import { argTypeError, bytesOf, copyView, describe, guardThis, invalidArg, validFd, validInteger, viewList } from '../validators.js';
 import { formatAddr } from './addr.js';
+import { IOV_MAX, iovecs, limitIovecs } from './iovec.js';
+import { checkHandover, nodeSocketOf } from './node.js';
 
 // Scratch memory for one call at a time (JS is single-threaded per module instance): passed to koffi
 // as buffers, used at once, never kept by the kernel.
@@ -37,7 +38,9 @@ export const recvFromScratch: TransferFn = (fd, view, n, flags) => {
 };
 
 /** A socket that is non-blocking and close-on-exec from creation (SOCK_NONBLOCK | SOCK_CLOEXEC, or fcntl where the OS lacks them). */
-export function newSocket(domain: number, type: number): number { return sock().socket(domain, type); }
+export function newSocket(domain: number, type: number): number {
+  return sock().socket(domain, type);
+}
 
 /**
  * accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, or accept(2) + fcntl; null on would-block. Fills
@@ -45,7 +48,8 @@ export function newSocket(domain: number, type: number): number { return sock().
  * skipped, as libuv does. Other errors throw, EMFILE and friends included (ListenerBase handles those).
  */
 export function acceptFd(fd: number): number | null {
-  const s = scratch; const api = sock();
+  const s = scratch;
+  const api = sock();
   for (;;) {
     s.len[0] = SCRATCH_ADDR;
     const nfd = api.accept(fd, s.addr, s.len);
@@ -63,7 +67,8 @@ export function setIntOpt(fd: number, level: number, name: number, value: number
 }
 
 export function getIntOpt(fd: number, level: number, name: number, syscall = 'getsockopt'): number {
-  scratch.int[0] = 0; scratch.len[0] = 4;
+  scratch.int[0] = 0;
+  scratch.len[0] = 4;
   if (sock().getsockopt(fd, level, name, scratch.int, scratch.len) !== 0) throw systemError(syscall, sock().errno());
   // Some options are a single byte on some systems (IP_MULTICAST_LOOP on the BSDs).
   return scratch.len[0] === 1 ? new Uint8Array(scratch.int.buffer)[0]! : scratch.int[0]!;
@@ -83,10 +88,14 @@ export function setByteOrIntOpt(fd: number, level: number, name: number, value: 
 export type Shutdown = 'read' | 'write' | 'both';
 export function shutdownHow(how: unknown): number {
   switch (how) {
-    case 'read': return sock().SHUT_RD;
-    case 'write': return sock().SHUT_WR;
-    case 'both': return sock().SHUT_RDWR;
-    default: throw invalidArg(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
+    case 'read':
+      return sock().SHUT_RD;
+    case 'write':
+      return sock().SHUT_WR;
+    case 'both':
+      return sock().SHUT_RDWR;
+    default:
+      throw invalidArg(`how must be 'read', 'write' or 'both', got ${describe(how)}`);
   }
 }
 
@@ -104,7 +113,9 @@ export class SocketBase extends OwnedFd {
     return nodeSocketOf(this.intoRawFd());
   }
 
-  constructor(fd: number, what: string) { super(fd, what, (s) => sock().close(s)); }
+  constructor(fd: number, what: string) {
+    super(fd, what, (s) => sock().close(s));
+  }
 
   /**
    * A second object of the same type on a duplicate of the fd (std's `try_clone`): both refer to
@@ -116,7 +127,10 @@ export class SocketBase extends OwnedFd {
     const fd = sock().duplicate(ioOf(this).checkOpen('tryClone'));
     try {
       return (this.constructor as unknown as { fromFd(fd: number): SocketBase }).fromFd(fd) as this;
-    } catch (e) { sock().close(fd); throw e; }
+    } catch (e) {
+      sock().close(fd);
+      throw e;
+    }
   }
 
   /** `TcpStream { fd: 12, local: 127.0.0.1:4000, peer: 127.0.0.1:51234 }`, or `{ closed }`. */
@@ -126,14 +140,24 @@ export class SocketBase extends OwnedFd {
     const self = this as unknown as { localAddr?: () => unknown; peerAddr?: () => unknown };
     const show = (f: (() => unknown) | undefined): string | null => {
       if (!f) return null;
-      try { const a = f.call(this) as { address?: string; port?: number; family?: string } | { toString(): string }; return 'port' in a && a.port !== undefined ? formatAddr(a as never) : String(a); } catch { return null; }
+      try {
+        const a = f.call(this) as { address?: string; port?: number; family?: string } | { toString(): string };
+        return 'port' in a && a.port !== undefined ? formatAddr(a as never) : String(a);
+      } catch {
+        return null;
+      }
     };
-    const local = show(self.localAddr); const peer = show(self.peerAddr);
+    const local = show(self.localAddr);
+    const peer = show(self.peerAddr);
     return `${name} { fd: ${ioOf(this).fd}${local ? `, local: ${local}` : ''}${peer ? `, peer: ${peer}` : ''}${this.inspectState()} }`;
   }
-  protected override errs() { return sock(); }
+  protected override errs() {
+    return sock();
+  }
   /** What util.inspect adds after the addresses (a paused listener says so). */
-  protected inspectState(): string { return ''; }
+  protected inspectState(): string {
+    return '';
+  }
 
   /** The pending socket error (SO_ERROR), cleared by reading it; null when there is none. */
   takeError(): SystemError | null {
@@ -146,7 +170,9 @@ export class SocketBase extends OwnedFd {
   }
 
   /** How takeError() describes a pending error; streams name the connect target. */
-  protected errorFor(e: number): SystemError { return systemError('getsockopt', e); }
+  protected errorFor(e: number): SystemError {
+    return systemError('getsockopt', e);
+  }
 
   /** readv(2) / writev(2) over several buffers in order. */
   protected vectored(which: 'readv' | 'writev', bufs: unknown): number | null {
@@ -188,7 +214,11 @@ export class SocketBase extends OwnedFd {
     if (which === 'writev') {
       const all = new Uint8Array(total);
       for (let i = 0, off = 0; i < count; off += lengths[i]!, i++) copyView(all, off, parts[i]!, 0, lengths[i]!, `bufs[${i}]`);
-      for (;;) { const n = api.send(fd, all, limit, 0); if (n >= 0) return this.done(n, total); if (!this.retry('writev')) return null; }
+      for (;;) {
+        const n = api.send(fd, all, limit, 0);
+        if (n >= 0) return this.done(n, total);
+        if (!this.retry('writev')) return null;
+      }
     }
     const tmp = new Uint8Array(total);
     for (;;) {
@@ -234,13 +264,21 @@ export class SocketBase extends OwnedFd {
   }
 
   /** SO_RCVBUF: the kernel's receive buffer, in bytes (Linux doubles what is set, for its bookkeeping). */
-  setRecvBufferSize(bytes: number): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff)); }
+  setRecvBufferSize(bytes: number): void {
+    this.setOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff));
+  }
   /** SO_RCVBUF, in bytes. */
-  recvBufferSize(): number { return this.intOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF')); }
+  recvBufferSize(): number {
+    return this.intOpt(constant('SOL_SOCKET'), constant('SO_RCVBUF'));
+  }
   /** SO_SNDBUF: the kernel's send buffer, in bytes (Linux doubles what is set). */
-  setSendBufferSize(bytes: number): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff)); }
+  setSendBufferSize(bytes: number): void {
+    this.setOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF'), validInteger(bytes, 'bytes', 1, 0x7fffffff));
+  }
   /** SO_SNDBUF, in bytes. */
-  sendBufferSize(): number { return this.intOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF')); }
+  sendBufferSize(): number {
+    return this.intOpt(constant('SOL_SOCKET'), constant('SO_SNDBUF'));
+  }
 
   /**
    * SO_LINGER: with a time (milliseconds, kept in whole seconds, rounded up), close() waits up to
@@ -251,22 +289,35 @@ export class SocketBase extends OwnedFd {
     const on = ms !== null;
     const secs = on ? Math.ceil(validInteger(ms, 'ms', 0, 0xffff * 1000) / 1000) : 0;
     const b = Buffer.alloc(l.size);
-    const put = (f: string, v: number) => { const x = l.fields[f]!; putUint(b, x.offset, v, x.size, false); };
-    put('l_onoff', on ? 1 : 0); put('l_linger', secs);
-    if (sock().setsockopt(ioOf(this).checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0) throw systemError('setsockopt', sock().errno());
+    const put = (f: string, v: number) => {
+      const x = l.fields[f]!;
+      putUint(b, x.offset, v, x.size, false);
+    };
+    put('l_onoff', on ? 1 : 0);
+    put('l_linger', secs);
+    if (sock().setsockopt(ioOf(this).checkOpen('setsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, l.size) !== 0)
+      throw systemError('setsockopt', sock().errno());
   }
   /** SO_LINGER: the linger time in milliseconds, or null when off. */
   linger(): number | null {
     const l = layout('linger');
     const b = Buffer.alloc(l.size);
     scratch.len[0] = l.size;
-    if (sock().getsockopt(ioOf(this).checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0) throw systemError('getsockopt', sock().errno());
-    const get = (f: string) => { const x = l.fields[f]!; return getUint(b, x.offset, x.size, false); };
+    if (sock().getsockopt(ioOf(this).checkOpen('getsockopt'), constant('SOL_SOCKET'), constant('SO_LINGER'), b, scratch.len) !== 0)
+      throw systemError('getsockopt', sock().errno());
+    const get = (f: string) => {
+      const x = l.fields[f]!;
+      return getUint(b, x.offset, x.size, false);
+    };
     return get('l_onoff') ? get('l_linger') * 1000 : null;
   }
 
-  protected intOpt(level: number, name: number): number { return getIntOpt(ioOf(this).checkOpen('getsockopt'), level, name); }
-  protected setOpt(level: number, name: number, v: number): void { setIntOpt(ioOf(this).checkOpen('setsockopt'), level, name, v); }
+  protected intOpt(level: number, name: number): number {
+    return getIntOpt(ioOf(this).checkOpen('getsockopt'), level, name);
+  }
+  protected setOpt(level: number, name: number, v: number): void {
+    setIntOpt(ioOf(this).checkOpen('setsockopt'), level, name, v);
+  }
 }
 
 /** For `fromFd`: validates an fd and makes it non-blocking (and close-on-exec). */

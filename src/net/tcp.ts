@@ -1,28 +1,32 @@
 // TcpListener and TcpStream (mio's net::TcpListener / net::TcpStream).
-import { constant, mod } from '../sys/os.js';
-import { sock } from '../sys/net.js';
-import { systemError, addressError, errorByName, type SystemError } from '../errors.js';
-import { FAULTS, envFaults } from '../faults.js';
-import { parseAddr, encodeAddr, decodeAddr, formatAddr, type AddressInfo, type SocketAddr, type ParsedAddr } from './addr.js';
-import { ListenerBase } from './listener.js';
-import { SocketBase, scratch, newSocket, setIntOpt, adoptFd, SEND_FLAGS, type Shutdown } from './socket.js';
-import { validInteger, validBoolean, argTypeError, guardThis } from '../validators.js';
-import type { Socket as NodeSocket, Server as NodeServer } from 'node:net';
-import { takeFromNodeSocket, takeFromNodeServer } from './node.js';
-import { STREAM_READ, STREAM_WRITE, PEEK, type TransferFn, isOwnedFd } from '../io-source.js';
-import { unsupportedError } from '../sys/unsupported.js';
 
+import type { Server as NodeServer, Socket as NodeSocket } from 'node:net';
+import { addressError, errorByName, type SystemError, systemError } from '../errors.js';
+import { envFaults, FAULTS } from '../faults.js';
+import { isOwnedFd, PEEK, STREAM_READ, STREAM_WRITE, type TransferFn } from '../io-source.js';
+import { sock } from '../sys/net.js';
+import { constant, mod } from '../sys/os.js';
+import { unsupportedError } from '../sys/unsupported.js';
+import { argTypeError, guardThis, validBoolean, validInteger } from '../validators.js';
+import { type AddressInfo, decodeAddr, encodeAddr, formatAddr, type ParsedAddr, parseAddr, type SocketAddr } from './addr.js';
+import { ListenerBase } from './listener.js';
+import { takeFromNodeServer, takeFromNodeSocket } from './node.js';
+import { adoptFd, newSocket, SEND_FLAGS, type Shutdown, SocketBase, scratch, setIntOpt } from './socket.js';
 
 // The hot calls, bound once (lazily: importing this module binds nothing).
 let hot: { recv: TransferFn; send: TransferFn; sendFlags: number } | null = null;
 export function calls() {
-  return hot ??= { recv: sock().recv, send: sock().send, sendFlags: SEND_FLAGS() };
+  return (hot ??= { recv: sock().recv, send: sock().send, sendFlags: SEND_FLAGS() });
 }
 
 /** The idle-time option: TCP_KEEPIDLE, or TCP_KEEPALIVE on macOS. */
-function keepIdle(): number { return mod.constants.TCP_KEEPIDLE ?? constant('TCP_KEEPALIVE'); }
+function keepIdle(): number {
+  return mod.constants.TCP_KEEPIDLE ?? constant('TCP_KEEPALIVE');
+}
 
-function family(a: ParsedAddr): number { return a.v6 ? constant('AF_INET6') : constant('AF_INET'); }
+function family(a: ParsedAddr): number {
+  return a.v6 ? constant('AF_INET6') : constant('AF_INET');
+}
 
 /** Fault injection's refused connect: a loopback address of `a`'s family where nothing listens (a port just bound and let go). */
 function refusingAddr(a: ParsedAddr): ParsedAddr {
@@ -41,12 +45,17 @@ export function boundSocket(a: ParsedAddr, type: number, prepare: (fd: number) =
     const len = encodeAddr(a, scratch.addr);
     if (sock().bind(fd, scratch.addr, len) !== 0) throw addressError('bind', sock().errno(), a);
     return fd;
-  } catch (e) { sock().close(fd); throw e; }
+  } catch (e) {
+    sock().close(fd);
+    throw e;
+  }
 }
 
 /** A TCP socket listening for connections. */
 export class TcpListener extends ListenerBase {
-  private constructor(fd: number) { super(fd, 'TcpListener'); }
+  private constructor(fd: number) {
+    super(fd, 'TcpListener');
+  }
 
   /** Binds and listens, non-blocking (SO_REUSEADDR on Unix; `backlog` 1024 unless given; `reusePort`, `onlyV6`). `bind EADDRINUSE 127.0.0.1:80` on failure. */
   static override bind(addr: SocketAddr, options?: BindOptions & { backlog?: number }): TcpListener {
@@ -55,19 +64,30 @@ export class TcpListener extends ListenerBase {
     const backlog = options?.backlog === undefined ? 1024 : validInteger(options.backlog, 'options.backlog', 0, 0x7fffffff);
     // SO_REUSEADDR on Unix (rebind while old connections linger); not on Windows, where it would let
     // another socket steal the port (mio does the same).
-    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => { if (sock().reuseAddrForListeners) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1); applyBindOptions(s, a, o); });
-    if (sock().listen(fd, backlog) !== 0) { const e = sock().errno(); sock().close(fd); throw addressError('listen', e, a); }
+    const fd = boundSocket(a, constant('SOCK_STREAM'), (s) => {
+      if (sock().reuseAddrForListeners) setIntOpt(s, constant('SOL_SOCKET'), constant('SO_REUSEADDR'), 1);
+      applyBindOptions(s, a, o);
+    });
+    if (sock().listen(fd, backlog) !== 0) {
+      const e = sock().errno();
+      sock().close(fd);
+      throw addressError('listen', e, a);
+    }
     return new TcpListener(fd);
   }
 
   /** Adopts a listening socket's fd (made non-blocking). */
-  static fromFd(fd: number): TcpListener { return new TcpListener(adoptFd(fd)); }
+  static fromFd(fd: number): TcpListener {
+    return new TcpListener(adoptFd(fd));
+  }
 
   /**
    * Takes over a listening node:net Server: its fd is duplicated, the Server closed (Node stops
    * accepting), and the listener returned owns the duplicate. Unix only.
    */
-  static fromNodeServer(server: NodeServer): TcpListener { return TcpListener.fromFd(takeFromNodeServer(server)); }
+  static fromNodeServer(server: NodeServer): TcpListener {
+    return TcpListener.fromFd(takeFromNodeServer(server));
+  }
 
   /**
    * The next connection and its peer address, or null when none is pending (would block) or
@@ -79,14 +99,23 @@ export class TcpListener extends ListenerBase {
   }
 
   /** The bound address (getsockname(2)). */
-  localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
+  localAddr(): AddressInfo {
+    this.name('getsockname');
+    return decodeAddr(scratch.addr);
+  }
   /** IP_TTL for packets it sends (1 to 255). */
-  setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  setTtl(ttl: number): void {
+    this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl));
+  }
   /** IP_TTL. */
-  ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
+  ttl(): number {
+    return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL'));
+  }
 }
 
-export function validTtl(ttl: unknown): number { return validInteger(ttl, 'ttl', 1, 255); }
+export function validTtl(ttl: unknown): number {
+  return validInteger(ttl, 'ttl', 1, 255);
+}
 
 /** Options every `bind` takes. */
 export interface BindOptions {
@@ -100,13 +129,17 @@ export function bindOptions(o: unknown): { reusePort: boolean; onlyV6: boolean |
   if (o === undefined) return { reusePort: false, onlyV6: undefined };
   if (typeof o !== 'object' || o === null) throw argTypeError('options', 'an object', o);
   const { reusePort, onlyV6 } = o as BindOptions;
-  return { reusePort: reusePort === undefined ? false : validBoolean(reusePort, 'options.reusePort'), onlyV6: onlyV6 === undefined ? undefined : validBoolean(onlyV6, 'options.onlyV6') };
+  return {
+    reusePort: reusePort === undefined ? false : validBoolean(reusePort, 'options.reusePort'),
+    onlyV6: onlyV6 === undefined ? undefined : validBoolean(onlyV6, 'options.onlyV6'),
+  };
 }
 
 /** Sets the bind options on `s` before bind(2). */
 export function applyBindOptions(s: number, a: ParsedAddr, o: { reusePort: boolean; onlyV6: boolean | undefined }): void {
   if (o.reusePort) {
-    if (mod.constants.SO_REUSEPORT === undefined) throw unsupportedError(`metal-io: reusePort (SO_REUSEPORT) is not available on ${mod.target.name}`);
+    if (mod.constants.SO_REUSEPORT === undefined)
+      throw unsupportedError(`metal-io: reusePort (SO_REUSEPORT) is not available on ${mod.target.name}`);
     setIntOpt(s, constant('SOL_SOCKET'), mod.constants.SO_REUSEPORT, 1);
   }
   if (o.onlyV6 !== undefined && a.v6) setIntOpt(s, constant('IPPROTO_IPV6'), constant('IPV6_V6ONLY'), o.onlyV6 ? 1 : 0);
@@ -115,10 +148,14 @@ export function applyBindOptions(s: number, a: ParsedAddr, o: { reusePort: boole
 /** A non-blocking TCP connection. */
 export class TcpStream extends SocketBase {
   private target: ParsedAddr | null = null;
-  private constructor(fd: number) { super(fd, 'TcpStream'); }
+  private constructor(fd: number) {
+    super(fd, 'TcpStream');
+  }
 
   /** @internal An accepted connection. */
-  static fromConnected(fd: number): TcpStream { return new TcpStream(fd); }
+  static fromConnected(fd: number): TcpStream {
+    return new TcpStream(fd);
+  }
 
   /**
    * Starts connecting, without waiting: register for WRITABLE; when the event comes, `takeError()`
@@ -142,64 +179,108 @@ export class TcpStream extends SocketBase {
       throw addressError('connect', e, a);
     }
     let s: TcpStream;
-    try { s = new TcpStream(fd); } catch (e) { api.close(fd); throw e; }
+    try {
+      s = new TcpStream(fd);
+    } catch (e) {
+      api.close(fd);
+      throw e;
+    }
     s.target = a;
     return s;
   }
 
   /** Adopts a connected socket's fd (made non-blocking). */
-  static fromFd(fd: number): TcpStream { return new TcpStream(adoptFd(fd)); }
+  static fromFd(fd: number): TcpStream {
+    return new TcpStream(adoptFd(fd));
+  }
 
-  protected override errorFor(e: number): SystemError { return this.target ? addressError('connect', e, this.target) : systemError('getsockopt', e); }
+  protected override errorFor(e: number): SystemError {
+    return this.target ? addressError('connect', e, this.target) : systemError('getsockopt', e);
+  }
 
   /**
    * Reads into `buf` (or its `offset`/`length` part): the byte count, 0 at end of stream, or null
    * when nothing is buffered (would block). A count smaller than asked means the socket was drained
    * for now (epoll(7)): the next event comes when more data arrives.
    */
-  read(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('read', calls().recv, buf, offset, length, 0, STREAM_READ); }
+  read(buf: ArrayBufferView, offset?: number, length?: number): number | null {
+    return this.transfer('read', calls().recv, buf, offset, length, 0, STREAM_READ);
+  }
 
   /** Writes from `buf` (or its `offset`/`length` part): the byte count (maybe short), or null when the send buffer is full. */
-  write(buf: ArrayBufferView, offset?: number, length?: number): number | null { const k = calls(); return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE); }
+  write(buf: ArrayBufferView, offset?: number, length?: number): number | null {
+    const k = calls();
+    return this.transfer('write', k.send, buf, offset, length, k.sendFlags, STREAM_WRITE);
+  }
 
   /**
    * Takes over a connected node:net Socket (mio's from_std for Node): paused, checked to hold no
    * unread or unwritten bytes (else ERR_INVALID_STATE: read them, or wait for 'drain'), its fd
    * duplicated, the Socket destroyed (closing only Node's copy: no double close, no 'error'). Unix only.
    */
-  static fromNodeSocket(socket: NodeSocket): TcpStream { return TcpStream.fromFd(takeFromNodeSocket(socket)); }
+  static fromNodeSocket(socket: NodeSocket): TcpStream {
+    return TcpStream.fromFd(takeFromNodeSocket(socket));
+  }
 
   /** Hands the stream to node:net: a `net.Socket` on the same fd, Node's now; this object is left closed. Unix only. */
-  intoNodeSocket(): NodeSocket { return this.handToNode(); }
+  intoNodeSocket(): NodeSocket {
+    return this.handToNode();
+  }
 
   /** Reads into several buffers in order (readv(2)). */
-  readv(bufs: ArrayBufferView[]): number | null { return this.vectored('readv', bufs); }
+  readv(bufs: ArrayBufferView[]): number | null {
+    return this.vectored('readv', bufs);
+  }
 
   /** Writes several buffers in order (writev(2)). */
-  writev(bufs: ArrayBufferView[]): number | null { return this.vectored('writev', bufs); }
+  writev(bufs: ArrayBufferView[]): number | null {
+    return this.vectored('writev', bufs);
+  }
 
   /** Reads without consuming (MSG_PEEK). */
-  peek(buf: ArrayBufferView, offset?: number, length?: number): number | null { return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK); }
+  peek(buf: ArrayBufferView, offset?: number, length?: number): number | null {
+    return this.transfer('recv', calls().recv, buf, offset, length, constant('MSG_PEEK'), PEEK);
+  }
 
   /** Shuts down reading, writing or both (shutdown(2)). */
-  shutdown(how: Shutdown): void { this.shutdownSocket(how); }
+  shutdown(how: Shutdown): void {
+    this.shutdownSocket(how);
+  }
   /** The peer address (getpeername(2)); ENOTCONN until connected. */
-  peerAddr(): AddressInfo { this.name('getpeername'); return decodeAddr(scratch.addr); }
+  peerAddr(): AddressInfo {
+    this.name('getpeername');
+    return decodeAddr(scratch.addr);
+  }
   /** The local address (getsockname(2)). */
-  localAddr(): AddressInfo { this.name('getsockname'); return decodeAddr(scratch.addr); }
+  localAddr(): AddressInfo {
+    this.name('getsockname');
+    return decodeAddr(scratch.addr);
+  }
   /** TCP_NODELAY: send small writes at once (no Nagle delay). */
-  setNodelay(on: boolean): void { this.setOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY'), on ? 1 : 0); }
+  setNodelay(on: boolean): void {
+    this.setOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY'), on ? 1 : 0);
+  }
   /** TCP_NODELAY. */
-  nodelay(): boolean { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY')) !== 0; }
+  nodelay(): boolean {
+    return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_NODELAY')) !== 0;
+  }
   /** IP_TTL for packets it sends (1 to 255). */
-  setTtl(ttl: number): void { this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl)); }
+  setTtl(ttl: number): void {
+    this.setOpt(constant('IPPROTO_IP'), constant('IP_TTL'), validTtl(ttl));
+  }
   /** IP_TTL. */
-  ttl(): number { return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL')); }
+  ttl(): number {
+    return this.intOpt(constant('IPPROTO_IP'), constant('IP_TTL'));
+  }
 
   /** SO_KEEPALIVE: probe an idle connection so a dead peer is noticed. */
-  setKeepalive(on: boolean): void { this.setOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE'), validBoolean(on, 'on') ? 1 : 0); }
+  setKeepalive(on: boolean): void {
+    this.setOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE'), validBoolean(on, 'on') ? 1 : 0);
+  }
   /** SO_KEEPALIVE. */
-  keepalive(): boolean { return this.intOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE')) !== 0; }
+  keepalive(): boolean {
+    return this.intOpt(constant('SOL_SOCKET'), constant('SO_KEEPALIVE')) !== 0;
+  }
 
   /**
    * Turns keepalive on and tunes it (socket2's TcpKeepalive): `time`, idle milliseconds before the
@@ -220,15 +301,25 @@ export class TcpStream extends SocketBase {
     if (r !== undefined) this.setOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPCNT'), r);
   }
   /** Idle milliseconds before the first keepalive probe. */
-  keepaliveTime(): number { return this.intOpt(constant('IPPROTO_TCP'), keepIdle()) * 1000; }
+  keepaliveTime(): number {
+    return this.intOpt(constant('IPPROTO_TCP'), keepIdle()) * 1000;
+  }
   /** Milliseconds between keepalive probes. */
-  keepaliveInterval(): number { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPINTVL')) * 1000; }
+  keepaliveInterval(): number {
+    return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPINTVL')) * 1000;
+  }
   /** Keepalive probes before the connection is dropped. */
-  keepaliveRetries(): number { return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPCNT')); }
+  keepaliveRetries(): number {
+    return this.intOpt(constant('IPPROTO_TCP'), constant('TCP_KEEPCNT'));
+  }
 
   /** `connect` target or peer, for messages. */
   override toString(): string {
-    try { return `TcpStream(${formatAddr(this.localAddr())} -> ${formatAddr(this.peerAddr())})`; } catch { return `TcpStream(fd ${this.fd})`; }
+    try {
+      return `TcpStream(${formatAddr(this.localAddr())} -> ${formatAddr(this.peerAddr())})`;
+    } catch {
+      return `TcpStream(fd ${this.fd})`;
+    }
   }
 }
 

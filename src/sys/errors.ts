@@ -1,8 +1,9 @@
 // System errors the Node way (the system layer's: the backends throw them, and the public types
 // re-export them through src/errors.ts): `Error` with `code` ('EEXIST'), `errno` (negative, as Node's own
 // errors carry it), `syscall`, and a message such as `connect ECONNREFUSED 127.0.0.1:9`.
-import { mod } from './os.js';
+
 import { debug } from '../debug.js';
+import { mod } from './os.js';
 
 const names = new Map<number, string>();
 for (const name of mod.errnoNames) {
@@ -25,7 +26,9 @@ export interface SystemError extends Error {
 }
 
 /** The errno name for a positive OS error number (EAGAIN, WSAECONNREFUSED → ECONNREFUSED), or `Unknown system error N`. */
-export function errnoName(n: number): string { return names.get(n) ?? `Unknown system error ${n}`; }
+export function errnoName(n: number): string {
+  return names.get(n) ?? `Unknown system error ${n}`;
+}
 
 /** A Node-style system error for OS error number `n` (positive, as errno(3) gives it). */
 export function systemError(syscall: string, n: number, detail?: string): SystemError {

@@ -6,16 +6,27 @@
 // Functions keep their C names and koffi's conventions: integers in, integers out, -1 and errno()
 // on failure. `hot` functions (see syscalls.yaml) take addresses (addressOf(buffer)) for koffi's fast
 // call path; the caller keeps the buffer alive for the call. Importing this module loads no library.
-import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
-import { types } from 'node:util';
-import { errno, addressOf as rawAddressOf, pinnedBuffer as rawPinnedBuffer } from './ffi.js';
-import { mod, fn as boundFn, has as boundHas } from './os.js';
-import { argTypeError, byteLength, validInteger } from '../validators.js';
 
-export type { SysModule, SysCalls, TargetInfo, FunctionName, StructInfo, FieldInfo, ConstantName, StructName, TargetName } from '../../generated/types.js';
-export { UnsupportedTargetError, runningTargetName, targetModule } from './target.js';
-export { LibraryLoadError, createBinder } from './ffi.js';
+import { types } from 'node:util';
+import type { FunctionName, SysCalls, SysModule, TargetInfo } from '../../generated/types.js';
+import { argTypeError, byteLength, validInteger } from '../validators.js';
+import { errno, addressOf as rawAddressOf, pinnedBuffer as rawPinnedBuffer } from './ffi.js';
+import { fn as boundFn, has as boundHas, mod } from './os.js';
+
+export type {
+  ConstantName,
+  FieldInfo,
+  FunctionName,
+  StructInfo,
+  StructName,
+  SysCalls,
+  SysModule,
+  TargetInfo,
+  TargetName,
+} from '../../generated/types.js';
+export { createBinder, LibraryLoadError } from './ffi.js';
 export { KoffiLoadError } from './koffi.js';
+export { runningTargetName, targetModule, UnsupportedTargetError } from './target.js';
 
 // One binder of the generated layer for the whole library (src/sys/os.ts: the running target's
 // module, refused on a big-endian target, and its functions bound on first use).
@@ -38,7 +49,8 @@ export function addressOf(buf: ArrayBufferView | ArrayBuffer | SharedArrayBuffer
   // koffi takes an ArrayBuffer but not a SharedArrayBuffer: a zero-length view over it has the same first byte.
   if (types.isSharedArrayBuffer(buf)) return rawAddressOf(new Uint8Array(buf as SharedArrayBuffer, 0, 0));
   if (types.isAnyArrayBuffer(buf)) return rawAddressOf(buf as ArrayBuffer);
-  if (!ArrayBuffer.isView(buf)) throw argTypeError('buf', 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', buf);
+  if (!ArrayBuffer.isView(buf))
+    throw argTypeError('buf', 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', buf);
   byteLength(buf, 'buf'); // a Buffer, TypedArray or DataView, not detached
   return rawAddressOf(buf);
 }

@@ -9,9 +9,9 @@
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import type * as Koffi from 'koffi';
-import { runningTargetName, isTargetName } from './target.js';
 import { targets } from '../../generated/index.js';
 import type { TargetInfo } from '../../generated/types.js';
+import { isTargetName, runningTargetName } from './target.js';
 
 /** koffi could not load: no native module for this platform, or a system it does not support. */
 export class KoffiLoadError extends Error {
@@ -34,11 +34,13 @@ export function koffiLoadError(cause: unknown, target: string = runningTargetNam
   const known: TargetInfo | null = isTargetName(target) ? targets[target].target : null;
   let advice: string;
   if (endian === 'BE' || known?.koffi === 'none') {
-    advice = 'koffi does not run on this system (it supports little-endian systems only), and metal-io cannot run without it; see the README, "Where it runs"';
+    advice =
+      'koffi does not run on this system (it supports little-endian systems only), and metal-io cannot run without it; see the README, "Where it runs"';
   } else if (!known) {
     advice = `metal-io has no target for ${target} either (targets: ${Object.keys(targets).join(', ')})`;
   } else if (known.koffi === 'source') {
-    advice = 'koffi publishes no native module for this system: build koffi from source on it (README, "Where it runs": koffi\'s doc/contribute.md, `node ../cnoke/cnoke.js` in src/koffi), then install that build as node_modules/koffi';
+    advice =
+      'koffi publishes no native module for this system: build koffi from source on it (README, "Where it runs": koffi\'s doc/contribute.md, `node ../cnoke/cnoke.js` in src/koffi), then install that build as node_modules/koffi';
   } else {
     advice = `koffi publishes a native module for it (the optional package @koromix/koffi-${process.platform}-${process.arch}): reinstall without omitting optional dependencies (npm ci --include=optional), and when bundling keep koffi external or copy its native module as koffi's docs say`;
   }
@@ -48,7 +50,11 @@ export function koffiLoadError(cause: unknown, target: string = runningTargetNam
 const load = typeof require === 'function' ? require : createRequire(import.meta.url);
 
 function loadKoffi(): typeof Koffi {
-  try { return load('koffi') as typeof Koffi; } catch (e) { throw koffiLoadError(e); }
+  try {
+    return load('koffi') as typeof Koffi;
+  } catch (e) {
+    throw koffiLoadError(e);
+  }
 }
 
 /** @internal koffi's module. Importing this file loads it, or throws KoffiLoadError. */
@@ -64,7 +70,11 @@ export interface FdWatch {
 }
 
 /** Starts watching `fd` for readability in Node's loop: `onReadable` runs on each readable turn. */
-export function watchReadable(fd: number, onReadable: () => void): FdWatch { return koffi.node.poll(fd, { readable: true }, onReadable); }
+export function watchReadable(fd: number, onReadable: () => void): FdWatch {
+  return koffi.node.poll(fd, { readable: true }, onReadable);
+}
 
 /** Starts a stopped watch again with `onReadable`. */
-export function restartWatch(w: FdWatch, onReadable: () => void): void { w.start({ readable: true }, onReadable); }
+export function restartWatch(w: FdWatch, onReadable: () => void): void {
+  w.start({ readable: true }, onReadable);
+}

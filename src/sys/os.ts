@@ -1,8 +1,8 @@
 // The running target's system layer as src/ uses it: its generated module, lazily bound functions,
 // constants and struct layouts that throw a clear error when the target lacks them.
 import type { ConstantName, FunctionName, StructInfo, StructName, SysCalls, SysModule } from '../../generated/types.js';
-import { runningTargetName, targetModule } from './target.js';
 import { createBinder } from './ffi.js';
+import { runningTargetName, targetModule } from './target.js';
 import { unsupportedError } from './unsupported.js';
 
 /**
@@ -10,7 +10,10 @@ import { unsupportedError } from './unsupported.js';
  * with `true`, Buffer's *LE), so aix-ppc64 is generated and checked for completeness, never misread.
  */
 export function runnable(m: SysModule): SysModule {
-  if (m.target.endian !== 'little') throw unsupportedError(`metal-io: ${m.target.name} is big-endian, and metal-io reads and writes kernel structs little-endian (its generated layer describes the target; its system layer cannot run there yet)`);
+  if (m.target.endian !== 'little')
+    throw unsupportedError(
+      `metal-io: ${m.target.name} is big-endian, and metal-io reads and writes kernel structs little-endian (its generated layer describes the target; its system layer cannot run there yet)`,
+    );
   return m;
 }
 
@@ -43,10 +46,16 @@ export function offsetOf(struct: StructName, field: string): number {
 }
 
 /** The bound function; throws a clear error when the target or the system lacks it. */
-export function fn<K extends FunctionName>(name: K): SysCalls[K] { return binder.fn(name); }
-export function has(name: FunctionName): boolean { return binder.has(name); }
+export function fn<K extends FunctionName>(name: K): SysCalls[K] {
+  return binder.fn(name);
+}
+export function has(name: FunctionName): boolean {
+  return binder.has(name);
+}
 /** The address of `name`'s code (a C function pointer to it). */
-export function address(name: FunctionName): bigint { return binder.address(name); }
+export function address(name: FunctionName): bigint {
+  return binder.address(name);
+}
 
 export const isWindows = mod.target.os === 'win32';
 

@@ -24,13 +24,21 @@
 // - createWaker(token): a Waker source: wake() may be called from any thread (through
 //   WakerHandle); several wakes before a poll coalesce into at least one readable event for `token`.
 // - close(): releases the OS queue; afterwards every call throws EBADF. Closing twice is harmless.
-import type { Token } from '../token.js';
-import type { Interest } from '../interest.js';
+
 import type { BackendName } from '../../generated/types.js';
+import type { Interest } from '../interest.js';
+import type { Token } from '../token.js';
 
 /** Normalized readiness bits every backend writes into an EventSink's flags (Event reads them). */
 export const Ready = Object.freeze({
-  READABLE: 1, WRITABLE: 2, ERROR: 4, READ_CLOSED: 8, WRITE_CLOSED: 16, PRIORITY: 32, AIO: 64, LIO: 128,
+  READABLE: 1,
+  WRITABLE: 2,
+  ERROR: 4,
+  READ_CLOSED: 8,
+  WRITE_CLOSED: 16,
+  PRIORITY: 32,
+  AIO: 64,
+  LIO: 128,
 });
 
 /** The backends' names: generated from `backends:` of syscalls.yaml, the one list of them. */
@@ -51,12 +59,12 @@ export interface EventSink {
 export type WaitStrategy =
   | { readonly kind: 'fd'; readonly fd: number }
   | {
-    readonly kind: 'thread';
-    /** The selector's wait on a worker thread; `done` runs on the JS thread. */
-    selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void;
-    /** Makes a running selectAsync return soon. */
-    interrupt(): void;
-  };
+      readonly kind: 'thread';
+      /** The selector's wait on a worker thread; `done` runs on the JS thread. */
+      selectAsync(sink: EventSink, timeoutMs: number, done: (err: Error | null, n: number) => void): void;
+      /** Makes a running selectAsync return soon. */
+      interrupt(): void;
+    };
 
 /** What a Waker needs from a backend; `handle` is structured-cloneable for worker threads. */
 export interface SysWaker {

@@ -2,7 +2,7 @@
 // On Windows there are no POSIX signals to catch: libuv emulates SIGINT/SIGBREAK/SIGHUP from
 // console events inside Node's own loop, which has no handle a Poll could watch.
 import { isWindows, mod } from './os.js';
-import { createSignalSet as unixSignalSet, type SignalSet } from './unix/signals.js';
+import { type SignalSet, createSignalSet as unixSignalSet } from './unix/signals.js';
 import { unsupportedError } from './unsupported.js';
 
 export type { SignalSet } from './unix/signals.js';
@@ -10,7 +10,9 @@ export type { SignalSet } from './unix/signals.js';
 /** Catches `signums`; throws ERR_METAL_IO_UNSUPPORTED where a Poll cannot watch signals. */
 export function createSignalSet(signums: readonly number[]): SignalSet {
   if (isWindows) {
-    throw unsupportedError(`metal-io: Signals is not available on ${mod.target.name} (no POSIX signals: use process.on with pollAsync, or a Waker)`);
+    throw unsupportedError(
+      `metal-io: Signals is not available on ${mod.target.name} (no POSIX signals: use process.on with pollAsync, or a Waker)`,
+    );
   }
   return unixSignalSet(signums);
 }

@@ -54,11 +54,16 @@ export interface SockApi {
   readonly reuseAddrForListeners: boolean;
   /** errno(3), or WSAGetLastError() */
   errno(): number;
-  readonly EINTR: number; readonly EAGAIN: number; readonly EINPROGRESS: number; readonly EINVAL: number;
+  readonly EINTR: number;
+  readonly EAGAIN: number;
+  readonly EINPROGRESS: number;
+  readonly EINVAL: number;
   /** Whether accept() failing with `e` means only that the peer gave up before it was accepted (ECONNABORTED, EPROTO): skip to the next. */
   acceptAborted(e: number): boolean;
   /** shutdown(2)'s `how` for 'read', 'write' and 'both' (SHUT_RD..., or Winsock's SD_RECEIVE...). */
-  readonly SHUT_RD: number; readonly SHUT_WR: number; readonly SHUT_RDWR: number;
+  readonly SHUT_RD: number;
+  readonly SHUT_WR: number;
+  readonly SHUT_RDWR: number;
   /** Flags every send call passes (MSG_NOSIGNAL where the OS has it, else 0). */
   readonly sendFlags: number;
   /**
@@ -91,5 +96,7 @@ export interface SockApi {
   /** Sends slots start..start+count-1 of `batch`: how many went (maybe fewer), or -1 with errno() set when none did. */
   sendBatch(s: number, batch: BatchMemory, start: number, count: number, flags: number): number;
   /** One send of `count` bytes at `view` as `segment`-byte datagrams (UDP GSO), or null where the OS has none. */
-  sendSegmented: ((s: number, view: ArrayBufferView, count: number, segment: number, peer: PeerBytes | null, flags: number) => number) | null;
+  sendSegmented:
+    | ((s: number, view: ArrayBufferView, count: number, segment: number, peer: PeerBytes | null, flags: number) => number)
+    | null;
 }

@@ -11,13 +11,19 @@ import type { SysModule, TargetName } from '../../generated/types.js';
  */
 export function isMusl(): boolean {
   if (process.platform !== 'linux') return false;
-  try { return mapsShowMusl(readFileSync('/proc/self/maps', 'utf8')); } catch { /* no /proc */ }
+  try {
+    return mapsShowMusl(readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    /* no /proc */
+  }
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   return header !== undefined && !header.glibcVersionRuntime;
 }
 
 /** Whether a /proc/PID/maps text shows musl's dynamic loader mapped. */
-export function mapsShowMusl(maps: string): boolean { return /\/ld-musl-[^/\s]*\.so/.test(maps); }
+export function mapsShowMusl(maps: string): boolean {
+  return /\/ld-musl-[^/\s]*\.so/.test(maps);
+}
 
 /**
  * The target name for a platform as Node names it, refined where Node names two systems alike:
@@ -53,7 +59,7 @@ export class UnsupportedTargetError extends Error {
 }
 
 export function isTargetName(name: string): name is TargetName {
-  return  Object.hasOwn(targets, name);
+  return Object.hasOwn(targets, name);
 }
 
 /** The generated module for `name`; throws UnsupportedTargetError naming it when there is none. */

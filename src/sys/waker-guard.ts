@@ -13,32 +13,52 @@
 // after that from a thread that has it inherits it. A handle is honoured in the threads that share
 // the table of the thread that issued it; in a thread outside that family (for example a worker
 // started before its parent loaded metal-io, that loaded metal-io itself) fromHandle refuses it.
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
-import { types } from 'node:util';
+
 import { getRandomValues } from 'node:crypto';
+import { types } from 'node:util';
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { errorByName } from './errors.js';
-import { TWO32 } from './ffi.js';
+import { hi32, join32, lo32 } from './ffi.js';
 
 const KEY = 'metal-io:waker-table:v1';
 /** Slots in the table: the most Wakers alive at once in a process (mio has one per Poll). */
 export const SLOTS = 4096;
 const W = 12; // Int32 words per slot
-const STATE = 0, INFLIGHT = 1, PENDING = 2, FD_LO = 3, FD_HI = 4, TOKEN_LO = 5, TOKEN_HI = 6, IDENT = 7, NONCE_LO = 8, NONCE_HI = 9;
-const FREE = 0, INIT = 1, LIVE = 2, CLOSED = 3;
+const STATE = 0,
+  INFLIGHT = 1,
+  PENDING = 2,
+  FD_LO = 3,
+  FD_HI = 4,
+  TOKEN_LO = 5,
+  TOKEN_HI = 6,
+  IDENT = 7,
+  NONCE_LO = 8,
+  NONCE_HI = 9;
+const FREE = 0,
+  INIT = 1,
+  LIVE = 2,
+  CLOSED = 3;
 
 const table: Int32Array = (() => {
   const got: unknown = getEnvironmentData(KEY);
-  if (types.isSharedArrayBuffer(got) && (got as SharedArrayBuffer).byteLength === SLOTS * W * 4) return new Int32Array(got as SharedArrayBuffer);
+  if (types.isSharedArrayBuffer(got) && (got as SharedArrayBuffer).byteLength === SLOTS * W * 4)
+    return new Int32Array(got as SharedArrayBuffer);
   const sab = new SharedArrayBuffer(SLOTS * W * 4);
   setEnvironmentData(KEY, sab);
   return new Int32Array(sab);
 })();
 
 /** What a handle names: the table is checked against all of it before a wake writes. */
-export interface Guarded { readonly fd: number; readonly token: number; readonly ident?: number; readonly slot: number; readonly nonce: number }
+export interface Guarded {
+  readonly fd: number;
+  readonly token: number;
+  readonly ident?: number;
+  readonly slot: number;
+  readonly nonce: number;
+}
 
-const lo = (n: number): number => (n % TWO32) | 0;
-const hi = (n: number): number => Math.floor(n / TWO32) | 0;
+const lo = (n: number): number => lo32(n) | 0;
+const hi = (n: number): number => hi32(n) | 0;
 
 let cursor = Math.floor(Math.random() * SLOTS);
 const rnd = new Uint32Array(2);
@@ -57,25 +77,34 @@ export function issueGuard(fd: number, token: number, ident = 0): { slot: number
     if (st !== FREE && !(st === CLOSED && Atomics.load(table, b + INFLIGHT) === 0)) continue;
     if (Atomics.compareExchange(table, b + STATE, st, INIT) !== st) continue;
     getRandomValues(rnd);
-    const nlo = rnd[0]! | 0; const nhi = (rnd[1]! & 0x1fffff) | (rnd[0] === 0 && (rnd[1]! & 0x1fffff) === 0 ? 1 : 0);
-    Atomics.store(table, b + FD_LO, lo(fd)); Atomics.store(table, b + FD_HI, hi(fd));
-    Atomics.store(table, b + TOKEN_LO, lo(token)); Atomics.store(table, b + TOKEN_HI, hi(token));
+    const nlo = rnd[0]! | 0;
+    const nhi = (rnd[1]! & 0x1fffff) | (rnd[0] === 0 && (rnd[1]! & 0x1fffff) === 0 ? 1 : 0);
+    Atomics.store(table, b + FD_LO, lo(fd));
+    Atomics.store(table, b + FD_HI, hi(fd));
+    Atomics.store(table, b + TOKEN_LO, lo(token));
+    Atomics.store(table, b + TOKEN_HI, hi(token));
     Atomics.store(table, b + IDENT, ident | 0);
-    Atomics.store(table, b + NONCE_LO, nlo); Atomics.store(table, b + NONCE_HI, nhi);
+    Atomics.store(table, b + NONCE_LO, nlo);
+    Atomics.store(table, b + NONCE_HI, nhi);
     Atomics.store(table, b + PENDING, 0);
     Atomics.store(table, b + STATE, LIVE);
     cursor = s + 1;
-    return { slot: s, nonce: nhi * TWO32 + (nlo >>> 0) };
+    return { slot: s, nonce: join32(nlo, nhi) };
   }
   throw errorByName('waker', 'ENFILE', `${SLOTS} Wakers are open in this process; close some first`);
 }
 
 /** Whether slot `b` holds exactly what `h` names. */
 function holds(b: number, h: Guarded): boolean {
-  return Atomics.load(table, b + NONCE_LO) === lo(h.nonce) && Atomics.load(table, b + NONCE_HI) === hi(h.nonce)
-    && Atomics.load(table, b + FD_LO) === lo(h.fd) && Atomics.load(table, b + FD_HI) === hi(h.fd)
-    && Atomics.load(table, b + TOKEN_LO) === lo(h.token) && Atomics.load(table, b + TOKEN_HI) === hi(h.token)
-    && Atomics.load(table, b + IDENT) === ((h.ident ?? 0) | 0);
+  return (
+    Atomics.load(table, b + NONCE_LO) === lo(h.nonce) &&
+    Atomics.load(table, b + NONCE_HI) === hi(h.nonce) &&
+    Atomics.load(table, b + FD_LO) === lo(h.fd) &&
+    Atomics.load(table, b + FD_HI) === hi(h.fd) &&
+    Atomics.load(table, b + TOKEN_LO) === lo(h.token) &&
+    Atomics.load(table, b + TOKEN_HI) === hi(h.token) &&
+    Atomics.load(table, b + IDENT) === ((h.ident ?? 0) | 0)
+  );
 }
 
 /** 'live', 'closed' (issued here, closed since), or 'foreign' (edited, made by hand, another family's, or its slot reused). */
@@ -126,9 +155,15 @@ export function closeSlot(slot: number, nonce: number, boundMs = 100): 'close' |
 }
 
 /** Whether `h` can no longer wake (closed, or never issued here). */
-export function isClosed(h: Guarded): boolean { return guardState(h) !== 'live'; }
+export function isClosed(h: Guarded): boolean {
+  return guardState(h) !== 'live';
+}
 
 /** IOCP: marks a wake of `h` queued; false when one already was (wakes coalesce). */
-export function setPending(h: Guarded): boolean { return Atomics.compareExchange(table, h.slot * W + PENDING, 0, 1) === 0; }
+export function setPending(h: Guarded): boolean {
+  return Atomics.compareExchange(table, h.slot * W + PENDING, 0, 1) === 0;
+}
 /** IOCP: the queued wake of `h` was reported (or failed to queue). */
-export function clearPending(h: Guarded): void { Atomics.store(table, h.slot * W + PENDING, 0); }
+export function clearPending(h: Guarded): void {
+  Atomics.store(table, h.slot * W + PENDING, 0);
+}

@@ -1,23 +1,34 @@
 // Shared helpers for event-queue tests (mio's expect_events / expect_no_events).
-import * as assert from 'uvu/assert';
+
 import { readdirSync, readlinkSync } from 'node:fs';
-import { Poll, type Events, type Event, type Source } from '../../src/index.js';
-import { pipe } from '../../src/unix.js';
+import * as assert from 'uvu/assert';
+import { type Event, type Events, Poll, type Source } from '../../src/index.js';
 import { TcpListener, TcpStream } from '../../src/net.js';
 import sys, { constants as C } from '../../src/sys/index.js';
+import { pipe } from '../../src/unix.js';
 
-export interface Expected { token: number; readable?: boolean; writable?: boolean; readClosed?: boolean; writeClosed?: boolean; error?: boolean }
-
-function matches(e: Event, x: Expected): boolean {
-  return e.token === x.token
-    && (x.readable === undefined || e.isReadable() === x.readable)
-    && (x.writable === undefined || e.isWritable() === x.writable)
-    && (x.readClosed === undefined || e.isReadClosed() === x.readClosed)
-    && (x.writeClosed === undefined || e.isWriteClosed() === x.writeClosed)
-    && (x.error === undefined || e.isError() === x.error);
+export interface Expected {
+  token: number;
+  readable?: boolean;
+  writable?: boolean;
+  readClosed?: boolean;
+  writeClosed?: boolean;
+  error?: boolean;
 }
 
-const describeEvent = (e: Event) => `{token ${e.token}${e.isReadable() ? ' R' : ''}${e.isWritable() ? ' W' : ''}${e.isReadClosed() ? ' RC' : ''}${e.isWriteClosed() ? ' WC' : ''}${e.isError() ? ' ERR' : ''}}`;
+function matches(e: Event, x: Expected): boolean {
+  return (
+    e.token === x.token &&
+    (x.readable === undefined || e.isReadable() === x.readable) &&
+    (x.writable === undefined || e.isWritable() === x.writable) &&
+    (x.readClosed === undefined || e.isReadClosed() === x.readClosed) &&
+    (x.writeClosed === undefined || e.isWriteClosed() === x.writeClosed) &&
+    (x.error === undefined || e.isError() === x.error)
+  );
+}
+
+const describeEvent = (e: Event) =>
+  `{token ${e.token}${e.isReadable() ? ' R' : ''}${e.isWritable() ? ' W' : ''}${e.isReadClosed() ? ' RC' : ''}${e.isWriteClosed() ? ' WC' : ''}${e.isError() ? ' ERR' : ''}}`;
 
 /** Polls until every expected event was seen (in any order), or fails after `withinMs`. */
 export function expectEvents(poll: Poll, events: Events, expected: Expected[], withinMs = 1000): void {
@@ -43,7 +54,9 @@ export function expectNoEvents(poll: Poll, events: Events, ms = 30): void {
 
 /** Asserts `fn` throws an Error with this `code` (and `syscall`, when given). */
 export function assertCode(fn: () => unknown, code: string, syscall?: string): Error & { code: string; errno: number; syscall: string } {
-  try { fn(); } catch (e) {
+  try {
+    fn();
+  } catch (e) {
     const err = e as Error & { code: string; errno: number; syscall: string };
     assert.is(err.code, code, `${err.message}`);
     if (syscall) assert.is(err.syscall, syscall);
@@ -64,7 +77,11 @@ export function handleCount(): number {
 /** File descriptors this process has open (Linux /proc), or null where that cannot be read. */
 export function openFds(): Set<number> | null {
   if (process.platform === 'win32') return null; // (under Wine, /proc would be the Linux process's)
-  try { return new Set(readdirSync('/proc/self/fd').map(Number)); } catch { return null; }
+  try {
+    return new Set(readdirSync('/proc/self/fd').map(Number));
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -84,12 +101,22 @@ export async function leakedSince(before: Set<number>): Promise<number[]> {
 }
 
 function stillOpen(fd: number): boolean {
-  try { readlinkSync(`/proc/self/fd/${fd}`); return true; } catch { return false; }
+  try {
+    readlinkSync(`/proc/self/fd/${fd}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function libkqueueOwn(fd: number): boolean {
   if (!onLibkqueue) return false;
-  try { const l = readlinkSync(`/proc/self/fd/${fd}`); return l === 'anon_inode:[eventpoll]' || l === 'anon_inode:[eventfd]'; } catch { return false; }
+  try {
+    const l = readlinkSync(`/proc/self/fd/${fd}`);
+    return l === 'anon_inode:[eventpoll]' || l === 'anon_inode:[eventfd]';
+  } catch {
+    return false;
+  }
 }
 
 /** The Windows Node under Wine, whose AFD and Winsock are emulations over Linux sockets. */
@@ -124,7 +151,10 @@ export function unixOnly(what: string): boolean {
  * A one-way byte channel with both ends owned by the library: a pipe on Unix, a loopback TCP
  * connection on Windows (where pipe() does not exist). [tx, rx].
  */
-export function channel(): [{ write(b: Uint8Array): number | null; close(): void } & Source, { read(b: Uint8Array): number | null; close(): void } & Source] {
+export function channel(): [
+  { write(b: Uint8Array): number | null; close(): void } & Source,
+  { read(b: Uint8Array): number | null; close(): void } & Source,
+] {
   if (process.platform !== 'win32') return pipe();
   const l = TcpListener.bind('127.0.0.1:0');
   try {
@@ -134,10 +164,19 @@ export function channel(): [{ write(b: Uint8Array): number | null; close(): void
     while (!(a = l.accept()) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     if (!a) throw new Error('loopback connection not accepted');
     return [tx, a[0]];
-  } finally { l.close(); }
+  } finally {
+    l.close();
+  }
 }
 
 /** The backend this process's Polls run on (METAL_IO_BACKEND's, or the platform's default): asked of a Poll, not derived here. */
-export const backend: string = (() => { const p = new Poll(); try { return p.backend; } finally { p.close(); } })();
+export const backend: string = (() => {
+  const p = new Poll();
+  try {
+    return p.backend;
+  } finally {
+    p.close();
+  }
+})();
 /** Backends that emulate edge-triggering only for library-owned sources. */
 export const sourceFdIsLevel = backend === 'poll';

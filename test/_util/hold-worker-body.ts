@@ -1,12 +1,13 @@
 // Worker: holds the resources it is told to (a Poll with a Waker, a TCP pair, a UDP socket with a
 // DatagramBatch, Signals) and moves bytes through them until it is terminated, spinning or idle.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Poll, Events, Interest, Waker, Signals } from '../../src/index.js';
-import { UdpSocket, DatagramBatch } from '../../src/net.js';
+import { Events, Interest, Poll, Signals, Waker } from '../../src/index.js';
+import { DatagramBatch, UdpSocket } from '../../src/net.js';
 import { tcpPair } from './net.js';
 
 const { kinds, spin, wait, exit } = workerData as { kinds: string[]; spin: boolean; wait?: boolean; exit?: boolean };
-const poll = new Poll(); const events = new Events(16);
+const poll = new Poll();
+const events = new Events(16);
 const waker = new Waker(poll.registry(), 0);
 const tcp = kinds.includes('tcp') ? tcpPair() : null;
 const udp = kinds.includes('udp') ? UdpSocket.bind('127.0.0.1:0') : null;

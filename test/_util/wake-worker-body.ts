@@ -8,5 +8,9 @@ parentPort!.postMessage('ready');
 const sab = new Int32Array(new SharedArrayBuffer(4));
 Atomics.wait(sab, 0, 0, delayMs);
 let result = 'woke';
-try { for (let i = 0; i < times; i++) waker.wake(); } catch (e) { result = `${(e as { code?: string }).code}`; }
+try {
+  for (let i = 0; i < times; i++) waker.wake();
+} catch (e) {
+  result = `${(e as { code?: string }).code}`;
+}
 parentPort!.postMessage(result);

@@ -1,16 +1,27 @@
 // File-descriptor helpers shared by the Unix backends and net types (close-on-exec, non-blocking).
-import { constant, fn, has, mod } from '../os.js';
-import { errno, addressOf, pinnedBuffer } from '../ffi.js';
+
 import { systemError } from '../errors.js';
+import { addressOf, errno, pinnedBuffer } from '../ffi.js';
+import { constant, fn, has, mod } from '../os.js';
 
 const O_NONBLOCK = mod.constants.O_NONBLOCK ?? 0;
 const O_CLOEXEC = mod.constants.O_CLOEXEC ?? 0;
 
 /** Where a failed call on a plain fd (a pipe end) leaves its error, and the codes for interrupted and would-block. */
-export const fdErrs = { errno, get EINTR() { return mod.constants.EINTR ?? -1; }, get EAGAIN() { return mod.constants.EAGAIN ?? -1; } };
+export const fdErrs = {
+  errno,
+  get EINTR() {
+    return mod.constants.EINTR ?? -1;
+  },
+  get EAGAIN() {
+    return mod.constants.EAGAIN ?? -1;
+  },
+};
 
 /** Throws the Node-style system error for the errno the last call left. */
-export function fail(syscall: string, detail?: string): never { throw systemError(syscall, errno(), detail); }
+export function fail(syscall: string, detail?: string): never {
+  throw systemError(syscall, errno(), detail);
+}
 
 /** close(2); EINTR is treated as closed (Linux, POSIX 2024), other errors are reported. */
 export function closeFd(fd: number): void {
@@ -38,7 +49,12 @@ export function setCloexec(fd: number): void {
 /** The fd a creating call (kqueue, port_create) returned, close-on-exec: fails with `syscall` on -1; closed again if fcntl fails. */
 export function cloexecFd(syscall: string, fd: number): number {
   if (fd === -1) fail(syscall);
-  try { setCloexec(fd); } catch (e) { closeFd(fd); throw e; }
+  try {
+    setCloexec(fd);
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
   return fd;
 }
 
@@ -57,8 +73,15 @@ export function makePipe(): [number, number] {
   }
   if (fn('pipe')(fds) === -1) fail('pipe');
   try {
-    for (const fd of fds) { setCloexec(fd); setNonblocking(fd, true); }
-  } catch (e) { closeFd(fds[0]!); closeFd(fds[1]!); throw e; }
+    for (const fd of fds) {
+      setCloexec(fd);
+      setNonblocking(fd, true);
+    }
+  } catch (e) {
+    closeFd(fds[0]!);
+    closeFd(fds[1]!);
+    throw e;
+  }
   return [fds[0]!, fds[1]!];
 }
 
@@ -78,7 +101,8 @@ export function drain(fd: number, scratch: Buffer): void {
 
 /** Writes an integer field of 4 or 8 bytes (time_t and long differ across targets). */
 export function writeInt(buf: Buffer, field: { offset: number; size: number }, v: number): void {
-  if (field.size === 8) buf.writeBigInt64LE(BigInt(v), field.offset); else buf.writeInt32LE(v, field.offset);
+  if (field.size === 8) buf.writeBigInt64LE(BigInt(v), field.offset);
+  else buf.writeInt32LE(v, field.offset);
 }
 
 export { addressOf, errno, pinnedBuffer };

@@ -18,9 +18,10 @@
 // (pthread_key_create with uv_signal_stop): when the thread ends, however it ends, the C library
 // takes the handles out of libuv's list, which gives the signal its default action back. What such
 // an end leaves is the loop's three fds and its memory, never freed memory in use.
-import { address, constant, fn } from '../os.js';
-import { makeCallback, releaseCallback } from '../ffi.js';
+
 import { systemError } from '../errors.js';
+import { getWord, makeCallback, releaseCallback } from '../ffi.js';
+import { address, constant, fn } from '../os.js';
 
 /** A set of caught signals, readable as an fd. */
 export interface SignalSet {
@@ -32,7 +33,9 @@ export interface SignalSet {
   close(): void;
 }
 
-function check(call: string, r: number): void { if (r < 0) throw systemError(call, -r); }
+function check(call: string, r: number): void {
+  if (r < 0) throw systemError(call, -r);
+}
 
 /** `size` zeroed bytes of native memory (never moved, never freed but by free()). */
 function nativeAlloc(size: number): bigint {
@@ -42,7 +45,10 @@ function nativeAlloc(size: number): bigint {
 }
 
 /** A handle and the thread-specific key whose destructor stops it at thread exit (-1: none yet). */
-interface Handle { ptr: bigint; key: number }
+interface Handle {
+  ptr: bigint;
+  key: number;
+}
 
 /** Arms `h`: when this thread exits with it still set, the C library calls uv_signal_stop(h). */
 function stopAtThreadExit(h: Handle): void {
@@ -50,7 +56,7 @@ function stopAtThreadExit(h: Handle): void {
   const out = new Uint32Array(2);
   const r = fn('pthread_key_create')(out, address('uv_signal_stop'));
   if (r !== 0) throw systemError('pthread_key_create', r);
-  h.key = out[0]! + out[1]! * 4294967296;
+  h.key = getWord(out, 0, 8);
   const s = fn('pthread_setspecific')(h.key, h.ptr);
   if (s !== 0) throw systemError('pthread_setspecific', s);
 }
@@ -73,7 +79,10 @@ class UvSignalSet implements SignalSet {
   constructor(signums: readonly number[]) {
     const loop = nativeAlloc(Number(fn('uv_loop_size')()));
     const r = fn('uv_loop_init')(loop);
-    if (r < 0) { fn('free')(loop); throw systemError('uv_loop_init', -r); }
+    if (r < 0) {
+      fn('free')(loop);
+      throw systemError('uv_loop_init', -r);
+    }
     this.#loop = loop;
     const caught = this.#caught;
     this.#cb = makeCallback('void metal_io_uv_signal_cb(void *handle, int signum)', (_h: unknown, signum: number) => {
@@ -84,7 +93,10 @@ class UvSignalSet implements SignalSet {
       for (const signum of signums) {
         const h: Handle = { ptr: nativeAlloc(size), key: -1 };
         const init = fn('uv_signal_init')(loop, h.ptr);
-        if (init < 0) { fn('free')(h.ptr); throw systemError('uv_signal_init', -init); }
+        if (init < 0) {
+          fn('free')(h.ptr);
+          throw systemError('uv_signal_init', -init);
+        }
         this.#handles.push(h); // initialized: closed by close() from here on
         stopAtThreadExit(h); // armed before libuv's signal list can hold it
         check('uv_signal_start', fn('uv_signal_start')(h.ptr, this.#cb, signum));
@@ -99,7 +111,9 @@ class UvSignalSet implements SignalSet {
     }
   }
 
-  #run(): void { fn('uv_run')(this.#loop!, constant('UV_RUN_NOWAIT')); }
+  #run(): void {
+    fn('uv_run')(this.#loop!, constant('UV_RUN_NOWAIT'));
+  }
 
   drain(): number[] {
     if (!this.#loop) return [];
@@ -113,7 +127,10 @@ class UvSignalSet implements SignalSet {
     this.#loop = null;
     const handles = this.#handles;
     this.#handles = [];
-    for (const h of handles) { disarm(h); fn('uv_close')(h.ptr, null); }
+    for (const h of handles) {
+      disarm(h);
+      fn('uv_close')(h.ptr, null);
+    }
     // Closing handles finish at the end of a loop iteration; then the loop can close (and its fds).
     let closed = false;
     for (let i = 0; i < 4 && !closed; i++) {
@@ -129,4 +146,6 @@ class UvSignalSet implements SignalSet {
 }
 
 /** Catches `signums` in a set this thread can watch as an fd. */
-export function createSignalSet(signums: readonly number[]): SignalSet { return new UvSignalSet(signums); }
+export function createSignalSet(signums: readonly number[]): SignalSet {
+  return new UvSignalSet(signums);
+}

@@ -13,13 +13,14 @@
 // interest the pipe was registered with. Reads are served from the buffer the kernel filled; the next
 // ReadFile starts once it is drained. A write copies at most one buffer and is in flight until its
 // completion; the next write() is would-block (null) until then.
-import { Ready } from '../selector.js';
+
 import { Interest } from '../../interest.js';
+import { errorByName, systemError } from '../errors.js';
+import { addressOf, pinnedBuffer } from '../ffi.js';
 import { constant, fn, layout } from '../os.js';
-import { pinnedBuffer, addressOf } from '../ffi.js';
-import { systemError, errorByName } from '../errors.js';
-import type { IocpSelector } from './selector.js';
+import { Ready } from '../selector.js';
 import type { OverlappedOp } from './afd.js';
+import type { IocpSelector } from './selector.js';
 
 /** Bytes per pipe buffer, each direction (the kernel's and the pipe's own). */
 const BUF = 64 * 1024;
@@ -62,31 +63,56 @@ export class PipeIo {
 
   /** The server end of the pipe whose NUL-terminated UTF-16 name is `wideName` (`name` for errors). */
   static create(wideName: Buffer, name: string): PipeIo {
-    const h = handleOrZero(fn('CreateNamedPipeW')(wideName,
-      constant('PIPE_ACCESS_DUPLEX') | constant('FILE_FLAG_OVERLAPPED') | constant('FILE_FLAG_FIRST_PIPE_INSTANCE'),
-      constant('PIPE_TYPE_BYTE') | constant('PIPE_READMODE_BYTE') | constant('PIPE_WAIT') | constant('PIPE_REJECT_REMOTE_CLIENTS'),
-      1, BUF, BUF, 0, null));
+    const h = handleOrZero(
+      fn('CreateNamedPipeW')(
+        wideName,
+        constant('PIPE_ACCESS_DUPLEX') | constant('FILE_FLAG_OVERLAPPED') | constant('FILE_FLAG_FIRST_PIPE_INSTANCE'),
+        constant('PIPE_TYPE_BYTE') | constant('PIPE_READMODE_BYTE') | constant('PIPE_WAIT') | constant('PIPE_REJECT_REMOTE_CLIENTS'),
+        1,
+        BUF,
+        BUF,
+        0,
+        null,
+      ),
+    );
     if (h === 0) throw systemError('CreateNamedPipeW', lastError(), name);
     return new PipeIo(h, false);
   }
 
   /** The client end of an existing pipe. */
   static open(wideName: Buffer, name: string): PipeIo {
-    const h = handleOrZero(fn('CreateFileW')(wideName, constant('GENERIC_READ') | constant('GENERIC_WRITE'), 0, null,
-      constant('OPEN_EXISTING'), constant('FILE_FLAG_OVERLAPPED'), 0));
+    const h = handleOrZero(
+      fn('CreateFileW')(
+        wideName,
+        constant('GENERIC_READ') | constant('GENERIC_WRITE'),
+        0,
+        null,
+        constant('OPEN_EXISTING'),
+        constant('FILE_FLAG_OVERLAPPED'),
+        0,
+      ),
+    );
     if (h === 0) throw systemError('CreateFileW', lastError(), name);
     return new PipeIo(h, true);
   }
 
   /** Adopts a handle opened with FILE_FLAG_OVERLAPPED (a connected end). */
-  static adopt(handle: number): PipeIo { return new PipeIo(handle, true); }
+  static adopt(handle: number): PipeIo {
+    return new PipeIo(handle, true);
+  }
 
   /** The HANDLE value (0 once closed). */
-  get handle(): number { return this.#h; }
+  get handle(): number {
+    return this.#h;
+  }
   /** The selector the pipe is registered with, or null. */
-  get selector(): IocpSelector | null { return this.#sel; }
+  get selector(): IocpSelector | null {
+    return this.#sel;
+  }
   /** The token its events carry. */
-  get token(): number { return this.#token; }
+  get token(): number {
+    return this.#token;
+  }
 
   /** The handle, or EBADF naming `syscall` once closed. */
   check(syscall: string): number {
@@ -100,9 +126,16 @@ export class PipeIo {
     if (this.#connected) return true;
     if (this.#connectPending) return null;
     this.#connectOv.fill(0);
-    if (fn('ConnectNamedPipe')(h, this.#connectOv)) { this.#connected = true; return true; }
+    if (fn('ConnectNamedPipe')(h, this.#connectOv)) {
+      this.#connected = true;
+      return true;
+    }
     const e = lastError();
-    if (e === constant('ERROR_PIPE_CONNECTED')) { this.#connected = true; this.#startRead(); return true; }
+    if (e === constant('ERROR_PIPE_CONNECTED')) {
+      this.#connected = true;
+      this.#startRead();
+      return true;
+    }
     if (e !== constant('ERROR_IO_PENDING')) throw systemError('ConnectNamedPipe', e);
     this.#connectPending = true;
     this.#expect(this.#connectOv, () => {
@@ -129,11 +162,18 @@ export class PipeIo {
       const n = Math.min(want, this.#readTo - this.#readFrom);
       into.set(this.#readBuf.subarray(this.#readFrom, this.#readFrom + n));
       this.#readFrom += n;
-      if (this.#readFrom === this.#readTo) { this.#readState = 'idle'; this.#startRead(); }
+      if (this.#readFrom === this.#readTo) {
+        this.#readState = 'idle';
+        this.#startRead();
+      }
       return n;
     }
     if (this.#readState === 'eof') return 0;
-    if (this.#readError) { const e = this.#readError; this.#readError = 0; throw systemError('ReadFile', e); }
+    if (this.#readError) {
+      const e = this.#readError;
+      this.#readError = 0;
+      throw systemError('ReadFile', e);
+    }
     if (this.#readState === 'idle') this.#startRead();
     const now = this.#readState as ReadState; // #startRead may have finished at once
     return now === 'ready' ? this.read(into, want) : now === 'eof' ? 0 : null;
@@ -142,7 +182,11 @@ export class PipeIo {
   /** Takes up to one buffer of `from` (`want` bytes) and starts writing it: the count, or null while the previous write is in flight. */
   write(from: Uint8Array, want: number): number | null {
     const h = this.check('WriteFile');
-    if (this.#writeError) { const e = this.#writeError; this.#writeError = 0; throw systemError('WriteFile', e); }
+    if (this.#writeError) {
+      const e = this.#writeError;
+      this.#writeError = 0;
+      throw systemError('WriteFile', e);
+    }
     if (this.#writePending) return null;
     if (want === 0) return 0;
     const n = Math.min(want, BUF);
@@ -171,14 +215,23 @@ export class PipeIo {
     this.#readOv.fill(0);
     if (!fn('ReadFile')(h, this.#readBuf, BUF, null, this.#readOv)) {
       const e = lastError();
-      if (e === constant('ERROR_BROKEN_PIPE')) { this.#readState = 'eof'; return; }
-      if (e !== constant('ERROR_IO_PENDING')) { this.#readError = e; return; }
+      if (e === constant('ERROR_BROKEN_PIPE')) {
+        this.#readState = 'eof';
+        return;
+      }
+      if (e !== constant('ERROR_IO_PENDING')) {
+        this.#readError = e;
+        return;
+      }
     }
     this.#readState = 'pending';
     this.#expect(this.#readOv, () => {
       if (!fn('GetOverlappedResult')(h, this.#readOv, this.#count, 0)) {
         const e = lastError();
-        if (e === constant('ERROR_BROKEN_PIPE')) { this.#readState = 'eof'; return Ready.READABLE | Ready.READ_CLOSED; }
+        if (e === constant('ERROR_BROKEN_PIPE')) {
+          this.#readState = 'eof';
+          return Ready.READABLE | Ready.READ_CLOSED;
+        }
         this.#readState = 'idle';
         this.#readError = e;
         return Ready.READABLE | Ready.ERROR;
@@ -194,7 +247,9 @@ export class PipeIo {
     const self = this;
     // The op holds `ov` (and, through `self`, the data buffers) until the completion is dequeued.
     const op: OverlappedOp & { ov: Buffer } = {
-      get token() { return self.#sel ? self.#token : undefined; },
+      get token() {
+        return self.#sel ? self.#token : undefined;
+      },
       complete: () => (self.#h === 0 ? 0 : complete() & self.#mask()),
       ov,
     };

@@ -1,7 +1,8 @@
 // Winsock (ws2_32): overlapped-capable, non-inheritable SOCKETs made non-blocking with FIONBIO;
 // datagram batches as loops of recvfrom/sendto (Winsock has no batch call).
-import { constant, fn, mod } from '../os.js';
+
 import { systemError } from '../errors.js';
+import { constant, fn, mod } from '../os.js';
 import type { SockApi } from '../sock-api.js';
 import { unsupportedError } from '../unsupported.js';
 
@@ -11,24 +12,47 @@ export function winsock(): SockApi {
   if (rc !== 0) throw systemError('WSAStartup', rc);
   const err = () => fn('WSAGetLastError')();
   const one = new Uint32Array([1]);
-  const nonblocking = (s: number) => { if (fn('ioctlsocket')(s, constant('FIONBIO') | 0, one) !== 0) throw systemError('ioctlsocket', err()); };
+  const nonblocking = (s: number) => {
+    if (fn('ioctlsocket')(s, constant('FIONBIO') | 0, one) !== 0) throw systemError('ioctlsocket', err());
+  };
   const invalid = (s: number | bigint) => typeof s === 'bigint' || s === -1 || s > 0xffffffff;
   return {
-    fds: false, soErrorClearsOnRead: false, vectoredCalls: false, reuseAddrForListeners: false, errno: err, EINTR: constant('WSAEINTR'), EAGAIN: constant('WSAEWOULDBLOCK'), EINPROGRESS: constant('WSAEWOULDBLOCK'), EINVAL: constant('WSAEINVAL'),
+    fds: false,
+    soErrorClearsOnRead: false,
+    vectoredCalls: false,
+    reuseAddrForListeners: false,
+    errno: err,
+    EINTR: constant('WSAEINTR'),
+    EAGAIN: constant('WSAEWOULDBLOCK'),
+    EINPROGRESS: constant('WSAEWOULDBLOCK'),
+    EINVAL: constant('WSAEINVAL'),
     acceptAborted: (e) => e === constant('WSAECONNABORTED'),
-    SHUT_RD: constant('SD_RECEIVE'), SHUT_WR: constant('SD_SEND'), SHUT_RDWR: constant('SD_BOTH'),
+    SHUT_RD: constant('SD_RECEIVE'),
+    SHUT_WR: constant('SD_SEND'),
+    SHUT_RDWR: constant('SD_BOTH'),
     sendFlags: 0,
-    socketpair() { throw unsupportedError('metal-io: socketpair is not available on Windows'); },
+    socketpair() {
+      throw unsupportedError('metal-io: socketpair is not available on Windows');
+    },
     socket(domain, type) {
       const s = fn('WSASocketW')(domain, type, 0, null, 0, constant('WSA_FLAG_OVERLAPPED') | constant('WSA_FLAG_NO_HANDLE_INHERIT'));
       if (invalid(s)) throw systemError('socket', err());
-      try { nonblocking(Number(s)); } catch (e) { fn('closesocket')(s); throw e; }
+      try {
+        nonblocking(Number(s));
+      } catch (e) {
+        fn('closesocket')(s);
+        throw e;
+      }
       return Number(s);
     },
-    close(s) { if (fn('closesocket')(s) !== 0) throw systemError('closesocket', err()); },
+    close(s) {
+      if (fn('closesocket')(s) !== 0) throw systemError('closesocket', err());
+    },
     duplicate() {
       // WSADuplicateSocketW is for handing a socket to another process; one process's threads share its SOCKETs.
-      throw unsupportedError('metal-io: duplicating a socket is not available on Windows (threads of one process can share the SOCKET itself)');
+      throw unsupportedError(
+        'metal-io: duplicating a socket is not available on Windows (threads of one process can share the SOCKET itself)',
+      );
     },
     setNonblocking: nonblocking,
     accept(s, addr, len) {
@@ -37,8 +61,12 @@ export function winsock(): SockApi {
       try {
         nonblocking(Number(a));
         // Accepted sockets are inheritable; child processes must not get them (as std does).
-        if (!fn('SetHandleInformation')(Number(a), constant('HANDLE_FLAG_INHERIT'), 0)) throw systemError('SetHandleInformation', fn('GetLastError')());
-      } catch (e) { fn('closesocket')(a); throw e; }
+        if (!fn('SetHandleInformation')(Number(a), constant('HANDLE_FLAG_INHERIT'), 0))
+          throw systemError('SetHandleInformation', fn('GetLastError')());
+      } catch (e) {
+        fn('closesocket')(a);
+        throw e;
+      }
       return Number(a);
     },
     bind: (s, a, l) => fn('ws_bind')(s, a, l),
@@ -65,11 +93,17 @@ export function winsock(): SockApi {
         let n = recvfrom(s, b.views[got]!, b.datagramSize, 0, peer.bytes, batchLen);
         let trunc = 0;
         if (n < 0) {
-          if (err() !== constant('WSAEMSGSIZE')) { if (got === 0) return -1; break; }
-          n = b.datagramSize; trunc = 1;
+          if (err() !== constant('WSAEMSGSIZE')) {
+            if (got === 0) return -1;
+            break;
+          }
+          n = b.datagramSize;
+          trunc = 1;
         }
         peer.filled(batchLen[0]!);
-        b.lengths[got] = n; b.flags[got] = trunc; b.strides[got] = n;
+        b.lengths[got] = n;
+        b.flags[got] = trunc;
+        b.strides[got] = n;
       }
       return got;
     },
@@ -78,8 +112,10 @@ export function winsock(): SockApi {
       let sent = 0;
       for (; sent < count; sent++) {
         const i = start + sent;
-        const peer = b.peers[i]!; const len = b.lengths[i]!;
-        if (sendto(s, b.views[i]!, len < b.datagramSize ? len : b.datagramSize, flags, peer.len ? peer.bytes : null, peer.len) < 0) return sent === 0 ? -1 : sent;
+        const peer = b.peers[i]!;
+        const len = b.lengths[i]!;
+        if (sendto(s, b.views[i]!, len < b.datagramSize ? len : b.datagramSize, flags, peer.len ? peer.bytes : null, peer.len) < 0)
+          return sent === 0 ? -1 : sent;
       }
       return sent;
     },

@@ -22,21 +22,30 @@
 // request in flight and submits a new one when the cancellation completes. pollAsync waits on a
 // koffi worker thread (a port cannot be watched by libuv) and is interrupted by a post with a
 // completion key no token can be (2^53); registrations during the wait need no interrupt.
-import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle, type WaitStrategy } from '../selector.js';
-import type { Token } from '../../token.js';
+
 import { Interest } from '../../interest.js';
-import { constant, fn, layout, mod } from '../os.js';
-import { addressOf, pinnedBuffer, putUint, getUint, zeroBytes } from '../ffi.js';
-import { systemError, errorByName } from '../errors.js';
-import { issueGuard, closeGuard, clearPending } from '../waker-guard.js';
-import { INTERRUPT, lastError, post, wakeIocp } from './port.js';
-import { SockState, afdEvents, alwaysEvents, readiness, writePtr, readPtr, baseSocket, type OverlappedOp } from './afd.js';
+import type { Token } from '../../token.js';
 import { invalidArg } from '../../validators.js';
+import { errorByName, systemError } from '../errors.js';
+import { addressOf, getUint, pinnedBuffer, putUint, zeroBytes } from '../ffi.js';
+import { constant, fn, layout, mod } from '../os.js';
+import { type EventSink, Ready, type Selector, type SysWaker, type WaitStrategy, type WakerHandle } from '../selector.js';
 import { unsupportedError } from '../unsupported.js';
+import { clearPending, closeGuard, issueGuard } from '../waker-guard.js';
+import { afdEvents, alwaysEvents, baseSocket, type OverlappedOp, readiness, readPtr, SockState, writePtr } from './afd.js';
+import { INTERRUPT, lastError, post, wakeIocp } from './port.js';
 
-
-type AsyncGqcs = { async(port: number, ent: number, n: number, removed: number, ms: number, alertable: number, cb: (err: Error | null, ok: number) => void): void };
-
+type AsyncGqcs = {
+  async(
+    port: number,
+    ent: number,
+    n: number,
+    removed: number,
+    ms: number,
+    alertable: number,
+    cb: (err: Error | null, ok: number) => void,
+  ): void;
+};
 
 export class IocpSelector implements Selector {
   readonly backend = 'iocp' as const;
@@ -66,9 +75,13 @@ export class IocpSelector implements Selector {
     this.entriesAddr = 0;
   }
 
-  get closed(): boolean { return this.port === 0; }
+  get closed(): boolean {
+    return this.port === 0;
+  }
   /** None: the completion port is a HANDLE, not an fd. */
-  get fds(): number[] { return []; }
+  get fds(): number[] {
+    return [];
+  }
 
   private check(syscall: string): void {
     if (this.port === 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
@@ -87,7 +100,9 @@ export class IocpSelector implements Selector {
   }
 
   /** @internal An overlapped operation was started with the OVERLAPPED at `ovAddr`. */
-  expect(ovAddr: number, op: OverlappedOp): void { this.ops.set(ovAddr, op); }
+  expect(ovAddr: number, op: OverlappedOp): void {
+    this.ops.set(ovAddr, op);
+  }
 
   // ---- sockets through AFD ------------------------------------------------------------------
 
@@ -103,9 +118,13 @@ export class IocpSelector implements Selector {
   /** \Device\Afd\Mio, opened on first use and associated with the port. */
   private afdHandle(): number {
     if (this.afd !== 0) return this.afd;
-    const name = pinnedBuffer(64); const text = Buffer.from('\\Device\\Afd\\Mio', 'utf16le'); text.copy(name);
-    const us = layout('UNICODE_STRING'); const oa = layout('OBJECT_ATTRIBUTES');
-    const usb = pinnedBuffer(us.size); const oab = pinnedBuffer(oa.size);
+    const name = pinnedBuffer(64);
+    const text = Buffer.from('\\Device\\Afd\\Mio', 'utf16le');
+    text.copy(name);
+    const us = layout('UNICODE_STRING');
+    const oa = layout('OBJECT_ATTRIBUTES');
+    const usb = pinnedBuffer(us.size);
+    const oab = pinnedBuffer(oa.size);
     usb.writeUInt16LE(text.length, us.fields.Length!.offset);
     usb.writeUInt16LE(text.length, us.fields.MaximumLength!.offset);
     writePtr(usb, us.fields.Buffer!, addressOf(name));
@@ -113,10 +132,26 @@ export class IocpSelector implements Selector {
     writePtr(oab, oa.fields.ObjectName!, addressOf(usb));
     const handle = mod.target.pointerSize === 8 ? new BigUint64Array(1) : new Uint32Array(1);
     const iosb = pinnedBuffer(layout('IO_STATUS_BLOCK').size);
-    const st = fn('NtCreateFile')(handle, constant('SYNCHRONIZE'), oab, iosb, null, 0, constant('FILE_SHARE_READ') | constant('FILE_SHARE_WRITE'), constant('FILE_OPEN'), 0, null, 0);
+    const st = fn('NtCreateFile')(
+      handle,
+      constant('SYNCHRONIZE'),
+      oab,
+      iosb,
+      null,
+      0,
+      constant('FILE_SHARE_READ') | constant('FILE_SHARE_WRITE'),
+      constant('FILE_OPEN'),
+      0,
+      null,
+      0,
+    );
     if (st !== constant('STATUS_SUCCESS')) throw systemError('NtCreateFile', fn('RtlNtStatusToDosError')(st));
     const h = Number(handle[0]);
-    if (Number(fn('CreateIoCompletionPort')(h, this.port, 0, 0)) === 0) { const e = lastError('CreateIoCompletionPort'); fn('CloseHandle')(h); throw e; }
+    if (Number(fn('CreateIoCompletionPort')(h, this.port, 0, 0)) === 0) {
+      const e = lastError('CreateIoCompletionPort');
+      fn('CloseHandle')(h);
+      throw e;
+    }
     this.afd = h;
     return h;
   }
@@ -124,7 +159,8 @@ export class IocpSelector implements Selector {
   register(fd: number, token: Token, interest: Interest): void {
     this.check('register');
     const i = interest;
-    if (i & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
+    if (i & (Interest.AIO | Interest.LIO))
+      throw invalidArg(`Interest.${i & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the IOCP backend (${mod.target.name})`);
     if (this.socks.has(fd)) throw errorByName('register', 'EEXIST', `socket ${fd} is already registered with this Poll`);
     const st = new SockState(fd, baseSocket(fd), token, i);
     this.afdHandle();
@@ -137,7 +173,9 @@ export class IocpSelector implements Selector {
     const i = interest;
     const st = this.socks.get(fd);
     if (!st) throw errorByName('reregister', 'ENOENT', `socket ${fd} is not registered with this Poll`);
-    st.token = token; st.interest = i; st.armed = afdEvents(i);
+    st.token = token;
+    st.interest = i;
+    st.armed = afdEvents(i);
     this.resubmit(st);
   }
 
@@ -162,25 +200,42 @@ export class IocpSelector implements Selector {
 
   /** A poll request for what is armed; a request with another mask in flight is cancelled first. */
   private resubmit(st: SockState): void {
-    if (st.pending) { if (st.pending !== (st.armed | alwaysEvents())) this.cancel(st); return; }
+    if (st.pending) {
+      if (st.pending !== (st.armed | alwaysEvents())) this.cancel(st);
+      return;
+    }
     this.submit(st);
   }
 
   private submit(st: SockState): void {
     if (st.armed === 0 || st.deleted) return;
     const mask = st.armed | alwaysEvents();
-    const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
+    const info = layout('AFD_POLL_INFO');
+    const hi = layout('AFD_POLL_HANDLE_INFO');
     const h0 = info.fields.Handles!.offset;
     // Element writes only (no Buffer method a caller could patch runs while the request is built).
     zeroBytes(st.info, 0, info.size);
     const to = info.fields.Timeout!.offset; // LARGE_INTEGER 0x7fffffffffffffff: no timeout
-    putUint(st.info, to, 0xffffffff, 4, false); putUint(st.info, to + 4, 0x7fffffff, 4, false);
+    putUint(st.info, to, 0xffffffff, 4, false);
+    putUint(st.info, to + 4, 0x7fffffff, 4, false);
     putUint(st.info, info.fields.NumberOfHandles!.offset, 1, 4, false);
     writePtr(st.info, hi.fields.Handle!, st.base, h0);
     putUint(st.info, h0 + hi.fields.Events!.offset, mask, 4, false);
     putUint(st.iosb, layout('IO_STATUS_BLOCK').fields.Status!.offset, constant('STATUS_PENDING') >>> 0, 4, false);
-    const status = fn('NtDeviceIoControlFile')(this.afd, 0, 0, st.iosbAddr, st.iosbAddr, constant('IOCTL_AFD_POLL'), st.infoAddr, info.size, st.infoAddr, info.size);
-    if (status !== constant('STATUS_PENDING') && status !== constant('STATUS_SUCCESS')) throw systemError('NtDeviceIoControlFile', fn('RtlNtStatusToDosError')(status));
+    const status = fn('NtDeviceIoControlFile')(
+      this.afd,
+      0,
+      0,
+      st.iosbAddr,
+      st.iosbAddr,
+      constant('IOCTL_AFD_POLL'),
+      st.infoAddr,
+      info.size,
+      st.infoAddr,
+      info.size,
+    );
+    if (status !== constant('STATUS_PENDING') && status !== constant('STATUS_SUCCESS'))
+      throw systemError('NtDeviceIoControlFile', fn('RtlNtStatusToDosError')(status));
     st.pending = mask;
     this.byIosb.set(st.iosbAddr, st);
   }
@@ -192,7 +247,8 @@ export class IocpSelector implements Selector {
     // (STATUS_NOT_FOUND is 0xC0000225): compare them as unsigned.
     const s = fn('NtCancelIoFileEx')(this.afd, st.iosbAddr, this.cancelIosbAddr) >>> 0;
     // STATUS_NOT_FOUND: the request completed meanwhile; its completion is on its way.
-    if (s !== constant('STATUS_SUCCESS') && s !== constant('STATUS_NOT_FOUND')) throw systemError('NtCancelIoFileEx', fn('RtlNtStatusToDosError')(s | 0));
+    if (s !== constant('STATUS_SUCCESS') && s !== constant('STATUS_NOT_FOUND'))
+      throw systemError('NtCancelIoFileEx', fn('RtlNtStatusToDosError')(s | 0));
   }
 
   /** A completed AFD poll: the event to report (Ready bits), or 0; re-submits what stays armed. */
@@ -207,12 +263,18 @@ export class IocpSelector implements Selector {
     const status = getUint(st.iosb, layout('IO_STATUS_BLOCK').fields.Status!.offset, 4, false) | 0;
     let events = 0;
     if (!wasCancelling && status === constant('STATUS_SUCCESS')) {
-      const info = layout('AFD_POLL_INFO'); const hi = layout('AFD_POLL_HANDLE_INFO');
-      if (getUint(st.info, info.fields.NumberOfHandles!.offset, 4, false) > 0) events = getUint(st.info, info.fields.Handles!.offset + hi.fields.Events!.offset, 4, false);
+      const info = layout('AFD_POLL_INFO');
+      const hi = layout('AFD_POLL_HANDLE_INFO');
+      if (getUint(st.info, info.fields.NumberOfHandles!.offset, 4, false) > 0)
+        events = getUint(st.info, info.fields.Handles!.offset + hi.fields.Events!.offset, 4, false);
     } else if (!wasCancelling) {
       events = constant('AFD_POLL_ABORT'); // the poll itself failed: the socket is unusable
     }
-    if (events & constant('AFD_POLL_LOCAL_CLOSE')) { this.socks.delete(st.sock); st.deleted = true; return 0; }
+    if (events & constant('AFD_POLL_LOCAL_CLOSE')) {
+      this.socks.delete(st.sock);
+      st.deleted = true;
+      return 0;
+    }
     const ready = readiness(events, st.interest);
     // Edge emulation, as mio: what was reported is not watched again until an operation reports
     // would-block (rearm) or the socket is reregistered.
@@ -230,7 +292,9 @@ export class IocpSelector implements Selector {
     this.entriesAddr = addressOf(this.entries);
   }
 
-  private ms(timeoutMs: number): number { return timeoutMs < 0 ? constant('INFINITE') : Math.ceil(timeoutMs); }
+  private ms(timeoutMs: number): number {
+    return timeoutMs < 0 ? constant('INFINITE') : Math.ceil(timeoutMs);
+  }
 
   select(sink: EventSink, timeoutMs: number): number {
     this.check('GetQueuedCompletionStatusEx');
@@ -245,12 +309,31 @@ export class IocpSelector implements Selector {
     if (this.inflight) throw errorByName('GetQueuedCompletionStatusEx', 'EBUSY', 'a pollAsync is in progress on this Poll');
     this.ensure(sink.capacity);
     this.inflight = true;
-    (this.gqcs as unknown as AsyncGqcs).async(this.port, this.entriesAddr, sink.capacity, this.removedAddr, this.ms(timeoutMs), 0, (err, ok) => {
-      this.inflight = false;
-      if (this.closeWhenBack) { this.finishClose(); done(errorByName('GetQueuedCompletionStatusEx', 'EBADF', 'the Poll was closed while waiting'), 0); return; }
-      if (err) { done(err, 0); return; }
-      try { done(null, this.finish(sink, ok)); } catch (e) { done(e as Error, 0); }
-    });
+    (this.gqcs as unknown as AsyncGqcs).async(
+      this.port,
+      this.entriesAddr,
+      sink.capacity,
+      this.removedAddr,
+      this.ms(timeoutMs),
+      0,
+      (err, ok) => {
+        this.inflight = false;
+        if (this.closeWhenBack) {
+          this.finishClose();
+          done(errorByName('GetQueuedCompletionStatusEx', 'EBADF', 'the Poll was closed while waiting'), 0);
+          return;
+        }
+        if (err) {
+          done(err, 0);
+          return;
+        }
+        try {
+          done(null, this.finish(sink, ok));
+        } catch (e) {
+          done(e as Error, 0);
+        }
+      },
+    );
   }
 
   /** Turns the completion list into events; a FALSE return with WAIT_TIMEOUT is no event. */
@@ -262,7 +345,8 @@ export class IocpSelector implements Selector {
     }
     const n = getUint(this.removed, 0, 4, false);
     const oe = this.oe;
-    const key = oe.fields.lpCompletionKey!; const ov = oe.fields.lpOverlapped!;
+    const key = oe.fields.lpCompletionKey!;
+    const ov = oe.fields.lpOverlapped!;
     let count = 0;
     for (let i = 0; i < n; i++) {
       const b = i * oe.size;
@@ -296,24 +380,42 @@ export class IocpSelector implements Selector {
     return count;
   }
 
-  interrupt(): void { if (this.port !== 0) post(this.port, INTERRUPT); }
+  interrupt(): void {
+    if (this.port !== 0) post(this.port, INTERRUPT);
+  }
 
   createWaker(token: Token): SysWaker {
     this.check('CreateIoCompletionPort');
-    const handle: WakerHandle = { type: 'metal-io-waker', backend: 'iocp', target: mod.target.name, kind: 'iocp', fd: this.port, token, ...issueGuard(this.port, token) };
+    const handle: WakerHandle = {
+      type: 'metal-io-waker',
+      backend: 'iocp',
+      target: mod.target.name,
+      kind: 'iocp',
+      fd: this.port,
+      token,
+      ...issueGuard(this.port, token),
+    };
     this.wakers.set(token, handle);
     return {
       handle,
       fds: [], // it posts to the selector's port
       wake: () => wakeIocp(handle),
-      close: () => { if (closeGuard(handle) !== 'closed') this.wakers.delete(token); },
+      close: () => {
+        if (closeGuard(handle) !== 'closed') this.wakers.delete(token);
+      },
     };
   }
 
   close(): void {
     if (this.port === 0) return;
     for (const w of this.wakers.values()) closeGuard(w);
-    if (this.inflight) { this.interrupt(); this.closeWhenBack = true; this.portToClose = this.port; this.port = 0; return; }
+    if (this.inflight) {
+      this.interrupt();
+      this.closeWhenBack = true;
+      this.portToClose = this.port;
+      this.port = 0;
+      return;
+    }
     this.portToClose = this.port;
     this.port = 0;
     this.finishClose();
@@ -321,17 +423,24 @@ export class IocpSelector implements Selector {
 
   private portToClose = 0;
   private finishClose(): void {
-    if (this.afd !== 0) { fn('CloseHandle')(this.afd); this.afd = 0; }
-    if (this.portToClose !== 0) { fn('CloseHandle')(this.portToClose); this.portToClose = 0; }
+    if (this.afd !== 0) {
+      fn('CloseHandle')(this.afd);
+      this.afd = 0;
+    }
+    if (this.portToClose !== 0) {
+      fn('CloseHandle')(this.portToClose);
+      this.portToClose = 0;
+    }
     this.socks.clear();
     this.byIosb.clear();
   }
 }
 
-export { wakeIocp, type OverlappedOp };
+export { type OverlappedOp, wakeIocp };
 
 /** `sel` as the IOCP selector a NamedPipe completes on; any other backend: ERR_METAL_IO_UNSUPPORTED naming `syscall`. */
 export function iocpSelector(sel: Selector, syscall: string): IocpSelector {
-  if (!(sel instanceof IocpSelector)) throw unsupportedError(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`);
+  if (!(sel instanceof IocpSelector))
+    throw unsupportedError(`${syscall}: a NamedPipe needs a Poll on the IOCP backend, not ${sel.backend}`);
   return sel;
 }

@@ -4,20 +4,38 @@
 // 64-bit union) as two 32-bit halves, so any safe integer round-trips without BigInt. One FFI call
 // per select; decoding reads the event array through a Uint32Array (all offsets are multiples of 4 on
 // the 12-byte packed x86 layout and the 16-byte one alike).
-import { Ready, type EventSink, type Selector, type SysWaker, type WakerHandle } from '../../selector.js';
-import type { Token } from '../../../token.js';
-import { Interest } from '../../../interest.js';
-import { constant, fn, has, layout, mod } from '../../os.js';
+
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, writeInt, pinnedBuffer } from '../fd.js';
-import { putUint, TWO32 } from '../../ffi.js';
-import { systemError, errorByName } from '../../errors.js';
-import { issueGuard, guardedWake, closeGuard } from '../../waker-guard.js';
+import { Interest } from '../../../interest.js';
+import type { Token } from '../../../token.js';
 import { invalidArg } from '../../../validators.js';
+import { errorByName, systemError } from '../../errors.js';
+import { getWord, putUint } from '../../ffi.js';
+import { constant, fn, has, layout, mod } from '../../os.js';
+import { type EventSink, Ready, type Selector, type SysWaker, type WakerHandle } from '../../selector.js';
+import { closeGuard, guardedWake, issueGuard } from '../../waker-guard.js';
+import { addressOf, closeFd, errno, fail, pinnedBuffer } from '../fd.js';
+import { TimespecArg } from './waitbuf.js';
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
-let EPOLLIN: number, EPOLLOUT: number, EPOLLPRI: number, EPOLLERR: number, EPOLLHUP: number, EPOLLRDHUP: number, EPOLLET: number, EPOLL_CTL_ADD: number, EPOLL_CTL_MOD: number, EPOLL_CTL_DEL: number, EINTR: number, EAGAIN: number, EV: StructInfo, EV_SIZE: number, EV_EVENTS: number, EV_DATA: number, TS: StructInfo;
+let EPOLLIN: number,
+  EPOLLOUT: number,
+  EPOLLPRI: number,
+  EPOLLERR: number,
+  EPOLLHUP: number,
+  EPOLLRDHUP: number,
+  EPOLLET: number,
+  EPOLL_CTL_ADD: number,
+  EPOLL_CTL_MOD: number,
+  EPOLL_CTL_DEL: number,
+  EINTR: number,
+  EAGAIN: number,
+  EV: StructInfo,
+  EV_SIZE: number,
+  EV_EVENTS: number,
+  EV_DATA: number,
+  TS: StructInfo;
 let ready = false;
 function init(): void {
   if (ready) return;
@@ -47,7 +65,8 @@ function interestsToEpoll(interest: Interest): number {
   if (interest & Interest.READABLE) kind |= EPOLLIN | EPOLLRDHUP;
   if (interest & Interest.WRITABLE) kind |= EPOLLOUT;
   if (interest & Interest.PRIORITY) kind |= EPOLLPRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the epoll backend (${mod.target.name})`);
+  if (interest & (Interest.AIO | Interest.LIO))
+    throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by the epoll backend (${mod.target.name})`);
   return kind >>> 0;
 }
 
@@ -79,22 +98,24 @@ export class EpollSelector implements Selector {
   private evBuf = pinnedBuffer(0);
   private evWords: Uint32Array = new Uint32Array(0);
   private evAddr = 0;
-  private readonly tsBuf: Buffer;
-  private readonly tsAddr: number;
+  private readonly ts: TimespecArg;
 
   constructor() {
     init();
     this.ctlBuf = pinnedBuffer(EV_SIZE);
-    this.tsBuf = pinnedBuffer(TS.size);
-    this.tsAddr = addressOf(this.tsBuf);
+    this.ts = new TimespecArg(TS);
     const ep = fn('epoll_create1')(constant('EPOLL_CLOEXEC'));
     if (ep === -1) fail('epoll_create1');
     this.epfd = ep;
     this.wait = { kind: 'fd', fd: ep };
   }
 
-  get closed(): boolean { return this.epfd < 0; }
-  get fds(): number[] { return this.epfd < 0 ? [] : [this.epfd]; }
+  get closed(): boolean {
+    return this.epfd < 0;
+  }
+  get fds(): number[] {
+    return this.epfd < 0 ? [] : [this.epfd];
+  }
 
   private check(syscall: string): void {
     if (this.epfd < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
@@ -104,15 +125,22 @@ export class EpollSelector implements Selector {
     this.check(syscall);
     const b = this.ctlBuf; // element writes: no Buffer method a caller could patch runs here
     putUint(b, EV_EVENTS, events, 4, false);
-    putUint(b, EV_DATA, token % TWO32, 4, false);
-    putUint(b, EV_DATA + 4, Math.floor(token / TWO32), 4, false);
+    putUint(b, EV_DATA, token, 8, false);
     if (this.epollCtl(this.epfd, op, fd, b) === -1) throw systemError(syscall, errno());
   }
 
-  register(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_ADD, fd, token, interestsToEpoll(interest)); }
-  reregister(fd: number, token: Token, interest: Interest): void { this.ctl(EPOLL_CTL_MOD, fd, token, interestsToEpoll(interest)); }
-  deregister(fd: number): void { this.ctl(EPOLL_CTL_DEL, fd, 0, 0); }
-  rearm(): void { /* epoll is edge-triggered natively */ }
+  register(fd: number, token: Token, interest: Interest): void {
+    this.ctl(EPOLL_CTL_ADD, fd, token, interestsToEpoll(interest));
+  }
+  reregister(fd: number, token: Token, interest: Interest): void {
+    this.ctl(EPOLL_CTL_MOD, fd, token, interestsToEpoll(interest));
+  }
+  deregister(fd: number): void {
+    this.ctl(EPOLL_CTL_DEL, fd, 0, 0);
+  }
+  rearm(): void {
+    /* epoll is edge-triggered natively */
+  }
 
   private ensure(capacity: number): void {
     if (this.evBuf.length >= capacity * EV_SIZE) return;
@@ -128,11 +156,11 @@ export class EpollSelector implements Selector {
     let n: number;
     if (timeoutMs > 0 && !Number.isInteger(timeoutMs) && this.pwait2 && this.pwait2Works) {
       // Fractional milliseconds: epoll_pwait2 takes a timespec (Linux >= 5.11).
-      const ns = Math.round(timeoutMs * 1e6);
-      writeInt(this.tsBuf, TS.fields.tv_sec!, Math.floor(ns / 1e9));
-      writeInt(this.tsBuf, TS.fields.tv_nsec!, ns % 1e9);
-      n = this.pwait2(this.epfd, this.evAddr, cap, this.tsAddr, 0);
-      if (n === -1 && errno() === constant('ENOSYS')) { this.pwait2Works = false; return this.select(sink, timeoutMs); }
+      n = this.pwait2(this.epfd, this.evAddr, cap, this.ts.at(timeoutMs), 0);
+      if (n === -1 && errno() === constant('ENOSYS')) {
+        this.pwait2Works = false;
+        return this.select(sink, timeoutMs);
+      }
     } else {
       n = this.epollWait(this.epfd, this.evAddr, cap, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs));
     }
@@ -145,14 +173,16 @@ export class EpollSelector implements Selector {
     const tokens = sink.tokens;
     const flags = sink.flags;
     for (let i = 0, base = 0; i < n; i++, base += EV_SIZE) {
-      const dw = (base + EV_DATA) >>> 2;
-      tokens[i] = words[dw]! + words[dw + 1]! * TWO32;
+      tokens[i] = getWord(words, base + EV_DATA, 8);
       flags[i] = readiness(words[(base + EV_EVENTS) >>> 2]!);
     }
     return n;
   }
 
-  createWaker(token: Token): SysWaker { this.check('eventfd'); return new EventfdWaker(this, token); }
+  createWaker(token: Token): SysWaker {
+    this.check('eventfd');
+    return new EventfdWaker(this, token);
+  }
 
   close(): void {
     if (this.epfd < 0) return;
@@ -166,19 +196,45 @@ export class EpollSelector implements Selector {
 class EventfdWaker implements SysWaker {
   readonly handle: WakerHandle;
   private fd: number;
-  constructor(private readonly selector: EpollSelector, token: Token) {
+  constructor(
+    private readonly selector: EpollSelector,
+    token: Token,
+  ) {
     const fd = fn('eventfd')(0, constant('EFD_CLOEXEC') | constant('EFD_NONBLOCK'));
     if (fd === -1) fail('eventfd');
-    try { selector.register(fd, token, Interest.READABLE); } catch (e) { closeFd(fd); throw e; }
+    try {
+      selector.register(fd, token, Interest.READABLE);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
     this.fd = fd;
-    this.handle = { type: 'metal-io-waker', backend: 'epoll', target: mod.target.name, kind: 'eventfd', fd, token, ...issueGuard(fd, token) };
+    this.handle = {
+      type: 'metal-io-waker',
+      backend: 'epoll',
+      target: mod.target.name,
+      kind: 'eventfd',
+      fd,
+      token,
+      ...issueGuard(fd, token),
+    };
   }
-  wake(): void { wakeFd(this.handle); }
-  get fds(): readonly number[] { return this.fd < 0 ? [] : [this.fd]; }
+  wake(): void {
+    wakeFd(this.handle);
+  }
+  get fds(): readonly number[] {
+    return this.fd < 0 ? [] : [this.fd];
+  }
   close(): void {
     const g = closeGuard(this.handle);
     if (g === 'closed') return;
-    if (!this.selector.closed) { try { this.selector.deregister(this.fd); } catch { /* already gone with the fd's last close */ } }
+    if (!this.selector.closed) {
+      try {
+        this.selector.deregister(this.fd);
+      } catch {
+        /* already gone with the fd's last close */
+      }
+    }
     if (g === 'close') closeFd(this.fd);
     this.fd = -1;
   }
@@ -198,7 +254,10 @@ export function wakeFd(h: WakerHandle): void {
       if (Number(write(h.fd, wakeOne, 8)) === 8) return;
       const e = errno();
       if (e === EINTR) continue;
-      if (e === EAGAIN) { fn('read')(h.fd, wakeScratch, 8); continue; }
+      if (e === EAGAIN) {
+        fn('read')(h.fd, wakeScratch, 8);
+        continue;
+      }
       throw systemError('write', e);
     }
   });

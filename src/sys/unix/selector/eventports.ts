@@ -24,36 +24,55 @@
 // (sockfs/socknotify.c), so it is seen when the source is armed again, as on poll(2). A source
 // the library does not own (SourceFd) is associated again at once after each event, which makes it
 // level-triggered, as on poll(2).
-import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
-import type { Token } from '../../../token.js';
-import type { Interest } from '../../../interest.js';
-import { constant, fn, layout, mod } from '../../os.js';
+
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, pinnedBuffer, cloexecFd, fail } from '../fd.js';
-import { systemError, errorByName } from '../../errors.js';
+import type { Interest } from '../../../interest.js';
+import type { Token } from '../../../token.js';
+import { errorByName, systemError } from '../../errors.js';
+import { getUint, getViewWord, putUint } from '../../ffi.js';
+import { constant, fn, layout, mod } from '../../os.js';
+import { type EventSink, Ready, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
+import { closeGuard, type Guarded, guardedWake, issueGuard } from '../../waker-guard.js';
+import { addressOf, cloexecFd, closeFd, errno, fail, pinnedBuffer } from '../fd.js';
+import { interestsToPoll, isDead, readiness, triggered } from './pollbits.js';
 import { EventArray, TimespecArg } from './waitbuf.js';
-import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
-import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
-import { getUint, putUint, TWO32 } from '../../ffi.js';
 
 // Constants and layouts of the running target, read once (importing this module elsewhere must not throw).
 let PORT_SOURCE_FD: number, PORT_SOURCE_USER: number;
-let EINTR: number, ETIME: number, ENOENT: number, EV: StructInfo, SIZE: number, EVENTS: number, SOURCE: number, OBJECT: StructInfo['fields'][string], USER: StructInfo['fields'][string], TS: StructInfo;
+let EINTR: number,
+  ETIME: number,
+  ENOENT: number,
+  EV: StructInfo,
+  SIZE: number,
+  EVENTS: number,
+  SOURCE: number,
+  OBJECT: StructInfo['fields'][string],
+  USER: StructInfo['fields'][string],
+  TS: StructInfo;
 let ready = false;
 function init(): void {
   if (ready) return;
-  PORT_SOURCE_FD = constant('PORT_SOURCE_FD'); PORT_SOURCE_USER = constant('PORT_SOURCE_USER');
-  EINTR = constant('EINTR'); ETIME = constant('ETIME'); ENOENT = constant('ENOENT');
-  EV = layout('port_event'); SIZE = EV.size;
-  EVENTS = EV.fields.portev_events!.offset; SOURCE = EV.fields.portev_source!.offset;
-  OBJECT = EV.fields.portev_object!; USER = EV.fields.portev_user!;
+  PORT_SOURCE_FD = constant('PORT_SOURCE_FD');
+  PORT_SOURCE_USER = constant('PORT_SOURCE_USER');
+  EINTR = constant('EINTR');
+  ETIME = constant('ETIME');
+  ENOENT = constant('ENOENT');
+  EV = layout('port_event');
+  SIZE = EV.size;
+  EVENTS = EV.fields.portev_events!.offset;
+  SOURCE = EV.fields.portev_source!.offset;
+  OBJECT = EV.fields.portev_object!;
+  USER = EV.fields.portev_user!;
   TS = layout('timespec');
   ready = true;
 }
 
-const getWord = (v: DataView, at: number, size: number): number => (size === 8 ? v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO32 : v.getUint32(at, true));
-
-interface Entry { token: Token; wanted: number; owned: boolean; armed: number }
+interface Entry {
+  token: Token;
+  wanted: number;
+  owned: boolean;
+  armed: number;
+}
 
 export class EventPortSelector implements Selector {
   readonly backend = 'eventports' as const;
@@ -69,14 +88,18 @@ export class EventPortSelector implements Selector {
 
   constructor() {
     init();
-    const port = this.port = cloexecFd('port_create', fn('port_create')());
+    const port = (this.port = cloexecFd('port_create', fn('port_create')()));
     this.wait = { kind: 'fd', fd: port };
     this.events = new EventArray(SIZE);
     this.ts = new TimespecArg(TS);
   }
 
-  get closed(): boolean { return this.port < 0; }
-  get fds(): number[] { return this.port < 0 ? [] : [this.port]; }
+  get closed(): boolean {
+    return this.port < 0;
+  }
+  get fds(): number[] {
+    return this.port < 0 ? [] : [this.port];
+  }
 
   private check(syscall: string): void {
     if (this.port < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
@@ -101,7 +124,9 @@ export class EventPortSelector implements Selector {
     const e = this.entries.get(fd);
     if (!e) throw errorByName('port_associate', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     this.assoc(fd, wanted, token);
-    e.token = token; e.wanted = wanted; e.armed = wanted;
+    e.token = token;
+    e.wanted = wanted;
+    e.armed = wanted;
   }
 
   deregister(fd: number): void {
@@ -119,8 +144,6 @@ export class EventPortSelector implements Selector {
     e.armed |= add;
     this.assoc(fd, e.armed, e.token);
   }
-
-
 
   select(sink: EventSink, timeoutMs: number): number {
     this.check('port_getn');
@@ -140,21 +163,28 @@ export class EventPortSelector implements Selector {
     for (let i = 0; i < n && count < sink.capacity; i++) {
       const b = i * SIZE;
       const source = v.getUint16(b + SOURCE, true);
-      const user = getWord(v, b + USER.offset, USER.size);
+      const user = getViewWord(v, b + USER.offset, USER.size);
       if (source === PORT_SOURCE_USER) {
-        sink.tokens[count] = user; sink.flags[count] = Ready.READABLE; count++;
+        sink.tokens[count] = user;
+        sink.flags[count] = Ready.READABLE;
+        count++;
         continue;
       }
       if (source !== PORT_SOURCE_FD) continue;
-      const fd = getWord(v, b + OBJECT.offset, OBJECT.size);
+      const fd = getViewWord(v, b + OBJECT.offset, OBJECT.size);
       const e = this.entries.get(fd);
       if (!e) continue; // deregistered after the event was queued
       const events = v.getInt32(b + EVENTS, true);
-      sink.tokens[count] = e.token; sink.flags[count] = readiness(events); count++;
+      sink.tokens[count] = e.token;
+      sink.flags[count] = readiness(events);
+      count++;
       // The association is used up. Hung up or failed: leave it so (no spinning on a dead fd)
       // until reregister. Otherwise associate again: with everything for SourceFd (level), with
       // what did not fire for owned sources (they re-arm on would-block).
-      if (isDead(events)) { e.armed = 0; continue; }
+      if (isDead(events)) {
+        e.armed = 0;
+        continue;
+      }
       if (e.owned) e.armed &= ~triggered(events);
       this.assoc(fd, e.owned ? e.armed : e.wanted, e.token);
     }
@@ -167,7 +197,9 @@ export class EventPortSelector implements Selector {
   }
 
   /** @internal The port fd, for wakers. */
-  get fd(): number { return this.port; }
+  get fd(): number {
+    return this.port;
+  }
 
   close(): void {
     if (this.port < 0) return;
@@ -182,11 +214,23 @@ export class EventPortSelector implements Selector {
 class PortWaker implements SysWaker {
   readonly handle;
   constructor(selector: EventPortSelector, token: Token) {
-    this.handle = { type: 'metal-io-waker' as const, backend: 'eventports' as const, target: mod.target.name, kind: 'port' as const, fd: selector.fd, token, ...issueGuard(selector.fd, token) };
+    this.handle = {
+      type: 'metal-io-waker' as const,
+      backend: 'eventports' as const,
+      target: mod.target.name,
+      kind: 'port' as const,
+      fd: selector.fd,
+      token,
+      ...issueGuard(selector.fd, token),
+    };
   }
-  wake(): void { wakePort(this.handle); }
+  wake(): void {
+    wakePort(this.handle);
+  }
   readonly fds: readonly number[] = []; // it posts to the selector's port
-  close(): void { closeGuard(this.handle); }
+  close(): void {
+    closeGuard(this.handle);
+  }
 }
 
 /** Posts a waker's token to its port, from any thread. */

@@ -8,63 +8,89 @@
 // (EV_ADD on a registered fd modifies it; EV_DELETE of an absent filter is ENOENT per filter), so
 // the selector keeps the set of registered fds. The waker is EVFILT_USER with NOTE_TRIGGER where the
 // OS has it, else a pipe.
-import { Ready, type EventSink, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
-import type { Token } from '../../../token.js';
+
+import type { FieldInfo, StructInfo } from '../../../../generated/types.js';
 import { Interest } from '../../../interest.js';
-import { constant, fn, layout, mod } from '../../os.js';
-import type { StructInfo, FieldInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, fail, pinnedBuffer, cloexecFd } from '../fd.js';
-import { systemError, errorByName } from '../../errors.js';
-import { EventArray, TimespecArg } from './waitbuf.js';
-import { issueGuard, guardedWake, closeGuard, type Guarded } from '../../waker-guard.js';
-import { PipeWaker, type WakerHost } from '../waker.js';
+import type { Token } from '../../../token.js';
 import { invalidArg, outOfRange } from '../../../validators.js';
-import { TWO32 } from '../../ffi.js';
+import { errorByName, systemError } from '../../errors.js';
+import { getViewWord, setViewWord } from '../../ffi.js';
+import { constant, fn, layout, mod } from '../../os.js';
+import { type EventSink, Ready, type Selector, type SysWaker, type WaitStrategy } from '../../selector.js';
+import { closeGuard, type Guarded, guardedWake, issueGuard } from '../../waker-guard.js';
+import { addressOf, cloexecFd, closeFd, errno, fail, pinnedBuffer } from '../fd.js';
+import { PipeWaker, type WakerHost } from '../waker.js';
+import { EventArray, TimespecArg } from './waitbuf.js';
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
-let EVFILT_READ: number, EVFILT_WRITE: number, EVFILT_USER: number | undefined, EVFILT_AIO: number | undefined, EVFILT_LIO: number | undefined;
+let EVFILT_READ: number,
+  EVFILT_WRITE: number,
+  EVFILT_USER: number | undefined,
+  EVFILT_AIO: number | undefined,
+  EVFILT_LIO: number | undefined;
 let EV_ADD: number, EV_DELETE: number, EV_CLEAR: number, EV_RECEIPT: number, EV_ERROR: number, EV_EOF: number, NOTE_TRIGGER: number;
 let EINTR: number, ENOENT: number, EPIPE: number;
-let KEV: StructInfo, SIZE: number, IDENT: FieldInfo, FILTER: FieldInfo, FLAGS: FieldInfo, FFLAGS: FieldInfo, DATA: FieldInfo, UDATA: FieldInfo, TS: StructInfo;
+let KEV: StructInfo,
+  SIZE: number,
+  IDENT: FieldInfo,
+  FILTER: FieldInfo,
+  FLAGS: FieldInfo,
+  FFLAGS: FieldInfo,
+  DATA: FieldInfo,
+  UDATA: FieldInfo,
+  TS: StructInfo;
 let ready = false;
 function init(): void {
   if (ready) return;
   const c = mod.constants;
-  EVFILT_READ = constant('EVFILT_READ'); EVFILT_WRITE = constant('EVFILT_WRITE');
-  EVFILT_USER = c.EVFILT_USER; EVFILT_AIO = c.EVFILT_AIO; EVFILT_LIO = c.EVFILT_LIO;
-  EV_ADD = constant('EV_ADD'); EV_DELETE = constant('EV_DELETE'); EV_CLEAR = constant('EV_CLEAR');
-  EV_RECEIPT = constant('EV_RECEIPT'); EV_ERROR = constant('EV_ERROR'); EV_EOF = constant('EV_EOF');
+  EVFILT_READ = constant('EVFILT_READ');
+  EVFILT_WRITE = constant('EVFILT_WRITE');
+  EVFILT_USER = c.EVFILT_USER;
+  EVFILT_AIO = c.EVFILT_AIO;
+  EVFILT_LIO = c.EVFILT_LIO;
+  EV_ADD = constant('EV_ADD');
+  EV_DELETE = constant('EV_DELETE');
+  EV_CLEAR = constant('EV_CLEAR');
+  EV_RECEIPT = constant('EV_RECEIPT');
+  EV_ERROR = constant('EV_ERROR');
+  EV_EOF = constant('EV_EOF');
   NOTE_TRIGGER = c.NOTE_TRIGGER ?? 0;
-  EINTR = constant('EINTR'); ENOENT = constant('ENOENT'); EPIPE = constant('EPIPE');
-  KEV = layout('kevent'); SIZE = KEV.size; TS = layout('timespec');
-  IDENT = KEV.fields.ident!; FILTER = KEV.fields.filter!; FLAGS = KEV.fields.flags!; FFLAGS = KEV.fields.fflags!; DATA = KEV.fields.data!; UDATA = KEV.fields.udata!;
+  EINTR = constant('EINTR');
+  ENOENT = constant('ENOENT');
+  EPIPE = constant('EPIPE');
+  KEV = layout('kevent');
+  SIZE = KEV.size;
+  TS = layout('timespec');
+  IDENT = KEV.fields.ident!;
+  FILTER = KEV.fields.filter!;
+  FLAGS = KEV.fields.flags!;
+  FFLAGS = KEV.fields.fflags!;
+  DATA = KEV.fields.data!;
+  UDATA = KEV.fields.udata!;
   ready = true;
 }
 
 // filter and flags are 16 bits (int16_t, uint16_t) on FreeBSD, OpenBSD, macOS and libkqueue, and
 // 32 bits (uint32_t) on NetBSD: read and written at the width the target's layout gives.
-function getFilter(v: DataView, b: number): number { return FILTER.size === 4 ? v.getInt32(b + FILTER.offset, true) : v.getInt16(b + FILTER.offset, true); }
-function getFlags(v: DataView, b: number): number { return FLAGS.size === 4 ? v.getUint32(b + FLAGS.offset, true) : v.getUint16(b + FLAGS.offset, true); }
+function getFilter(v: DataView, b: number): number {
+  return FILTER.size === 4 ? v.getInt32(b + FILTER.offset, true) : v.getInt16(b + FILTER.offset, true);
+}
+function getFlags(v: DataView, b: number): number {
+  return FLAGS.size === 4 ? v.getUint32(b + FLAGS.offset, true) : v.getUint16(b + FLAGS.offset, true);
+}
 
 /** Writes one kevent at slot `i` of `view` (fields the layout does not list, like FreeBSD's ext, stay zero). */
 function setKevent(view: DataView, i: number, ident: number, filter: number, flags: number, fflags: number, token: Token): void {
   const b = i * SIZE;
   for (let k = 0; k < SIZE; k += 4) view.setUint32(b + k, 0, true);
-  setUint(view, b + IDENT.offset, IDENT.size, ident);
-  if (FILTER.size === 4) view.setInt32(b + FILTER.offset, filter, true); else view.setInt16(b + FILTER.offset, filter, true);
-  if (FLAGS.size === 4) view.setUint32(b + FLAGS.offset, flags >>> 0, true); else view.setUint16(b + FLAGS.offset, flags, true);
+  setViewWord(view, b + IDENT.offset, IDENT.size, ident);
+  if (FILTER.size === 4) view.setInt32(b + FILTER.offset, filter, true);
+  else view.setInt16(b + FILTER.offset, filter, true);
+  if (FLAGS.size === 4) view.setUint32(b + FLAGS.offset, flags >>> 0, true);
+  else view.setUint16(b + FLAGS.offset, flags, true);
   view.setUint32(b + FFLAGS.offset, fflags >>> 0, true);
-  setUint(view, b + UDATA.offset, UDATA.size, token);
-}
-
-function setUint(view: DataView, at: number, size: number, v: number): void {
-  view.setUint32(at, v % TWO32, true);
-  if (size === 8) view.setUint32(at + 4, Math.floor(v / TWO32), true);
-}
-function getUint(view: DataView, at: number, size: number): number {
-  const lo = view.getUint32(at, true);
-  return size === 8 ? lo + view.getUint32(at + 4, true) * TWO32 : lo;
+  setViewWord(view, b + UDATA.offset, UDATA.size, token);
 }
 
 /** mio's kqueue event translation. */
@@ -81,13 +107,19 @@ function readiness(filter: number, flags: number, fflags: number): number {
   return r;
 }
 
-interface Entry { token: Token; interest: Interest; waker: boolean }
+interface Entry {
+  token: Token;
+  interest: Interest;
+  waker: boolean;
+}
 
 /** udata of the selector's own interrupt event: 2^53, which no token (at most 2^53-1) can be. */
 const INTERRUPT = 2 ** 53;
 const INTERRUPT_IDENT = 0;
 
-type AsyncKevent = { async(kq: number, ch: number, nch: number, ev: number, nev: number, ts: number, cb: (err: Error | null, n: number) => void): void };
+type AsyncKevent = {
+  async(kq: number, ch: number, nch: number, ev: number, nev: number, ts: number, cb: (err: Error | null, n: number) => void): void;
+};
 
 export class KqueueSelector implements Selector, WakerHost {
   readonly backend = 'kqueue' as const;
@@ -112,17 +144,28 @@ export class KqueueSelector implements Selector, WakerHost {
 
   constructor() {
     init();
-    const kq = this.kq = cloexecFd('kqueue', fn('kqueue')());
-    this.wait = mod.target.kqueue === 'libkqueue'
-      ? { kind: 'thread', selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done), interrupt: () => this.interrupt() }
-      : { kind: 'fd', fd: kq };
+    const kq = (this.kq = cloexecFd('kqueue', fn('kqueue')()));
+    this.wait =
+      mod.target.kqueue === 'libkqueue'
+        ? {
+            kind: 'thread',
+            selectAsync: (sink, timeoutMs, done) => this.selectAsync(sink, timeoutMs, done),
+            interrupt: () => this.interrupt(),
+          }
+        : { kind: 'fd', fd: kq };
     this.changes = pinnedBuffer(2 * SIZE);
     this.changesView = new DataView(this.changes.buffer, this.changes.byteOffset, this.changes.length);
     this.changesAddr = addressOf(this.changes);
     this.events = new EventArray(SIZE);
     this.ts = new TimespecArg(TS);
     if (this.wait.kind === 'thread') {
-      try { this.userEvent(INTERRUPT_IDENT, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, INTERRUPT); } catch (e) { closeFd(kq); this.kq = -1; throw e; }
+      try {
+        this.userEvent(INTERRUPT_IDENT, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, INTERRUPT);
+      } catch (e) {
+        closeFd(kq);
+        this.kq = -1;
+        throw e;
+      }
     }
   }
 
@@ -132,8 +175,12 @@ export class KqueueSelector implements Selector, WakerHost {
     if (this.kevent(this.kq, this.changesAddr, 1, this.changesAddr, 1, 0) === -1) fail('kevent');
   }
 
-  get closed(): boolean { return this.kq < 0; }
-  get fds(): number[] { return this.kq < 0 ? [] : [this.kq]; }
+  get closed(): boolean {
+    return this.kq < 0;
+  }
+  get fds(): number[] {
+    return this.kq < 0 ? [] : [this.kq];
+  }
 
   private check(syscall: string): void {
     if (this.kq < 0) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
@@ -155,7 +202,10 @@ export class KqueueSelector implements Selector, WakerHost {
     if (UDATA.size === 4 && token > 0xffffffff) throw outOfRange(`token ${token} does not fit this target's 32-bit udata`);
     const v = this.changesView;
     let count = 0;
-    for (const [bit, filter] of [[Interest.READABLE, EVFILT_READ], [Interest.WRITABLE, EVFILT_WRITE]] as const) {
+    for (const [bit, filter] of [
+      [Interest.READABLE, EVFILT_READ],
+      [Interest.WRITABLE, EVFILT_WRITE],
+    ] as const) {
       if (interest & bit) setKevent(v, count++, fd, filter, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, token);
       else if (deleteOthers) setKevent(v, count++, fd, filter, EV_DELETE | EV_RECEIPT, 0, token);
     }
@@ -189,7 +239,8 @@ export class KqueueSelector implements Selector, WakerHost {
     const e = this.entries.get(fd);
     if (!e) throw errorByName('kevent', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     this.apply(fd, token, i, true, [ENOENT, EPIPE]); // deleting the filter that was not set is ENOENT
-    e.token = token; e.interest = i;
+    e.token = token;
+    e.interest = i;
   }
 
   deregister(fd: number): void {
@@ -198,9 +249,9 @@ export class KqueueSelector implements Selector, WakerHost {
     this.apply(fd, 0, 0, true, [ENOENT, constant('EBADF')]);
   }
 
-  rearm(): void { /* EV_CLEAR is edge-triggered natively */ }
-
-
+  rearm(): void {
+    /* EV_CLEAR is edge-triggered natively */
+  }
 
   select(sink: EventSink, timeoutMs: number): number {
     this.check('kevent');
@@ -225,12 +276,22 @@ export class KqueueSelector implements Selector, WakerHost {
     (this.kevent as unknown as AsyncKevent).async(this.kq, 0, 0, this.events.addr, sink.capacity, this.ts.at(timeoutMs), (err, n) => {
       this.inflight = false;
       if (this.kq < 0) {
-        if (this.closeWhenBack >= 0) { closeFd(this.closeWhenBack); this.closeWhenBack = -1; }
+        if (this.closeWhenBack >= 0) {
+          closeFd(this.closeWhenBack);
+          this.closeWhenBack = -1;
+        }
         done(errorByName('kevent', 'EBADF', 'the Poll was closed while waiting'), 0);
         return;
       }
-      if (err) { done(err, 0); return; }
-      if (n === -1) { const e = errno(); done(e === EINTR ? null : systemError('kevent', e), 0); return; }
+      if (err) {
+        done(err, 0);
+        return;
+      }
+      if (n === -1) {
+        const e = errno();
+        done(e === EINTR ? null : systemError('kevent', e), 0);
+        return;
+      }
       done(null, this.collect(sink, n));
     });
   }
@@ -246,11 +307,11 @@ export class KqueueSelector implements Selector, WakerHost {
       const b = i * SIZE;
       const filter = getFilter(v, b);
       const flags = getFlags(v, b);
-      const token = getUint(v, b + UDATA.offset, UDATA.size);
+      const token = getViewWord(v, b + UDATA.offset, UDATA.size);
       if (token === INTERRUPT && filter === EVFILT_USER) continue; // our own interrupt
       if (filter === EVFILT_READ && this.entries.size) {
-        const e = this.entries.get(getUint(v, b + IDENT.offset, IDENT.size));
-        if (e?.waker) this.drainWaker(getUint(v, b + IDENT.offset, IDENT.size));
+        const e = this.entries.get(getViewWord(v, b + IDENT.offset, IDENT.size));
+        if (e?.waker) this.drainWaker(getViewWord(v, b + IDENT.offset, IDENT.size));
       }
       sink.tokens[count] = token;
       sink.flags[count] = readiness(filter, flags, v.getUint32(b + FFLAGS.offset, true));
@@ -261,7 +322,9 @@ export class KqueueSelector implements Selector, WakerHost {
 
   private drainWaker(fd: number): void {
     const read = fn('read');
-    while (Number(read(fd, this.scratch, this.scratch.length)) > 0) { /* empty the pipe */ }
+    while (Number(read(fd, this.scratch, this.scratch.length)) > 0) {
+      /* empty the pipe */
+    }
   }
 
   createWaker(token: Token): SysWaker {
@@ -270,7 +333,9 @@ export class KqueueSelector implements Selector, WakerHost {
   }
 
   /** @internal The kqueue fd, for wakers. */
-  get fd(): number { return this.kq; }
+  get fd(): number {
+    return this.kq;
+  }
 
   close(): void {
     if (this.kq < 0) return;
@@ -288,7 +353,10 @@ export class KqueueSelector implements Selector, WakerHost {
 /** EVFILT_USER: registered with EV_CLEAR; wake() triggers it with NOTE_TRIGGER (mio's kqueue waker). */
 class UserEventWaker implements SysWaker {
   readonly handle;
-  constructor(private readonly selector: KqueueSelector, token: Token) {
+  constructor(
+    private readonly selector: KqueueSelector,
+    token: Token,
+  ) {
     const ident = nextIdent++;
     const b = pinnedBuffer(SIZE);
     const v = new DataView(b.buffer, b.byteOffset, SIZE);
@@ -296,9 +364,20 @@ class UserEventWaker implements SysWaker {
     const n = fn('kevent')(selector.fd, addressOf(b), 1, addressOf(b), 1, 0);
     if (n === -1) fail('kevent');
     if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
-    this.handle = { type: 'metal-io-waker' as const, backend: 'kqueue' as const, target: mod.target.name, kind: 'kqueue' as const, fd: selector.fd, token, ident, ...issueGuard(selector.fd, token, ident) };
+    this.handle = {
+      type: 'metal-io-waker' as const,
+      backend: 'kqueue' as const,
+      target: mod.target.name,
+      kind: 'kqueue' as const,
+      fd: selector.fd,
+      token,
+      ident,
+      ...issueGuard(selector.fd, token, ident),
+    };
   }
-  wake(): void { wakeUserEvent(this.handle); }
+  wake(): void {
+    wakeUserEvent(this.handle);
+  }
   readonly fds: readonly number[] = []; // it writes to the selector's fd
   close(): void {
     if (closeGuard(this.handle) === 'closed' || this.selector.closed) return;
@@ -320,7 +399,10 @@ export function wakeUserEvent(h: Guarded): void {
     setKevent(v, 0, h.ident ?? 0, EVFILT_USER!, EV_ADD | EV_RECEIPT, NOTE_TRIGGER, h.token);
     for (;;) {
       const n = fn('kevent')(h.fd, addressOf(b), 1, addressOf(b), 1, 0);
-      if (n === -1) { if (errno() === EINTR) continue; throw systemError('kevent', errno()); }
+      if (n === -1) {
+        if (errno() === EINTR) continue;
+        throw systemError('kevent', errno());
+      }
       if (getFlags(v, 0) & EV_ERROR && v.getInt32(DATA.offset, true) !== 0) throw systemError('kevent', v.getInt32(DATA.offset, true));
       return;
     }

@@ -11,21 +11,27 @@
 // Slot 0 of the pollfd array is an internal notify pipe. pollAsync runs poll(2) on a koffi worker
 // thread; while it runs the pollfd array belongs to that call: changes are recorded in JS, the
 // notify pipe interrupts the call, and the array is rebuilt before the next one.
-import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
-import type { Token } from '../../../token.js';
-import type { Interest } from '../../../interest.js';
-import { interestsToPoll, readiness, triggered, isDead } from './pollbits.js';
-import { constant, fn, layout } from '../../os.js';
+
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, errno, closeFd, makePipe, drain, pinnedBuffer } from '../fd.js';
-import { systemError, errorByName } from '../../errors.js';
+import type { Interest } from '../../../interest.js';
+import type { Token } from '../../../token.js';
+import { errorByName, systemError } from '../../errors.js';
+import { constant, fn, layout } from '../../os.js';
+import type { EventSink, Selector, SysWaker, WaitStrategy } from '../../selector.js';
+import { addressOf, closeFd, drain, errno, makePipe, pinnedBuffer } from '../fd.js';
 import { PipeWaker, type WakerHost } from '../waker.js';
-
-
+import { interestsToPoll, isDead, readiness, triggered } from './pollbits.js';
 
 // Constants and layouts of the running target, read once by init() (importing this module on
 // another OS must not throw).
-let POLLIN: number, EINTR: number, EAGAIN: number, PFD: StructInfo, PFD_SIZE: number, PFD_FD: number, PFD_EVENTS: number, PFD_REVENTS: number;
+let POLLIN: number,
+  EINTR: number,
+  EAGAIN: number,
+  PFD: StructInfo,
+  PFD_SIZE: number,
+  PFD_FD: number,
+  PFD_EVENTS: number,
+  PFD_REVENTS: number;
 let ready = false;
 function init(): void {
   if (ready) return;
@@ -43,11 +49,11 @@ function init(): void {
 interface Entry {
   fd: number;
   token: Token;
-  wanted: number;   // poll events the interest asks for
-  armed: number;    // the subset currently watched
+  wanted: number; // poll events the interest asks for
+  armed: number; // the subset currently watched
   disabled: boolean; // hung up or invalid: slot fd is -1 until reregister
   owned: boolean;
-  waker: boolean;   // a pipe waker: drained here, reported as readable
+  waker: boolean; // a pipe waker: drained here, reported as readable
   slot: number;
 }
 
@@ -65,8 +71,8 @@ export class PollSelector implements Selector, WakerHost {
   private buf = pinnedBuffer(0);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, 0);
   private addr = 0;
-  private dirty = false;       // the array must be rebuilt before the next poll
-  private inflight = false;    // a poll(2) runs on a worker thread and owns the array
+  private dirty = false; // the array must be rebuilt before the next poll
+  private inflight = false; // a poll(2) runs on a worker thread and owns the array
   private notifyR: number;
   private notifyW: number;
   private readonly scratch = pinnedBuffer(64);
@@ -79,8 +85,12 @@ export class PollSelector implements Selector, WakerHost {
     this.rebuild();
   }
 
-  get closed(): boolean { return this.isClosed; }
-  get fds(): number[] { return this.notifyR < 0 ? [] : [this.notifyR, this.notifyW]; }
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  get fds(): number[] {
+    return this.notifyR < 0 ? [] : [this.notifyR, this.notifyW];
+  }
 
   private check(syscall: string): void {
     if (this.isClosed) throw errorByName(syscall, 'EBADF', 'the Poll is closed');
@@ -115,8 +125,13 @@ export class PollSelector implements Selector, WakerHost {
 
   /** Applies a change to an entry's slot now, or after the running async poll returns. */
   private touch(e: Entry | null): void {
-    if (this.inflight) { this.dirty = true; this.interrupt(); return; }
-    if (this.dirty || e === null) this.rebuild(); else this.writeEntry(e);
+    if (this.inflight) {
+      this.dirty = true;
+      this.interrupt();
+      return;
+    }
+    if (this.dirty || e === null) this.rebuild();
+    else this.writeEntry(e);
   }
 
   register(fd: number, token: Token, interest: Interest, owned: boolean, waker = false): void {
@@ -127,7 +142,10 @@ export class PollSelector implements Selector, WakerHost {
     const e: Entry = { fd, token, wanted, armed: wanted, disabled: false, owned, waker, slot: this.slots.length };
     this.entries.set(fd, e);
     this.slots.push(e);
-    if (this.inflight) { this.dirty = true; this.interrupt(); } else this.rebuild();
+    if (this.inflight) {
+      this.dirty = true;
+      this.interrupt();
+    } else this.rebuild();
   }
 
   reregister(fd: number, token: Token, interest: Interest): void {
@@ -135,7 +153,10 @@ export class PollSelector implements Selector, WakerHost {
     const wanted = interestsToPoll(interest, 'the poll backend');
     const e = this.entries.get(fd);
     if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
-    e.token = token; e.wanted = wanted; e.armed = wanted; e.disabled = false;
+    e.token = token;
+    e.wanted = wanted;
+    e.armed = wanted;
+    e.disabled = false;
     this.touch(e);
   }
 
@@ -145,7 +166,10 @@ export class PollSelector implements Selector, WakerHost {
     if (!e) throw errorByName('poll', 'ENOENT', `fd ${fd} is not registered with this Poll`);
     this.entries.delete(fd);
     const last = this.slots.pop()!;
-    if (last !== e) { last.slot = e.slot; this.slots[e.slot] = last; }
+    if (last !== e) {
+      last.slot = e.slot;
+      this.slots[e.slot] = last;
+    }
     this.touch(null);
   }
 
@@ -179,16 +203,31 @@ export class PollSelector implements Selector, WakerHost {
     this.inflight = true;
     (this.pollFn as unknown as AsyncPoll).async(this.addr, issued.length + 1, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs), (err, n) => {
       this.inflight = false;
-      if (this.isClosed) { this.finishClose(); done(errorByName('poll', 'EBADF', 'the Poll was closed while waiting'), 0); return; }
-      if (err) { done(err, 0); return; }
+      if (this.isClosed) {
+        this.finishClose();
+        done(errorByName('poll', 'EBADF', 'the Poll was closed while waiting'), 0);
+        return;
+      }
+      if (err) {
+        done(err, 0);
+        return;
+      }
       if (n === -1) {
         const e = errno();
-        if (e === EINTR) { done(null, 0); return; }
+        if (e === EINTR) {
+          done(null, 0);
+          return;
+        }
         done(systemError('poll', e), 0);
         return;
       }
       let count = 0;
-      try { count = n === 0 ? 0 : this.collect(sink, issued); } catch (e) { done(e as Error, 0); return; }
+      try {
+        count = n === 0 ? 0 : this.collect(sink, issued);
+      } catch (e) {
+        done(e as Error, 0);
+        return;
+      }
       if (this.dirty) this.rebuild();
       done(null, count);
     });
@@ -197,7 +236,10 @@ export class PollSelector implements Selector, WakerHost {
   /** Turns revents into events. `issued` is the slot table the poll ran with (async), or null (sync). */
   private collect(sink: EventSink, issued: Entry[] | null): number {
     const view = this.view;
-    if (view.getInt16(PFD_REVENTS, true) !== 0) { drain(this.notifyR, this.scratch); view.setInt16(PFD_REVENTS, 0, true); }
+    if (view.getInt16(PFD_REVENTS, true) !== 0) {
+      drain(this.notifyR, this.scratch);
+      view.setInt16(PFD_REVENTS, 0, true);
+    }
     const table = issued ?? this.slots;
     const cap = sink.capacity;
     let count = 0;
@@ -214,7 +256,8 @@ export class PollSelector implements Selector, WakerHost {
       count++;
       if (isDead(rev)) e.disabled = true;
       else if (e.owned && !e.waker) e.armed &= ~triggered(rev);
-      if (this.inflight || issued) this.dirty = true; else this.writeEntry(e);
+      if (this.inflight || issued) this.dirty = true;
+      else this.writeEntry(e);
     }
     return count;
   }
@@ -227,18 +270,26 @@ export class PollSelector implements Selector, WakerHost {
     if (r === -1 && errno() !== EAGAIN) throw systemError('write', errno());
   }
 
-  createWaker(token: Token): SysWaker { this.check('pipe'); return new PipeWaker(this, token); }
+  createWaker(token: Token): SysWaker {
+    this.check('pipe');
+    return new PipeWaker(this, token);
+  }
 
   close(): void {
     if (this.isClosed) return;
-    if (this.inflight) { this.interrupt(); this.isClosed = true; return; } // the worker still reads the array: finish when it returns
+    if (this.inflight) {
+      this.interrupt();
+      this.isClosed = true;
+      return;
+    } // the worker still reads the array: finish when it returns
     this.isClosed = true;
     this.finishClose();
   }
 
   private finishClose(): void {
     if (this.notifyR < 0) return;
-    closeFd(this.notifyR); closeFd(this.notifyW);
+    closeFd(this.notifyR);
+    closeFd(this.notifyW);
     this.notifyR = this.notifyW = -1;
     this.entries.clear();
     this.slots = [];

@@ -1,18 +1,31 @@
 // poll(2) event bits, as the poll(2) backend and event ports (whose events are poll(2) bits) use
 // them: mio's translations both ways, and what an edge-emulating source stops watching.
 import { Interest } from '../../../interest.js';
-import { Ready } from '../../selector.js';
-import { constant, mod } from '../../os.js';
 import { invalidArg } from '../../../validators.js';
+import { constant, mod } from '../../os.js';
+import { Ready } from '../../selector.js';
 
 /** The running target's poll(2) bits, read on first use (importing this elsewhere must not throw). */
-export interface PollBits { IN: number; OUT: number; PRI: number; ERR: number; HUP: number; NVAL: number; RDHUP: number }
+export interface PollBits {
+  IN: number;
+  OUT: number;
+  PRI: number;
+  ERR: number;
+  HUP: number;
+  NVAL: number;
+  RDHUP: number;
+}
 let bits: PollBits | null = null;
 export function pollBits(): PollBits {
-  return bits ??= {
-    IN: constant('POLLIN'), OUT: constant('POLLOUT'), PRI: constant('POLLPRI'), ERR: constant('POLLERR'),
-    HUP: constant('POLLHUP'), NVAL: constant('POLLNVAL'), RDHUP: mod.constants.POLLRDHUP ?? 0,
-  };
+  return (bits ??= {
+    IN: constant('POLLIN'),
+    OUT: constant('POLLOUT'),
+    PRI: constant('POLLPRI'),
+    ERR: constant('POLLERR'),
+    HUP: constant('POLLHUP'),
+    NVAL: constant('POLLNVAL'),
+    RDHUP: mod.constants.POLLRDHUP ?? 0,
+  });
 }
 
 /** The poll(2) events an interest asks for; `backend` names who refuses AIO/LIO. */
@@ -22,7 +35,8 @@ export function interestsToPoll(interest: Interest, backend: string): number {
   if (interest & Interest.READABLE) kind |= b.IN | b.RDHUP;
   if (interest & Interest.WRITABLE) kind |= b.OUT;
   if (interest & Interest.PRIORITY) kind |= b.PRI;
-  if (interest & (Interest.AIO | Interest.LIO)) throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by ${backend} (${mod.target.name})`);
+  if (interest & (Interest.AIO | Interest.LIO))
+    throw invalidArg(`Interest.${interest & Interest.AIO ? 'AIO' : 'LIO'} is not supported by ${backend} (${mod.target.name})`);
   return kind;
 }
 
@@ -52,4 +66,7 @@ export function triggered(rev: number): number {
 }
 
 /** Whether `rev` says the fd is gone or broken: the source is disabled until reregistered. */
-export function isDead(rev: number): boolean { const b = pollBits(); return (rev & (b.HUP | b.ERR | b.NVAL)) !== 0; }
+export function isDead(rev: number): boolean {
+  const b = pollBits();
+  return (rev & (b.HUP | b.ERR | b.NVAL)) !== 0;
+}
