@@ -17,7 +17,8 @@
 // garbage collector or isolate teardown frees, and each handle has a thread-exit destructor
 // (pthread_key_create with uv_signal_stop): when the thread ends, however it ends, the C library
 // takes the handles out of libuv's list, which gives the signal its default action back. What such
-// an end leaves is the loop's three fds and its memory, never freed memory in use.
+// an end leaves is the loop's four fds (backend, signal pipe, async eventfd) and its memory, never
+// freed memory in use.
 
 import { systemError } from '../errors.js';
 import { getWord, makeCallback, releaseCallback } from '../ffi.js';

@@ -31,12 +31,18 @@ export class ThreadWaitSelector implements Selector {
   readonly #addr: number;
   readonly #one = pinnedBuffer(1);
   readonly #scratch = pinnedBuffer(64);
+  // Bound here, not at the first wait: a worker can be terminated at any instant, and koffi binding
+  // a function while its environment is being torn down aborts the process (napi_throw fails). The
+  // calls a wait makes (poll, read to drain, write to interrupt) are bound before the Poll exists.
+  readonly #poll = fn('poll') as unknown as AsyncPoll;
+  readonly #write = fn('write');
 
   constructor(inner: Selector, fd: number) {
     this.#inner = inner;
     this.backend = inner.backend;
     this.#fd = fd;
     [this.#notifyR, this.#notifyW] = makePipe();
+    fn('read'); // drain()'s, bound now for the same reason
     this.#fds = pinnedBuffer(2 * layout('pollfd').size);
     this.#addr = addressOf(this.#fds);
     this.wait = {
@@ -84,7 +90,7 @@ export class ThreadWaitSelector implements Selector {
     slot(0, this.#fd);
     slot(l.size, this.#notifyR);
     this.#inflight = true;
-    (fn('poll') as unknown as AsyncPoll).async(this.#addr, 2, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs), (err, n) => {
+    this.#poll.async(this.#addr, 2, timeoutMs < 0 ? -1 : Math.ceil(timeoutMs), (err, n) => {
       this.#inflight = false;
       if (this.#closed) {
         this.#finishClose();
@@ -123,7 +129,7 @@ export class ThreadWaitSelector implements Selector {
   #interrupt(): void {
     if (this.#notifyW < 0) return;
     this.#one[0] = 1;
-    fn('write')(this.#notifyW, this.#one, 1); // a full pipe already interrupts
+    this.#write(this.#notifyW, this.#one, 1); // a full pipe already interrupts
   }
 
   close(): void {
