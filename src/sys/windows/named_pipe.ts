@@ -8,6 +8,10 @@
 // dequeued, so nothing the kernel writes into can be collected early. close() cancels what is in
 // flight (CancelIoEx) and the buffers stay referenced by the pending operations until then.
 //
+// Between the caller's buffer being measured (src/windows.ts) and the system call, nothing here runs
+// code a caller can reach: copies and zeroing are index loops (ffi.ts), never Buffer or
+// %TypedArray% methods a caller could patch.
+//
 // Readiness: a completion reports the bits of the operation that finished (WRITABLE for connect and
 // write, READABLE for read, plus ERROR/READ_CLOSED/WRITE_CLOSED as the result says), masked by the
 // interest the pipe was registered with. Reads are served from the buffer the kernel filled; the next
@@ -16,7 +20,7 @@
 
 import { Interest } from '../../interest.js';
 import { errorByName, systemError } from '../errors.js';
-import { addressOf, pinnedBuffer } from '../ffi.js';
+import { addressOf, copyBytes, pinnedBuffer, zeroBytes } from '../ffi.js';
 import { constant, fn, layout } from '../os.js';
 import { Ready } from '../selector.js';
 import type { OverlappedOp } from './afd.js';
@@ -125,7 +129,7 @@ export class PipeIo {
     const h = this.check('ConnectNamedPipe');
     if (this.#connected) return true;
     if (this.#connectPending) return null;
-    this.#connectOv.fill(0);
+    zeroBytes(this.#connectOv, 0, this.#connectOv.length);
     if (fn('ConnectNamedPipe')(h, this.#connectOv)) {
       this.#connected = true;
       return true;
@@ -160,7 +164,9 @@ export class PipeIo {
   read(into: Uint8Array, want: number): number | null {
     if (this.#readState === 'ready') {
       const n = Math.min(want, this.#readTo - this.#readFrom);
-      into.set(this.#readBuf.subarray(this.#readFrom, this.#readFrom + n));
+      const rb = this.#readBuf;
+      const at = this.#readFrom;
+      for (let i = 0; i < n; i++) into[i] = rb[at + i]!;
       this.#readFrom += n;
       if (this.#readFrom === this.#readTo) {
         this.#readState = 'idle';
@@ -190,8 +196,8 @@ export class PipeIo {
     if (this.#writePending) return null;
     if (want === 0) return 0;
     const n = Math.min(want, BUF);
-    this.#writeBuf.set(from.subarray(0, n));
-    this.#writeOv.fill(0);
+    copyBytes(this.#writeBuf, 0, from, n);
+    zeroBytes(this.#writeOv, 0, this.#writeOv.length);
     if (!fn('WriteFile')(h, this.#writeBuf, n, null, this.#writeOv)) {
       const e = lastError();
       if (e !== constant('ERROR_IO_PENDING')) throw systemError('WriteFile', e);
@@ -212,7 +218,7 @@ export class PipeIo {
   #startRead(): void {
     const h = this.#h;
     if (h === 0 || !this.#connected || this.#readState !== 'idle' || !this.#sel) return;
-    this.#readOv.fill(0);
+    zeroBytes(this.#readOv, 0, this.#readOv.length);
     if (!fn('ReadFile')(h, this.#readBuf, BUF, null, this.#readOv)) {
       const e = lastError();
       if (e === constant('ERROR_BROKEN_PIPE')) {
