@@ -1,22 +1,33 @@
 // Event-queue bench: a steady-state loop (poll, iterate, act) over pipes, reporting per delivered
 // event the CPU time, garbage collections (perf_hooks 'gc' entries) and FFI calls, for
-// `for (const ev of events)`, `events.get(i)` and `await poll.pollAsync()`.
-// Run: npm run bench:eventqueue [-- --events 1000000 --pipes 64]
+// `for (const ev of events)`, `events.get(i)` and `await poll.pollAsync()`, then for blocking waits
+// with each kind of timeout (null, 0, a whole and a fractional number of ms) at many events per wait
+// (every pipe written each turn) and at few (--few pipes).
+// Run: npm run bench:eventqueue [-- --events 1000000 --pipes 64 --few 4]
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Events, Interest, Poll } from '../src/index.js';
 import { callCounts } from '../src/sys/ffi.js';
 import { pipe, type Receiver, type Sender } from '../src/unix.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, pipes: { type: 'string', default: '64' } } });
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    pipes: { type: 'string', default: '64' },
+    few: { type: 'string', default: '4' },
+  },
+});
 const TOTAL = Number(values.events);
-const K = Number(values.pipes);
+const MANY = Number(values.pipes);
+const FEW = Number(values.few);
 
 type Mode = 'for-of' | 'get(i)' | 'pollAsync';
 
 async function run(
   mode: Mode,
   total: number,
+  K = MANY,
+  timeout: number | null = 1000,
 ): Promise<{ events: number; cpuUs: number; gcs: number; polls: number; calls: Record<string, number> }> {
   const poll = new Poll();
   const events = new Events(256);
@@ -55,13 +66,13 @@ async function run(
     if (mode === 'pollAsync') {
       while (delivered < until && polls < maxPolls) {
         write();
-        await poll.pollAsync(events, 1000);
+        await poll.pollAsync(events, timeout);
         consume();
       }
     } else {
       while (delivered < until && polls < maxPolls) {
         write();
-        poll.poll(events, 1000);
+        poll.poll(events, timeout);
         consume();
       }
     }
@@ -98,15 +109,21 @@ async function run(
 
 if (!(globalThis as { gc?: unknown }).gc)
   console.log('(run with node --expose-gc, as npm run bench:eventqueue does, to start each window with an empty young generation)');
-console.log(`event-queue bench: ${K} pipes, ${TOTAL} events per mode, backend ${new Poll().backend}, node ${process.version}`);
+console.log(`event-queue bench: ${MANY} pipes, ${TOTAL} events per mode, backend ${new Poll().backend}, node ${process.version}`);
 const rows: Record<string, string | number>[] = [];
 const cpuPerEvent: Record<string, number> = {};
-for (const mode of ['for-of', 'get(i)', 'pollAsync'] as Mode[]) {
-  const r = await run(mode, TOTAL);
-  cpuPerEvent[mode] = r.cpuUs / r.events;
+const runs: [Mode, number, number | null, string][] = [
+  ['for-of', MANY, 1000, 'for-of'],
+  ['get(i)', MANY, 1000, 'get(i)'],
+  ['pollAsync', MANY, 1000, 'pollAsync'],
+];
+for (const K of [MANY, FEW]) for (const t of [null, 0, 1000, 0.5]) runs.push(['for-of', K, t, `poll(${t}), ${K} pipes`]);
+for (const [mode, K, timeout, name] of runs) {
+  const r = await run(mode, TOTAL, K, timeout);
+  if (name === mode) cpuPerEvent[mode] = r.cpuUs / r.events;
   const waits = (r.calls.epoll_wait ?? 0) + (r.calls.poll ?? 0) + (r.calls.epoll_pwait2 ?? 0);
   rows.push({
-    mode,
+    mode: name,
     events: r.events,
     'CPU µs/event': (r.cpuUs / r.events).toFixed(3),
     GCs: r.gcs,

@@ -27,6 +27,7 @@ export const functions = {
   accept: F.accept_9eece37b,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime_89cca580,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,

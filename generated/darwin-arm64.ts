@@ -32,6 +32,7 @@ export const functions = {
   accept: F.accept,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime_cede739d,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,

@@ -28,6 +28,7 @@ export const functions = {
   accept4: F.accept4,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime_bd00f63c,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,

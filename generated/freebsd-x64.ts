@@ -98,6 +98,7 @@ export const functions = {
   accept4: F.accept4,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,

@@ -374,6 +374,50 @@ export const PostQueuedCompletionStatus_f0fb47d0 = {
   variadic: false,
   doc: 'PostQueuedCompletionStatus (ioapiset.h)',
 } as const;
+export const QueryPerformanceCounter = {
+  lib: 'kernel32',
+  symbol: 'QueryPerformanceCounter',
+  koffi: 'int QueryPerformanceCounter(uintptr_t lpPerformanceCount)',
+  errors: 'win32',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'QueryPerformanceCounter (profileapi.h): how long a timed wait has left',
+} as const;
+export const QueryPerformanceCounter_669327d5 = {
+  lib: 'kernel32',
+  symbol: 'QueryPerformanceCounter',
+  koffi: 'int __stdcall QueryPerformanceCounter(uintptr_t lpPerformanceCount)',
+  errors: 'win32',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'QueryPerformanceCounter (profileapi.h): how long a timed wait has left',
+} as const;
+export const QueryPerformanceFrequency = {
+  lib: 'kernel32',
+  symbol: 'QueryPerformanceFrequency',
+  koffi: 'int QueryPerformanceFrequency(void * lpFrequency)',
+  errors: 'win32',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'QueryPerformanceFrequency (profileapi.h): counts per second, fixed at boot',
+} as const;
+export const QueryPerformanceFrequency_0981dd78 = {
+  lib: 'kernel32',
+  symbol: 'QueryPerformanceFrequency',
+  koffi: 'int __stdcall QueryPerformanceFrequency(void * lpFrequency)',
+  errors: 'win32',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'QueryPerformanceFrequency (profileapi.h): counts per second, fixed at boot',
+} as const;
 export const ReadFile = {
   lib: 'kernel32',
   symbol: 'ReadFile',
@@ -637,6 +681,61 @@ export const calloc = {
   optional: false,
   variadic: false,
   doc: 'calloc(3): NULL when out of memory',
+} as const;
+export const clock_gettime = {
+  lib: 'libc',
+  symbol: 'clock_gettime',
+  koffi: 'int clock_gettime(int clockid, uintptr_t tp)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'clock_gettime(2): how long a timed wait has left after a signal cut it short',
+} as const;
+export const clock_gettime_29db8598 = {
+  lib: 'libc',
+  symbol: '__clock_gettime50',
+  koffi: 'int __clock_gettime50(unsigned int clockid, uintptr_t tp)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'clock_gettime(2): how long a timed wait has left after a signal cut it short',
+} as const;
+export const clock_gettime_89cca580 = {
+  lib: 'libc',
+  symbol: 'clock_gettime',
+  koffi: 'int clock_gettime(long long clockid, uintptr_t tp)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'clock_gettime(2): how long a timed wait has left after a signal cut it short',
+} as const;
+export const clock_gettime_bd00f63c = {
+  lib: 'libc',
+  symbol: 'clock_gettime',
+  koffi: 'int clock_gettime(unsigned long clockid, uintptr_t tp)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'clock_gettime(2): how long a timed wait has left after a signal cut it short',
+} as const;
+export const clock_gettime_cede739d = {
+  lib: 'libc',
+  symbol: 'clock_gettime',
+  koffi: 'int clock_gettime(unsigned int clockid, uintptr_t tp)',
+  errors: 'errno',
+  blocking: false,
+  hot: true,
+  optional: false,
+  variadic: false,
+  doc: 'clock_gettime(2): how long a timed wait has left after a signal cut it short',
 } as const;
 export const close = {
   lib: 'libc',

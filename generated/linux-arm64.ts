@@ -121,6 +121,7 @@ export const functions = {
   accept4: F.accept4,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime,
   close: F.close,
   connect: F.connect,
   epoll_create1: F.epoll_create1,

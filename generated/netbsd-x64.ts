@@ -28,6 +28,7 @@ export const functions = {
   accept4: F.accept4,
   bind: F.bind,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime_29db8598,
   close: F.close,
   connect: F.connect,
   fcntl: F.fcntl,

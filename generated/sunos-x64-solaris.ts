@@ -34,6 +34,7 @@ export const functions = {
   accept4: F.accept4,
   bind: F.bind_f346973c,
   calloc: F.calloc,
+  clock_gettime: F.clock_gettime,
   close: F.close,
   connect: F.connect_eb84f91a,
   fcntl: F.fcntl,

@@ -66,6 +66,7 @@ export type ConstantName =
   | 'AF_INET6'
   | 'AF_UNIX'
   | 'AF_UNSPEC'
+  | 'CLOCK_MONOTONIC'
   | 'E2BIG'
   | 'EACCES'
   | 'EADDRINUSE'
@@ -503,6 +504,8 @@ export type FunctionName =
   | 'NtCreateFile'
   | 'NtDeviceIoControlFile'
   | 'PostQueuedCompletionStatus'
+  | 'QueryPerformanceCounter'
+  | 'QueryPerformanceFrequency'
   | 'ReadFile'
   | 'RtlNtStatusToDosError'
   | 'SetFileCompletionNotificationModes'
@@ -516,6 +519,7 @@ export type FunctionName =
   | 'accept4'
   | 'bind'
   | 'calloc'
+  | 'clock_gettime'
   | 'close'
   | 'closesocket'
   | 'connect'
@@ -722,6 +726,10 @@ export interface SysCalls {
   NtDeviceIoControlFile: (FileHandle: number | bigint, Event: number | bigint, ApcRoutine: Address, ApcContext: Address, IoStatusBlock: Address, IoControlCode: number, InputBuffer: Address, InputBufferLength: number, OutputBuffer: Address, OutputBufferLength: number) => number;
   /** `BOOL WINAPI PostQueuedCompletionStatus(HANDLE CompletionPort, DWORD dwNumberOfBytesTransferred, ULONG_PTR dwCompletionKey, OVERLAPPED *lpOverlapped)` — PostQueuedCompletionStatus (ioapiset.h) */
   PostQueuedCompletionStatus: (CompletionPort: number | bigint, dwNumberOfBytesTransferred: number, dwCompletionKey: number | bigint, lpOverlapped: Pointer) => number;
+  /** `BOOL WINAPI QueryPerformanceCounter(LARGE_INTEGER *lpPerformanceCount)` — QueryPerformanceCounter (profileapi.h): how long a timed wait has left */
+  QueryPerformanceCounter: (lpPerformanceCount: Address) => number;
+  /** `BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER *lpFrequency)` — QueryPerformanceFrequency (profileapi.h): counts per second, fixed at boot */
+  QueryPerformanceFrequency: (lpFrequency: Pointer) => number;
   /** `BOOL WINAPI ReadFile(HANDLE hFile, void *lpBuffer, DWORD nNumberOfBytesToRead, DWORD *lpNumberOfBytesRead, OVERLAPPED *lpOverlapped)` — ReadFile (fileapi.h) */
   ReadFile: (hFile: number | bigint, lpBuffer: Pointer, nNumberOfBytesToRead: number, lpNumberOfBytesRead: Pointer, lpOverlapped: Pointer) => number;
   /** `ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status)` — RtlNtStatusToDosError (winternl.h) */
@@ -748,6 +756,8 @@ export interface SysCalls {
   bind: (sockfd: number, addr: Pointer, addrlen: number) => number;
   /** `void *calloc(size_t nmemb, size_t size)` — calloc(3): NULL when out of memory */
   calloc: (nmemb: number | bigint, size: number | bigint) => unknown;
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)` — clock_gettime(2): how long a timed wait has left after a signal cut it short */
+  clock_gettime: (clockid: number | bigint, tp: Address) => number;
   /** `int close(int fd)` — close(2) */
   close: (fd: number) => number;
   /** `int WSAAPI closesocket(SOCKET s)` — closesocket (winsock2.h) */

@@ -160,6 +160,8 @@ export const functions = {
   NtCreateFile: F.NtCreateFile,
   NtDeviceIoControlFile: F.NtDeviceIoControlFile,
   PostQueuedCompletionStatus: F.PostQueuedCompletionStatus,
+  QueryPerformanceCounter: F.QueryPerformanceCounter,
+  QueryPerformanceFrequency: F.QueryPerformanceFrequency,
   ReadFile: F.ReadFile,
   RtlNtStatusToDosError: F.RtlNtStatusToDosError,
   SetFileCompletionNotificationModes: F.SetFileCompletionNotificationModes,

@@ -160,6 +160,8 @@ export const functions = {
   NtCreateFile: F.NtCreateFile_2aec74d0,
   NtDeviceIoControlFile: F.NtDeviceIoControlFile_22cdf316,
   PostQueuedCompletionStatus: F.PostQueuedCompletionStatus_f0fb47d0,
+  QueryPerformanceCounter: F.QueryPerformanceCounter_669327d5,
+  QueryPerformanceFrequency: F.QueryPerformanceFrequency_0981dd78,
   ReadFile: F.ReadFile_2439e47d,
   RtlNtStatusToDosError: F.RtlNtStatusToDosError_8379793f,
   SetFileCompletionNotificationModes: F.SetFileCompletionNotificationModes_7c5cd895,

@@ -12,12 +12,16 @@
 // the fd once its number is reused; only then are the fds closed. A Waker whose slot a dead wake
 // still holds keeps its fd open (one fd leaked rather than a stray write).
 //
+// A worker's Signals are announced as records (src/sys/signals.ts): the reaping thread finishes
+// each private libuv loop still open, which closes its fds.
+//
 // What it cannot reach: a worker started by a thread that never loaded metal-io, and fds that are
 // not the library's to close (SourceFd, an fd given away with intoRawFd or to node:net).
 import { BroadcastChannel, isMainThread, threadId, type Worker } from 'node:worker_threads';
 import { debug } from './debug.js';
 import { hi32, join32, lo32 } from './sys/ffi.js';
 import { sock } from './sys/net.js';
+import { reapSignalSet } from './sys/signals.js';
 import { closeSlot } from './sys/waker-guard.js';
 
 const channel = new BroadcastChannel('metal-io:orphans');
@@ -95,14 +99,22 @@ export function untrackGuard(e: number): void {
   guardTables.remove(e);
 }
 
+/**
+ * Announces a Signals' record (src/sys/signals.ts): when this worker ends, the thread that started
+ * it finishes the private libuv loop the record names, if it is still open, closing its fds.
+ */
+export function trackSignals(record: Int32Array): void {
+  if (tracking) channel.postMessage({ thread: threadId, signals: record.buffer });
+}
+
 // ---- the workers this thread starts ------------------------------------------------------------
 
-const known = new Map<number, { fds: Int32Array[]; guards: Int32Array[] }>(); // worker threadId -> its tables
+const known = new Map<number, { fds: Int32Array[]; guards: Int32Array[]; signals: Int32Array[] }>(); // worker threadId -> its tables and records
 const dead = new Set<number>(); // exited, tables may still be on their way
-/** What this thread closed for ended workers, and closes that failed (a failure would be a bug: an fd closed twice). */
-export const reaped: { closed: number; failed: number } = ((globalThis as Record<symbol, unknown>)[
+/** What this thread closed for ended workers (fds, and Signals' loops with theirs), and closes that failed (a failure would be a bug: an fd closed twice). */
+export const reaped: { closed: number; loops: number; failed: number } = ((globalThis as Record<symbol, unknown>)[
   Symbol.for('metal-io.orphans.reaped')
-] ??= { closed: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
+] ??= { closed: 0, loops: 0, failed: 0 }) as never; // one count per thread, however many copies of the library it loaded
 
 /** Closes the dead worker's Wakers in the waker table (waiting for wakes in flight); returns the fds that must stay open. */
 function closeGuards(table: Int32Array, keep: Set<number>): void {
@@ -133,27 +145,43 @@ function reap(table: Int32Array, keep: ReadonlySet<number> = noFds): number {
 
 const noFds: ReadonlySet<number> = new Set();
 
+/** Finishes a dead worker's Signals (libuv closes its loop's fds); returns 1 if it did. */
+function reapSignals(record: Int32Array): number {
+  try {
+    if (!reapSignalSet(record)) return 0;
+    reaped.loops++;
+    return 1;
+  } catch (e) {
+    reaped.failed++;
+    debug('finishing a Signals of an ended worker: %s', (e as Error).message);
+    return 0;
+  }
+}
+
 channel.onmessage = (m: MessageEvent) => {
-  const { thread, table, guards, gone } = m.data as {
+  const { thread, table, guards, signals, gone } = m.data as {
     thread: number;
     table?: SharedArrayBuffer;
     guards?: SharedArrayBuffer;
+    signals?: SharedArrayBuffer;
     gone?: boolean;
   };
   if (gone) {
     known.delete(thread);
     return;
   }
-  if (!table && !guards) return;
-  const t = new Int32Array((table ?? guards)!);
+  const buffer = table ?? guards ?? signals;
+  if (!buffer) return;
+  const t = new Int32Array(buffer);
   if (dead.has(thread)) {
     if (table) reap(t);
-    else closeGuards(t, new Set());
+    else if (guards) closeGuards(t, new Set());
+    else reapSignals(t);
     return;
   } // announced before the worker died, heard after
   let k = known.get(thread);
-  if (!k) known.set(thread, (k = { fds: [], guards: [] }));
-  (table ? k.fds : k.guards).push(t);
+  if (!k) known.set(thread, (k = { fds: [], guards: [], signals: [] }));
+  (table ? k.fds : guards ? k.guards : k.signals).push(t);
 };
 
 process.on('worker', (w: Worker) => {
@@ -164,11 +192,13 @@ process.on('worker', (w: Worker) => {
     const keep = new Set<number>();
     for (const t of k?.guards ?? []) closeGuards(t, keep); // before any fd: no wake may reach a reused number
     for (const t of k?.fds ?? []) n += reap(t, keep);
+    let loops = 0;
+    for (const t of k?.signals ?? []) loops += reapSignals(t);
     known.delete(id);
     dead.add(id);
     // Tables announced just before the end may still be queued; after that the id is done with.
     setTimeout(() => dead.delete(id), 5000).unref();
     channel.postMessage({ thread: id, gone: true });
-    if (n) debug('worker %d ended holding %d fds: closed them', id, n);
+    if (n || loops) debug('worker %d ended holding %d fds and %d Signals: closed them', id, n, loops);
   });
 });

@@ -10,6 +10,7 @@ import { envFaults, type Faults, parseFaults } from './faults.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { type Interest, validInterest } from './interest.js';
 import { createSelector } from './sys/backend.js';
+import { type Stopwatch, stopwatch } from './sys/clock.js';
 import { type FdWatch, restartWatch, watchReadable } from './sys/koffi.js';
 import type { Selector, WaitStrategy } from './sys/selector.js';
 import { type Token, validToken } from './token.js';
@@ -65,6 +66,8 @@ interface Book {
   readonly needWritable: Set<object> | null;
 }
 const books = new WeakMap<Selector, Book>();
+/** This thread's clock for timed waits cut short (made with the first Poll: no binding happens mid-wait). */
+let clock: Stopwatch | null = null;
 /** The Books with retries pending, for retryAllNow(). */
 const booksWithDue = new Set<Book>();
 
@@ -548,6 +551,7 @@ export class Poll implements Disposable {
       needWritable: check !== 0 ? new Set() : null,
     };
     this.#selector = createSelector();
+    clock ??= stopwatch();
     this.#core = new PollCore(this.#selector);
     this.#registry = new Registry(this.#selector, this);
     books.set(this.#selector, this.#book);
@@ -605,7 +609,9 @@ export class Poll implements Disposable {
     if (book.check !== 0) audit(book);
     this.#begin(ev);
     const sel = this.#selector;
-    const start = t > 0 ? performance.now() : 0;
+    // The clock starts in memory it owns (no number is made per wait); it is read only when a
+    // wait comes back early with nothing.
+    if (t > 0) clock!.start();
     const f = book.faults;
     let n = 0;
     if (f?.hit())
@@ -615,7 +621,7 @@ export class Poll implements Disposable {
     // rest, as libuv does and Python since PEP 475: a wait ends with events or after the timeout.
     while (n === 0 && t !== 0) {
       let left = -1;
-      if (t > 0 && (left = t - (performance.now() - start)) <= 0) break;
+      if (t > 0 && (left = t - clock!.elapsed()) <= 0) break;
       n = sel.select(ev, left);
     }
     ev.len = book.due.size === 0 && f === null && book.check === 0 ? n : finish(book, ev, n);

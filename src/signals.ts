@@ -15,8 +15,9 @@ import { inspect } from 'node:util';
 import { closeOnCollect } from './finalizer.js';
 import type { Interest } from './interest.js';
 import { IoSource } from './io-source.js';
+import { trackSignals } from './orphans.js';
 import type { Registry, Source } from './poll.js';
-import { createSignalSet, type SignalSet } from './sys/signals.js';
+import { createSignalSet, type SignalSet, signalRecord } from './sys/signals.js';
 import type { Token } from './token.js';
 import { argTypeError, argValueError, guardThis } from './validators.js';
 
@@ -35,6 +36,17 @@ function signalNumber(s: unknown): number {
     throw argValueError('signals', `has an unknown signal number ${s}`, s);
   }
   throw argTypeError('signals', "an iterable of signal names ('SIGTERM') or numbers", s);
+}
+
+/**
+ * The signal set's fd as a source: closed when dropped or at a worker's exit like any other, but
+ * not one of the fds the starter of a terminated worker closes by number: that thread finishes the
+ * set's loop from its record (src/orphans.ts), which closes this fd with the loop's others.
+ */
+class SignalSource extends IoSource {
+  override get ownedFds(): number[] {
+    return [];
+  }
 }
 
 /** A Source that reports POSIX signals as readable events (signalfd-like, on any Unix backend). */
@@ -68,11 +80,14 @@ export class Signals implements Source, Disposable {
       throw e;
     }
     if (nums.length === 0) throw argValueError('signals', 'must name at least one signal', signals);
-    const set = createSignalSet(nums);
+    // Announced before the loop exists: a worker ended at any point after leaves it to its starter.
+    const record = signalRecord();
+    trackSignals(record);
+    const set = createSignalSet(nums, record);
     this.#set = set;
     this.#signals = Object.freeze(nums.map((n) => byNumber.get(n)!));
     // The fd belongs to the signal set: closing the source closes the set (deregistered first).
-    this.#io = new IoSource(set.fd, 'Signals', () => set.close());
+    this.#io = new SignalSource(set.fd, 'Signals', () => set.close());
     closeOnCollect(this, this.#io);
   }
 

@@ -288,6 +288,8 @@ test('requires: each backend and socket API lists every function, constant and s
     'src/sys/unix/waker.ts': ['bsd'],
     'src/sys/unix/mmsg.ts': ['bsd'],
     'src/sys/unix/signals.ts': ['bsd'],
+    'src/sys/unix/clock.ts': ['bsd'],
+    'src/sys/windows/clock.ts': ['iocp'],
     'src/net/uds.ts': ['bsd'],
     'src/unix.ts': ['bsd'],
     'src/windows.ts': ['winsock', 'iocp'],

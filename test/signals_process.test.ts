@@ -96,9 +96,10 @@ test("while a Signals catches SIGTERM the process lives; after close() SIGTERM's
 // A worker can be terminated at any instant, running no JavaScript on the way out, while libuv's
 // process-wide signal list holds its Signals' handles: idle, spinning in a loop, or just after a
 // catch. The process must live on (no freed memory reached: this was a SIGSEGV), another thread's
-// Signals must work, a worker that exits normally must give its fds back, and once nothing catches
+// Signals must work, a worker that exits normally must give its fds back, one that is terminated
+// must leave none (its starter closes them and finishes its Signals' loop), and once nothing catches
 // SIGUSR2 its default action (terminate) must be back, proving the dead workers' handles are gone.
-test('workers terminated while their Signals are open: no crash, others still catch, default action comes back', () => {
+test('workers terminated while their Signals are open: no crash, no fd left, others still catch, default action comes back', () => {
   if (windows) {
     console.log('  SKIP worker termination with Signals: POSIX signals, this is win32');
     return;
@@ -163,6 +164,18 @@ test('workers terminated while their Signals are open: no crash, others still ca
         await left('plain');
         const n = (await left('exit')) - (await left('plain'));
         console.log('fds after a normal exit ' + n);
+        // And what a terminated one leaves: its starter closes its fds and finishes its Signals' loop.
+        const base = await left('plain');
+        const ended = async (mode) => {
+          const before = fds();
+          const w = await start(mode);
+          await w.terminate();
+          await w.exited;
+          // libkqueue releases a closed kqueue's own fds from its monitoring thread, a moment later.
+          for (let i = 0; i < 40 && fds() - before > base; i++) await new Promise((r) => setTimeout(r, 50));
+          return fds() - before;
+        };
+        for (const mode of ['idle', 'spin', 'catch']) console.log('fds after terminating a ' + mode + ' worker ' + ((await ended(mode)) - base));
       }
       console.log('sending SIGUSR2 with nothing catching it');
       process.kill(process.pid, 'SIGUSR2');
@@ -172,7 +185,10 @@ test('workers terminated while their Signals are open: no crash, others still ca
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60000 });
     const out = `${r.stdout}${r.stderr}`;
     assert.match(r.stdout, /caught after every termination/, out);
-    if (process.platform === 'linux') assert.match(r.stdout, /fds after a normal exit 0\n/, out);
+    if (process.platform === 'linux') {
+      assert.match(r.stdout, /fds after a normal exit 0\n/, out);
+      for (const mode of ['idle', 'spin', 'catch']) assert.match(r.stdout, new RegExp(`fds after terminating a ${mode} worker 0\n`), out);
+    }
     assert.match(r.stdout, /sending SIGUSR2/, out);
     assert.is(r.signal, 'SIGUSR2', `not killed by SIGUSR2's default action: ${r.signal} ${r.status}\n${out}`);
     assert.not.match(r.stdout, /still alive/);

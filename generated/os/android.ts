@@ -5,6 +5,7 @@ export const constants = {
   AF_INET6: 10,
   AF_UNIX: 1,
   AF_UNSPEC: 0,
+  CLOCK_MONOTONIC: 1,
   E2BIG: 7,
   EACCES: 13,
   EADDRINUSE: 98,

@@ -5,6 +5,7 @@ export const constants = {
   AF_INET6: 28,
   AF_UNIX: 1,
   AF_UNSPEC: 0,
+  CLOCK_MONOTONIC: 4,
   E2BIG: 7,
   EACCES: 13,
   EADDRINUSE: 48,

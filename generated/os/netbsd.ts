@@ -6,6 +6,7 @@ export const constants = {
   AF_INET6: 24,
   AF_UNIX: 1,
   AF_UNSPEC: 0,
+  CLOCK_MONOTONIC: 3,
   E2BIG: 7,
   EACCES: 13,
   EADDRINUSE: 48,

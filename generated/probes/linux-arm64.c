@@ -147,6 +147,7 @@ __attribute__((used, section(METAL_PROBE_SECTION))) const unsigned long long met
   (unsigned long long)(long long)(AF_INET6), /* AF_INET6 */
   (unsigned long long)(long long)(AF_UNIX), /* AF_UNIX */
   (unsigned long long)(long long)(AF_UNSPEC), /* AF_UNSPEC */
+  (unsigned long long)(long long)(CLOCK_MONOTONIC), /* CLOCK_MONOTONIC */
   (unsigned long long)(long long)(E2BIG), /* E2BIG */
   (unsigned long long)(long long)(EACCES), /* EACCES */
   (unsigned long long)(long long)(EADDRINUSE), /* EADDRINUSE */

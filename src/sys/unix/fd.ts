@@ -1,7 +1,7 @@
 // File-descriptor helpers shared by the Unix backends and net types (close-on-exec, non-blocking).
 
 import { systemError } from '../errors.js';
-import { addressOf, errno, pinnedBuffer } from '../ffi.js';
+import { addressOf, errno, pinnedBuffer, pinnedWords } from '../ffi.js';
 import { constant, fn, has, mod } from '../os.js';
 
 const O_NONBLOCK = mod.constants.O_NONBLOCK ?? 0;
@@ -99,10 +99,4 @@ export function drain(fd: number, scratch: Buffer): void {
   }
 }
 
-/** Writes an integer field of 4 or 8 bytes (time_t and long differ across targets). */
-export function writeInt(buf: Buffer, field: { offset: number; size: number }, v: number): void {
-  if (field.size === 8) buf.writeBigInt64LE(BigInt(v), field.offset);
-  else buf.writeInt32LE(v, field.offset);
-}
-
-export { addressOf, errno, pinnedBuffer };
+export { addressOf, errno, pinnedBuffer, pinnedWords };

@@ -2,7 +2,8 @@
 // grows between waits, and a pinned timespec. Pinned (ArrayBuffer-backed, never moved by V8), as
 // their addresses go to the kernel; allocated only when a larger Events first asks for it.
 import type { StructInfo } from '../../../../generated/types.js';
-import { addressOf, pinnedBuffer, writeInt } from '../fd.js';
+import { putWord } from '../../ffi.js';
+import { addressOf, pinnedBuffer, pinnedWords } from '../fd.js';
 
 export class EventArray {
   buf = pinnedBuffer(0);
@@ -19,18 +20,24 @@ export class EventArray {
 }
 
 export class TimespecArg {
-  private readonly buf: Buffer;
+  private readonly words: Uint32Array;
   private readonly addr: number;
-  constructor(private readonly ts: StructInfo) {
-    this.buf = pinnedBuffer(ts.size);
-    this.addr = addressOf(this.buf);
+  private readonly sec: { offset: number; size: number };
+  private readonly nsec: { offset: number; size: number };
+  constructor(ts: StructInfo) {
+    const { bytes, words } = pinnedWords(ts.size);
+    this.words = words;
+    this.addr = addressOf(bytes);
+    this.sec = ts.fields.tv_sec!;
+    this.nsec = ts.fields.tv_nsec!;
   }
   /** Writes `timeoutMs` (fractions kept to the nanosecond); returns its address, or 0 (NULL: wait forever) when negative. */
   at(timeoutMs: number): number {
     if (timeoutMs < 0) return 0;
+    // Word writes of non-negative numbers: no BigInt, no Buffer method, nothing allocated per wait.
     const ns = Math.round(timeoutMs * 1e6);
-    writeInt(this.buf, this.ts.fields.tv_sec!, Math.floor(ns / 1e9));
-    writeInt(this.buf, this.ts.fields.tv_nsec!, ns % 1e9);
+    putWord(this.words, this.sec.offset, Math.floor(ns / 1e9), this.sec.size);
+    putWord(this.words, this.nsec.offset, ns % 1e9, this.nsec.size);
     return this.addr;
   }
 }
