@@ -1,6 +1,6 @@
 // Event-queue bench: a steady-state loop (poll, iterate, act) over pipes, reporting per delivered
 // event the CPU time, garbage collections (perf_hooks 'gc' entries) and FFI calls, for
-// `for (const ev of events)`, `events.get(i)` and `await poll.pollAsync()`, then for blocking waits
+// `for (const ev of events)`, `events.get(i)`, `await poll.pollAsync()` and `poll.run()`, then for blocking waits
 // with each kind of timeout (null, 0, a whole and a fractional number of ms) at many events per wait
 // (every pipe written each turn) and at few (--few pipes).
 // Run: npm run bench:eventqueue [-- --events 1000000 --pipes 64 --few 4]
@@ -21,7 +21,7 @@ const TOTAL = Number(values.events);
 const MANY = Number(values.pipes);
 const FEW = Number(values.few);
 
-type Mode = 'for-of' | 'get(i)' | 'pollAsync';
+type Mode = 'for-of' | 'get(i)' | 'pollAsync' | 'run';
 
 async function run(
   mode: Mode,
@@ -63,7 +63,22 @@ async function run(
     delivered += events.length;
   };
   const loop = async (until: number, maxPolls: number) => {
-    if (mode === 'pollAsync') {
+    if (mode === 'run') {
+      // The callback runner: each turn consumes and writes again, inside Node's loop.
+      await new Promise<void>((resolve) => {
+        write();
+        const r = poll.run(
+          () => {
+            consume();
+            if (delivered >= until || polls >= maxPolls) {
+              r.stop();
+              resolve();
+            } else write();
+          },
+          { events },
+        );
+      });
+    } else if (mode === 'pollAsync') {
       while (delivered < until && polls < maxPolls) {
         write();
         await poll.pollAsync(events, timeout);
@@ -116,6 +131,9 @@ const runs: [Mode, number, number | null, string][] = [
   ['for-of', MANY, 1000, 'for-of'],
   ['get(i)', MANY, 1000, 'get(i)'],
   ['pollAsync', MANY, 1000, 'pollAsync'],
+  ['run', MANY, null, 'run'],
+  ['pollAsync', FEW, 1000, `pollAsync, ${FEW} pipes`],
+  ['run', FEW, null, `run, ${FEW} pipes`],
 ];
 for (const K of [MANY, FEW]) for (const t of [null, 0, 1000, 0.5]) runs.push(['for-of', K, t, `poll(${t}), ${K} pipes`]);
 for (const [mode, K, timeout, name] of runs) {
@@ -150,3 +168,4 @@ console.table(rows);
   console.log(`observer check: ${gcs} GCs while allocating 2M small objects (must be > 0)`);
 }
 console.log(`pollAsync / poll CPU per event: ${(cpuPerEvent.pollAsync! / cpuPerEvent['for-of']!).toFixed(3)}x`);
+console.log(`run / poll CPU per event: ${(cpuPerEvent.run! / cpuPerEvent['for-of']!).toFixed(3)}x`);

@@ -1474,6 +1474,17 @@ export const uv_close = {
   variadic: false,
   doc: 'uv_close (uv.h)',
 } as const;
+export const uv_default_loop = {
+  lib: 'libuv',
+  symbol: 'uv_default_loop',
+  koffi: 'void * uv_default_loop(void)',
+  errors: 'none',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_default_loop (uv.h): Node\'s main-thread loop',
+} as const;
 export const uv_handle_size = {
   lib: 'libuv',
   symbol: 'uv_handle_size',
@@ -1518,6 +1529,50 @@ export const uv_loop_size = {
   variadic: false,
   doc: 'uv_loop_size (uv.h)',
 } as const;
+export const uv_poll_init = {
+  lib: 'libuv',
+  symbol: 'uv_poll_init',
+  koffi: 'int uv_poll_init(void * loop, void * handle, int fd)',
+  errors: 'uv',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_poll_init (uv.h)',
+} as const;
+export const uv_poll_start = {
+  lib: 'libuv',
+  symbol: 'uv_poll_start',
+  koffi: 'int uv_poll_start(void * handle, int events, void * cb)',
+  errors: 'uv',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_poll_start (uv.h)',
+} as const;
+export const uv_poll_stop = {
+  lib: 'libuv',
+  symbol: 'uv_poll_stop',
+  koffi: 'int uv_poll_stop(void * handle)',
+  errors: 'uv',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_poll_stop (uv.h)',
+} as const;
+export const uv_ref = {
+  lib: 'libuv',
+  symbol: 'uv_ref',
+  koffi: 'void uv_ref(void * handle)',
+  errors: 'none',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_ref (uv.h): the handle keeps the loop alive',
+} as const;
 export const uv_run = {
   lib: 'libuv',
   symbol: 'uv_run',
@@ -1561,6 +1616,17 @@ export const uv_signal_stop = {
   optional: false,
   variadic: false,
   doc: 'uv_signal_stop (uv.h)',
+} as const;
+export const uv_unref = {
+  lib: 'libuv',
+  symbol: 'uv_unref',
+  koffi: 'void uv_unref(void * handle)',
+  errors: 'none',
+  blocking: false,
+  hot: false,
+  optional: false,
+  variadic: false,
+  doc: 'uv_unref (uv.h): it does not',
 } as const;
 export const write = {
   lib: 'libc',

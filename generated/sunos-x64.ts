@@ -86,18 +86,24 @@ export const functions = {
   socketpair: F.socketpair_9d322bbf,
   uv_backend_fd: F.uv_backend_fd,
   uv_close: F.uv_close,
+  uv_default_loop: F.uv_default_loop,
   uv_handle_size: F.uv_handle_size,
   uv_loop_close: F.uv_loop_close,
   uv_loop_init: F.uv_loop_init,
   uv_loop_size: F.uv_loop_size,
+  uv_poll_init: F.uv_poll_init,
+  uv_poll_start: F.uv_poll_start,
+  uv_poll_stop: F.uv_poll_stop,
+  uv_ref: F.uv_ref,
   uv_run: F.uv_run,
   uv_signal_init: F.uv_signal_init,
   uv_signal_start: F.uv_signal_start,
   uv_signal_stop: F.uv_signal_stop,
+  uv_unref: F.uv_unref,
   write: F.write,
   writev: F.writev,
 } as const;
 /** Constants and structs taken from a group key (bsd, unix, ...) that no compiler here checked for this target: their header citations are the proof. */
-export const inherited = ['UV_RUN_NOWAIT', 'UV_SIGNAL', 'iovec', 'ip_mreq', 'linger', 'pollfd', 'timespec'] as const;
+export const inherited = ['UV_POLL', 'UV_READABLE', 'UV_RUN_NOWAIT', 'UV_SIGNAL', 'iovec', 'ip_mreq', 'linger', 'pollfd', 'timespec'] as const;
 const mod = { target, libraries, constants, errnoNames, structs, functions, inherited } satisfies SysModule;
 export default mod;

@@ -390,6 +390,8 @@ export type ConstantName =
   | 'TCP_NODELAY'
   | 'UDP_GRO'
   | 'UDP_SEGMENT'
+  | 'UV_POLL'
+  | 'UV_READABLE'
   | 'UV_RUN_NOWAIT'
   | 'UV_SIGNAL'
   | 'WAIT_TIMEOUT'
@@ -565,14 +567,20 @@ export type FunctionName =
   | 'socketpair'
   | 'uv_backend_fd'
   | 'uv_close'
+  | 'uv_default_loop'
   | 'uv_handle_size'
   | 'uv_loop_close'
   | 'uv_loop_init'
   | 'uv_loop_size'
+  | 'uv_poll_init'
+  | 'uv_poll_start'
+  | 'uv_poll_stop'
+  | 'uv_ref'
   | 'uv_run'
   | 'uv_signal_init'
   | 'uv_signal_start'
   | 'uv_signal_stop'
+  | 'uv_unref'
   | 'write'
   | 'writev'
   | 'ws_accept'
@@ -848,6 +856,8 @@ export interface SysCalls {
   uv_backend_fd: (loop: Pointer) => number;
   /** `void uv_close(uv_handle_t *handle, uv_close_cb close_cb)` — uv_close (uv.h) */
   uv_close: (handle: Pointer, close_cb: FunctionPointer) => void;
+  /** `uv_loop_t *uv_default_loop(void)` — uv_default_loop (uv.h): Node's main-thread loop */
+  uv_default_loop: () => unknown;
   /** `size_t uv_handle_size(uv_handle_type type)` — uv_handle_size (uv.h) */
   uv_handle_size: (type: number) => number | bigint;
   /** `int uv_loop_close(uv_loop_t *loop)` — uv_loop_close (uv.h) */
@@ -856,6 +866,14 @@ export interface SysCalls {
   uv_loop_init: (loop: Pointer) => number;
   /** `size_t uv_loop_size(void)` — uv_loop_size (uv.h) */
   uv_loop_size: () => number | bigint;
+  /** `int uv_poll_init(uv_loop_t *loop, uv_poll_t *handle, int fd)` — uv_poll_init (uv.h) */
+  uv_poll_init: (loop: Pointer, handle: Pointer, fd: number) => number;
+  /** `int uv_poll_start(uv_poll_t *handle, int events, uv_poll_cb cb)` — uv_poll_start (uv.h) */
+  uv_poll_start: (handle: Pointer, events: number, cb: FunctionPointer) => number;
+  /** `int uv_poll_stop(uv_poll_t *handle)` — uv_poll_stop (uv.h) */
+  uv_poll_stop: (handle: Pointer) => number;
+  /** `void uv_ref(uv_handle_t *handle)` — uv_ref (uv.h): the handle keeps the loop alive */
+  uv_ref: (handle: Pointer) => void;
   /** `int uv_run(uv_loop_t *loop, uv_run_mode mode)` — uv_run (uv.h) */
   uv_run: (loop: Pointer, mode: number) => number;
   /** `int uv_signal_init(uv_loop_t *loop, uv_signal_t *handle)` — uv_signal_init (uv.h) */
@@ -864,6 +882,8 @@ export interface SysCalls {
   uv_signal_start: (handle: Pointer, signal_cb: FunctionPointer, signum: number) => number;
   /** `int uv_signal_stop(uv_signal_t *handle)` — uv_signal_stop (uv.h) */
   uv_signal_stop: (handle: Pointer) => number;
+  /** `void uv_unref(uv_handle_t *handle)` — uv_unref (uv.h): it does not */
+  uv_unref: (handle: Pointer) => void;
   /** `ssize_t write(int fd, const void *buf, size_t count)` — write(2) */
   write: (fd: number, buf: Pointer, count: number | bigint) => number;
   /** `ssize_t writev(int fd, const struct iovec *iov, int iovcnt)` — writev(2) */

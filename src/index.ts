@@ -4,7 +4,16 @@
 export type { SystemError } from './errors.js';
 export { Event, Events } from './event.js';
 export { Interest } from './interest.js';
-export { type FaultPlan, type FaultReport, Poll, type PollOptions, Registry, type Source } from './poll.js';
+export {
+  type FaultPlan,
+  type FaultReport,
+  Poll,
+  type PollOptions,
+  type PollRunner,
+  Registry,
+  type RunOptions,
+  type Source,
+} from './poll.js';
 export { Signals } from './signals.js';
 export type { WakerHandle } from './sys/selector.js';
 export type { Token } from './token.js';

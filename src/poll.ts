@@ -5,14 +5,14 @@ import { inspect } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { CHECK, type CheckMode, envCheck, Misuse, misuse, parseCheck } from './check.js';
 import { errorByName } from './errors.js';
-import { DROPPED, type Events, eventSink, Ready, type Sink } from './event.js';
+import { DROPPED, Events, eventSink, Ready, type Sink } from './event.js';
 import { envFaults, type Faults, parseFaults } from './faults.js';
 import { closeOnCollect, forget, type Reapable } from './finalizer.js';
 import { type Interest, validInterest } from './interest.js';
 import { createSelector } from './sys/backend.js';
 import { type Stopwatch, stopwatch } from './sys/clock.js';
-import { type FdWatch, restartWatch, watchReadable } from './sys/koffi.js';
 import type { Selector, WaitStrategy } from './sys/selector.js';
+import { type FdWatch, watchReadable } from './sys/watch.js';
 import { type Token, validToken } from './token.js';
 import { argTypeError, guardThis, outOfRangeError } from './validators.js';
 
@@ -451,6 +451,25 @@ function runCheckpoint(): void {
 /** The OS side of a Poll, closed by the finalizer when the Poll and its Registries are dropped. */
 class PollCore implements Reapable {
   watcher: FdWatch | null = null;
+  /**
+   * What the watcher's turn runs while a pollAsync or run waits (null otherwise). It holds the Poll
+   * strongly, so a waiting Poll stays alive (a runner of a Poll nobody else references keeps
+   * running) and becomes collectable again when the wait ends.
+   */
+  onReady: (() => void) | null = null;
+  /** Whether the watcher is started. */
+  watching = false;
+  /** The watcher's callback: reaches only this core, never the Poll itself. */
+  readonly fire = (): void => {
+    const f = this.onReady;
+    if (f !== null) {
+      f();
+      runCheckpoint();
+      return;
+    }
+    this.watcher?.stop(); // readable while nobody waits: stop until the next wait
+    this.watching = false;
+  };
   constructor(readonly selector: Selector) {}
   close(): void {
     this.watcher?.close();
@@ -514,6 +533,53 @@ function pollOptions(options: unknown): { faults: Faults | null; check: CheckMod
   return { faults: spec === undefined ? envFaults : parseFaults(spec, 'options.faults'), check: mode };
 }
 
+/** Options of `poll.run(onEvents, options)`. */
+export interface RunOptions {
+  /** The Events each turn fills and hands to `onEvents` (default: a new Events(1024)). */
+  events?: Events;
+  /** Stops the runner when aborted (as `runner.stop()`). */
+  signal?: AbortSignal;
+  /**
+   * Where errors go: those `onEvents` throws and those of the wait. The runner keeps running after
+   * one (stop it here if the error says so). Without it the runner stops and the error is thrown
+   * from Node's loop, as an uncaught exception.
+   */
+  onError?: (err: unknown) => void;
+}
+
+/** A running `poll.run()`. */
+export interface PollRunner extends Disposable {
+  /** Stops handing over events (at once: no `onEvents` call after it). Stopping twice is harmless. */
+  stop(): void;
+  /** Whether it still runs (false after stop(), an abort, an unhandled error or the Poll's close()). */
+  readonly running: boolean;
+  /**
+   * Settles once it has stopped and the Poll is free for poll(), pollAsync() or another run: at
+   * once where libuv watches the Poll's fd; where a koffi thread waits (poll(2), IOCP, workers),
+   * when that wait is back, a moment after stop().
+   */
+  readonly stopped: Promise<void>;
+  /** Keeps the process alive while it runs (the default), as a timer's ref(). */
+  ref(): PollRunner;
+  /** Lets the process exit while it runs, as a timer's unref(). */
+  unref(): PollRunner;
+}
+
+function runOptions(options: unknown): { events: unknown; signal: AbortSignal | undefined; onError: ((err: unknown) => void) | undefined } {
+  if (options === undefined) return { events: undefined, signal: undefined, onError: undefined };
+  if (typeof options !== 'object' || options === null) throw argTypeError('options', 'an object', options);
+  const own = (k: string) => {
+    const d = Object.getOwnPropertyDescriptor(options, k);
+    return d && 'value' in d ? d.value : undefined;
+  };
+  const events = own('events');
+  const signal = own('signal');
+  const onError = own('onError');
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('options.signal', 'an instance of AbortSignal', signal);
+  if (onError !== undefined && typeof onError !== 'function') throw argTypeError('options.onError', 'of type function', onError);
+  return { events, signal, onError };
+}
+
 /** The event queue. */
 export class Poll implements Disposable {
   readonly #selector: Selector;
@@ -524,9 +590,6 @@ export class Poll implements Disposable {
   readonly #registry: Registry;
   readonly #book: Book;
   #busy = false;
-  #watching = false;
-  #fire: (() => void) | null = null;
-  #onReady: (() => void) | null = null;
   #cancelWait: ((err: unknown) => void) | null = null;
 
   /**
@@ -605,7 +668,7 @@ export class Poll implements Disposable {
     const ev = validEvents(events);
     const book = this.#book;
     const t = capTimeout(book, validTimeout(timeoutMs));
-    if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+    if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync or run is in progress on this Poll');
     if (book.check !== 0) audit(book);
     this.#begin(ev);
     const sel = this.#selector;
@@ -637,7 +700,7 @@ export class Poll implements Disposable {
       const ev = validEvents(events);
       const t = capTimeout(this.#book, validTimeout(timeoutMs));
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw argTypeError('signal', 'an instance of AbortSignal', signal);
-      if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync is in progress on this Poll');
+      if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync or run is in progress on this Poll');
       if (signal?.aborted) return Promise.reject(abortError(signal));
       if (this.#book.check !== 0) audit(this.#book);
       this.#begin(ev);
@@ -652,6 +715,194 @@ export class Poll implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Waits inside Node's loop and calls `onEvents(events)` each time there are events, until
+   * stopped: the callback form of pollAsync, with no promise per wait. Where the backend has a
+   * pollable fd (epoll, kqueue, event ports) on the main thread, a turn allocates nothing: libuv
+   * watches the fd and each turn collects with a zero timeout into the same Events. Elsewhere
+   * (poll(2), IOCP, worker threads) each wait runs on a koffi thread, as pollAsync's do. While it
+   * runs, poll() and pollAsync() on this Poll throw EBUSY; closing the Poll stops it.
+   */
+  run(onEvents: (events: Events) => void, options?: RunOptions): PollRunner {
+    if (typeof onEvents !== 'function') throw argTypeError('onEvents', 'of type function', onEvents);
+    const o = runOptions(options);
+    const events = (o.events === undefined ? new Events(1024) : o.events) as Events;
+    const ev = validEvents(events);
+    const { signal, onError } = o;
+    if (this.#selector.closed) throw errorByName('poll', 'EBADF', 'the Poll is closed');
+    if (this.#busy) throw errorByName('poll', 'EBUSY', 'a pollAsync or run is in progress on this Poll');
+    const book = this.#book;
+    const core = this.#core;
+    const sel = this.#selector;
+    const wait = sel.wait;
+    let running = !signal?.aborted;
+    let pending = false; // a wait on a koffi thread is out: the Poll stays busy until it is back
+    let refed = true;
+    let timer: NodeJS.Timeout | null = null;
+    let stopped: Promise<void> | null = null;
+    let settle: (() => void) | null = null;
+    let released = false;
+    /** The Poll is free again (once no wait of this runner is out). */
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#busy = false;
+      this.#cancelWait = null;
+      this.#core.onReady = null;
+      book.kick = null;
+      settle?.();
+    };
+    const stop = () => {
+      if (!running) return;
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      signal?.removeEventListener('abort', stop);
+      if (wait.kind === 'fd') core.watcher?.unref();
+      if (pending && wait.kind === 'thread') wait.interrupt();
+      else release();
+    };
+    const fail = (e: unknown) => {
+      if (sel.closed) return stop();
+      if (onError) return onError(e);
+      stop();
+      // From a callback of Node's own (not from inside koffi's watch callback): an uncaught exception.
+      setImmediate(() => {
+        throw e;
+      });
+    };
+    /** Hands over what `ev` holds, if anything. */
+    const handOver = () => {
+      if (ev.len === 0) return;
+      try {
+        onEvents(events);
+      } catch (e) {
+        fail(e);
+      }
+    };
+    // ---- main thread, pollable fd: libuv's watch turns; a timer only for what no fd announces
+    const later = () => {
+      if (!running || timer) return;
+      const t = capTimeout(book, -1); // retries due, or events carried by fault injection
+      if (t < 0) return;
+      timer = setTimeout(() => {
+        timer = null;
+        turn();
+      }, t);
+      if (!refed) timer.unref();
+    };
+    const turn = () => {
+      if (!running) return;
+      try {
+        if (book.check !== 0) audit(book);
+        this.#begin(ev);
+        this.#collect(ev, 0);
+      } catch (e) {
+        return fail(e);
+      }
+      handOver();
+      later();
+    };
+    // ---- elsewhere: each wait on a koffi thread is a turn
+    const attempt = () => {
+      if (wait.kind !== 'thread' || !running) return;
+      let left = capTimeout(book, -1);
+      // On a worker (terminate waits for a pending koffi call) and when unref'd (a pending call
+      // keeps the process alive), wait in slices.
+      if ((!isMainThread || !refed) && (left < 0 || left > WORKER_SLICE_MS)) left = WORKER_SLICE_MS;
+      this.#begin(ev);
+      pending = true;
+      wait.selectAsync(ev, left, (err, n) => {
+        pending = false;
+        if (!running) return release();
+        if (err) fail(err);
+        else {
+          try {
+            ev.len = book.due.size === 0 && book.faults === null && book.check === 0 ? n : finish(book, ev, n);
+            handOver();
+          } catch (e) {
+            fail(e);
+          }
+          runCheckpoint();
+        }
+        if (!running) return release();
+        if (!refed) {
+          // The next wait starts from an unref'd timer: if nothing else keeps Node's loop alive,
+          // the process exits before it fires.
+          setTimeout(next, 0).unref();
+          return;
+        }
+        next();
+      });
+    };
+    const next = () => {
+      if (!running) return release();
+      try {
+        if (book.check !== 0) audit(book);
+        attempt();
+      } catch (e) {
+        pending = false;
+        fail(e);
+        if (!running) release();
+      }
+    };
+    const runner: PollRunner = Object.freeze({
+      stop,
+      get running() {
+        return running;
+      },
+      get stopped() {
+        stopped ??= released
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              settle = resolve;
+            });
+        return stopped;
+      },
+      ref() {
+        refed = true;
+        if (running && wait.kind === 'fd') core.watcher?.ref();
+        timer?.ref();
+        return runner;
+      },
+      unref() {
+        refed = false;
+        if (running && wait.kind === 'fd') core.watcher?.unref();
+        else if (pending && wait.kind === 'thread') wait.interrupt(); // the next wait is an unref'd slice
+        timer?.unref();
+        return runner;
+      },
+      [Symbol.dispose]: stop,
+    });
+    if (!running) {
+      released = true;
+      return runner;
+    }
+    this.#busy = true;
+    this.#cancelWait = stop; // close(): the runner stops
+    signal?.addEventListener('abort', stop, { once: true });
+    if (wait.kind === 'fd') {
+      this.#core.onReady = turn;
+      book.kick = () =>
+        queueMicrotask(() => {
+          if (this.#core.onReady === turn) turn();
+        });
+      this.#watch(wait.fd);
+      later();
+      return runner;
+    }
+    book.kick = () => wait.interrupt();
+    try {
+      if (book.check !== 0) audit(book);
+      attempt();
+    } catch (e) {
+      pending = false;
+      stop();
+      throw e;
+    }
+    return runner;
   }
 
   /** Collects what is ready now (and the retries that are due) into `ev`. */
@@ -671,7 +922,7 @@ export class Poll implements Disposable {
         this.#cancelWait = null;
         // The watcher stays started (a loop calling pollAsync again soon pays no epoll_ctl), but
         // unreferenced, so it keeps no process alive; it stops itself if it fires while idle.
-        this.#onReady = null;
+        this.#core.onReady = null;
         this.#book.kick = null;
         this.#core.watcher?.unref();
         if (timer) clearTimeout(timer);
@@ -689,10 +940,10 @@ export class Poll implements Disposable {
         }
       };
       this.#cancelWait = settle;
-      this.#onReady = onReady;
+      this.#core.onReady = onReady;
       this.#book.kick = () =>
         queueMicrotask(() => {
-          if (this.#onReady === onReady) onReady();
+          if (this.#core.onReady === onReady) onReady();
         }); // still this wait
       this.#watch(fd);
       if (t >= 0)
@@ -710,33 +961,15 @@ export class Poll implements Disposable {
 
   /**
    * Starts (or re-references) libuv's watch of the selector fd. The watcher lives in the PollCore
-   * (GC would close it) and its callback reaches the Poll through a WeakRef, so a started watcher
-   * does not keep a dropped Poll alive.
+   * (GC would close it) and its callback reaches only the core, whose `onReady` holds the Poll
+   * while a wait is in progress: a started watcher does not keep a dropped, idle Poll alive.
    */
   #watch(fd: number): void {
     const core = this.#core;
-    if (!this.#fire) {
-      const self = new WeakRef(this);
-      this.#fire = () => {
-        const p = self.deref();
-        if (p) p.#fired();
-      };
-    }
-    if (!core.watcher) core.watcher = watchReadable(fd, this.#fire);
-    else if (!this.#watching) restartWatch(core.watcher, this.#fire);
-    this.#watching = true;
+    if (!core.watcher) core.watcher = watchReadable(fd, core.fire);
+    else if (!core.watching) core.watcher.start(core.fire);
+    core.watching = true;
     core.watcher.ref();
-  }
-
-  #fired(): void {
-    const f = this.#onReady;
-    if (f) {
-      f();
-      runCheckpoint();
-      return;
-    }
-    this.#core.watcher?.stop(); // readable while nobody waits: stop until the next pollAsync
-    this.#watching = false;
   }
 
   /** The blocking wait runs on a koffi worker thread; abort interrupts it. */

@@ -234,6 +234,8 @@ export const constants = {
   TCP_NODELAY: 1,
   UDP_GRO: 104,
   UDP_SEGMENT: 103,
+  UV_POLL: 8,
+  UV_READABLE: 1,
   UV_RUN_NOWAIT: 2,
   UV_SIGNAL: 16,
 } as const;

@@ -198,6 +198,8 @@ export const constants = {
   TCP_KEEPCNT: 0x102,
   TCP_KEEPINTVL: 0x101,
   TCP_NODELAY: 1,
+  UV_POLL: 8,
+  UV_READABLE: 1,
   UV_RUN_NOWAIT: 2,
   UV_SIGNAL: 16,
 } as const;

@@ -192,6 +192,8 @@ export const constants = {
   TCP_KEEPIDLE: 0x100,
   TCP_KEEPINTVL: 0x200,
   TCP_NODELAY: 1,
+  UV_POLL: 8,
+  UV_READABLE: 1,
   UV_RUN_NOWAIT: 2,
   UV_SIGNAL: 16,
 } as const;

@@ -193,6 +193,8 @@ export const constants = {
   TCP_KEEPIDLE: 3,
   TCP_KEEPINTVL: 5,
   TCP_NODELAY: 1,
+  UV_POLL: 8,
+  UV_READABLE: 1,
   UV_RUN_NOWAIT: 2,
   UV_SIGNAL: 16,
 } as const;

@@ -217,6 +217,8 @@ export const constants = {
   SO_SNDLOWAT: 0x1003,
   SO_TYPE: 0x1008,
   TCP_NODELAY: 1,
+  UV_POLL: 8,
+  UV_READABLE: 1,
   UV_RUN_NOWAIT: 2,
   UV_SIGNAL: 16,
 } as const;

@@ -382,6 +382,8 @@ __attribute__((used, section(METAL_PROBE_SECTION))) const unsigned long long met
   (unsigned long long)(long long)(TCP_NODELAY), /* TCP_NODELAY */
   (unsigned long long)(long long)(UDP_GRO), /* UDP_GRO */
   (unsigned long long)(long long)(UDP_SEGMENT), /* UDP_SEGMENT */
+  (unsigned long long)(long long)(UV_POLL), /* UV_POLL */
+  (unsigned long long)(long long)(UV_READABLE), /* UV_READABLE */
   (unsigned long long)(long long)(UV_RUN_NOWAIT), /* UV_RUN_NOWAIT */
   (unsigned long long)(long long)(UV_SIGNAL), /* UV_SIGNAL */
 };

@@ -59,22 +59,3 @@ function loadKoffi(): typeof Koffi {
 
 /** @internal koffi's module. Importing this file loads it, or throws KoffiLoadError. */
 export const koffi: typeof Koffi = loadKoffi();
-
-/** libuv's watch of one fd's readability in this thread's loop (koffi.node.poll's handle). */
-export interface FdWatch {
-  start(events: { readable: boolean }, cb: () => void): void;
-  stop(): void;
-  ref(): void;
-  unref(): void;
-  close(): void;
-}
-
-/** Starts watching `fd` for readability in Node's loop: `onReadable` runs on each readable turn. */
-export function watchReadable(fd: number, onReadable: () => void): FdWatch {
-  return koffi.node.poll(fd, { readable: true }, onReadable);
-}
-
-/** Starts a stopped watch again with `onReadable`. */
-export function restartWatch(w: FdWatch, onReadable: () => void): void {
-  w.start({ readable: true }, onReadable);
-}

@@ -7,11 +7,28 @@ import { Events, Interest, Poll } from '../../src/index.js';
 import { TcpListener, TcpStream } from '../../src/net.js';
 import { expectEvents } from './events.js';
 
+/**
+ * TcpStream.connect, tried again for up to a second on EAGAIN: Linux's answer when no local port is
+ * free for now (a suite that has made thousands of connections holds their TIME_WAIT ports; seen
+ * once in CI's third full run of the attacker suite).
+ */
+function connectRetrying(addr: string): TcpStream {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; ; i++) {
+    try {
+      return TcpStream.connect(addr);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EAGAIN' || i >= 100) throw e;
+      Atomics.wait(nap, 0, 0, 10);
+    }
+  }
+}
+
 /** A connected pair over loopback: [client, server-side stream], both registered with nothing. */
 export function tcpPair(host = '127.0.0.1'): { listener: TcpListener; client: TcpStream; server: TcpStream; close(): void } {
   const listener = TcpListener.bind(host.includes(':') ? `[${host}]:0` : `${host}:0`);
   const port = listener.localAddr().port;
-  const client = TcpStream.connect(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+  const client = connectRetrying(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
   const poll = new Poll();
   const events = new Events(4);
   try {

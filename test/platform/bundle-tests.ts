@@ -31,7 +31,7 @@ await build({
   entryNames: '[name]',
 });
 // Workers the tests start by URL ('./_util/wake-worker.mjs'), as plain JavaScript beside them.
-for (const w of ['wake-worker', 'hold-worker']) {
+for (const w of ['wake-worker', 'hold-worker', 'run-worker']) {
   await build({ ...common, entryPoints: [join(root, `test/_util/${w}-body.ts`)], outfile: join(out, '_util', `${w}.mjs`) });
 }
 console.log(`bundled ${files.length} test files into ${out}`);
