@@ -1,8 +1,9 @@
 /* Load generator for the echo benchmarks: a separate native process, so the measured server is
  * the only Node in the loop. epoll, non-blocking, edge-triggered, one thread.
  *
- *   loadgen HOST PORT CONNS SIZE SECONDS MODE WARMUP
- *     MODE pingpong: each connection sends SIZE bytes and waits for all of them to come back.
+ *   loadgen HOST PORT CONNS SIZE SECONDS MODE WARMUP [DEPTH]
+ *     MODE pingpong: each connection keeps DEPTH requests of SIZE bytes in flight (default 1: it
+ *       sends SIZE bytes and waits for all of them to come back); a message is SIZE bytes echoed.
  *     MODE bulk: each connection streams SIZE-byte writes, keeping at most 1 MiB in flight.
  *
  * After WARMUP seconds it prints "measuring" on stderr, counts for SECONDS more, prints one JSON
@@ -22,15 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-struct conn { int fd; long sent, recvd; };
+struct conn { int fd; long sent, recvd, acc; };
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 
 int main(int argc, char **argv) {
-  if (argc != 8) { fprintf(stderr, "usage: loadgen HOST PORT CONNS SIZE SECONDS MODE WARMUP\n"); return 2; }
+  if (argc != 8 && argc != 9) { fprintf(stderr, "usage: loadgen HOST PORT CONNS SIZE SECONDS MODE WARMUP [DEPTH]\n"); return 2; }
   const char *host = argv[1]; int port = atoi(argv[2]), n = atoi(argv[3]); long size = atol(argv[4]);
   double seconds = atof(argv[5]), warmup = atof(argv[7]); int bulk = strcmp(argv[6], "bulk") == 0;
-  if (n < 1 || size < 1 || seconds <= 0) { fprintf(stderr, "bad arguments\n"); return 2; }
+  long depth = argc == 9 ? atol(argv[8]) : 1;
+  if (n < 1 || size < 1 || seconds <= 0 || depth < 1 || depth * size > 65536) { fprintf(stderr, "bad arguments\n"); return 2; }
   alarm((unsigned)(seconds + warmup + 30));
   signal(SIGPIPE, SIG_IGN);
   const long window = 1 << 20;
@@ -62,7 +64,7 @@ int main(int argc, char **argv) {
         ssize_t r = read(x->fd, in, 1 << 16);
         if (r > 0) {
           x->recvd += r; bytes += r;
-          if (!bulk && x->recvd >= size) { msgs++; x->recvd -= size; x->sent = 0; }
+          if (!bulk) for (x->acc += r; x->acc >= size; x->acc -= size) msgs++;
           continue;
         }
         if (r == 0) { fprintf(stderr, "server closed a connection\n"); return 1; }
@@ -71,7 +73,7 @@ int main(int argc, char **argv) {
         perror("read"); return 1;
       }
       for (;;) { /* write what the mode allows */
-        long want = bulk ? (x->sent - x->recvd < window ? size : 0) : size - x->sent;
+        long want = bulk ? (x->sent - x->recvd < window ? size : 0) : depth * size - (x->sent - x->recvd);
         if (want <= 0) break;
         ssize_t w = write(x->fd, out, want);
         if (w > 0) { x->sent += w; continue; }

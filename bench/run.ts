@@ -11,7 +11,11 @@
 //        datagrams/s, server CPU-µs (total and user) per datagram.
 // Server CPU comes from /proc/PID/stat; metal-io's GCs are counted inside the server for each
 // measured window.
-//   npm run bench [-- --only tcp|multicore|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
+//   Request/response (--only rr): the echo server waiting each of its four ways (examples/
+//        tcp_server.ts --wait blocking|hybrid|async|run) beside C epoll and Node's net, 32
+//        connections with 1 and with 16 requests of 64 B in flight each; requests/s and server
+//        CPU-µs per request, and each way against blocking poll().
+//   npm run bench [-- --only tcp|rr|multicore|udp --rounds 3 --seconds 5 --warmup 2 --size 64]
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -233,6 +237,51 @@ if (values.only === undefined || values.only === 'tcp') {
     }
   }
   console.log('TCP');
+  console.table(rows);
+}
+
+if (values.only === undefined || values.only === 'rr') {
+  const size = Number(values.size);
+  const rr =
+    (depth: number): Scenario['args'] =>
+    (port) => [join(build, 'loadgen'), '127.0.0.1', String(port), '32', String(size), secs[0]!, 'pingpong', secs[1]!, String(depth)];
+  const scenarios: Scenario[] = [
+    { label: `${size} B, 32 conns, 1 in flight`, args: rr(1) },
+    { label: `${size} B, 32 conns, 16 in flight`, args: rr(16) },
+  ];
+  const metal = (wait: string): ServerSpec => [
+    `metal-io ${wait}`,
+    [process.execPath, '--import', 'tsx', 'examples/tcp_server.ts', '--port', '0', '--quiet', '--wait', wait],
+    { METAL_IO_BENCH_STATS: '1' },
+  ];
+  const servers: ServerSpec[] = [
+    ['native C epoll', [join(build, 'echo'), '0']],
+    metal('blocking'),
+    metal('hybrid'),
+    metal('async'),
+    metal('run'),
+    ['node net', [process.execPath, 'bench/node-echo.mjs', '0']],
+  ];
+  const results = await section(servers, scenarios);
+  const rows = [];
+  for (const sc of scenarios) {
+    const base = results['metal-io blocking']![sc.label]!;
+    const node = results['node net']![sc.label]!;
+    for (const [name] of servers) {
+      const r = results[name]![sc.label]!;
+      rows.push({
+        scenario: sc.label,
+        server: name,
+        'req/s': Math.round(r.msgsPerSec),
+        'req/s vs blocking': x(r.msgsPerSec, base.msgsPerSec),
+        'CPU-µs/req': r.cpuUsPerMsg.toFixed(2),
+        'CPU vs blocking': x(r.cpuUsPerMsg, base.cpuUsPerMsg),
+        'CPU vs node': x(r.cpuUsPerMsg, node.cpuUsPerMsg),
+        GCs: r.gcs,
+      });
+    }
+  }
+  console.log('Request/response');
   console.table(rows);
 }
 

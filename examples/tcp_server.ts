@@ -1,6 +1,10 @@
 // The main job: a TCP echo server on metal-io (mio's examples/tcp_server.rs, echoing).
 //
-//   npm start -- --port 9000
+//   npm start -- --port 9000 [--wait hybrid|blocking|async|run]
+//
+// --wait says how it waits: hybrid (the default: poll() while busy, pollAsync() when idle),
+// blocking (poll() only; signals reach it through a Signals source: Unix), async (pollAsync() each
+// turn) or run (poll.run()). bench/run.ts --only rr compares them.
 //
 // Prints `listening on 127.0.0.1:PORT` when ready; serves until SIGINT or SIGTERM, then closes
 // everything and exits 0. Each connection echoes what it reads; when the client does not read fast
@@ -13,7 +17,7 @@
 // listener readable again when a connection closes or after its back-off, so the plain
 // accept-until-null loop below needs no code for it.
 import { parseArgs } from 'node:util';
-import { type Event, Events, Interest, Poll, Waker } from '../src/index.js';
+import { type Event, Events, Interest, Poll, Signals, Waker } from '../src/index.js';
 import { TcpListener, type TcpStream } from '../src/net.js';
 
 const { values } = parseArgs({
@@ -21,8 +25,14 @@ const { values } = parseArgs({
     port: { type: 'string', default: '9000' },
     host: { type: 'string', default: '127.0.0.1' },
     quiet: { type: 'boolean', default: false },
+    wait: { type: 'string', default: 'hybrid' },
   },
 });
+const WAITS = ['hybrid', 'blocking', 'async', 'run'];
+if (!WAITS.includes(values.wait!)) {
+  console.error(`--wait must be one of ${WAITS.join(', ')}, got ${values.wait}`);
+  process.exit(2);
+}
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be 0..65535, got ${values.port}`);
@@ -31,7 +41,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const SERVER = 0;
 const WAKER = 1;
-const FIRST = 2;
+const SIGNALS = 2;
+const FIRST = 3;
 
 interface Conn {
   stream: TcpStream;
@@ -131,45 +142,80 @@ function shutdown(): void {
   stopping = true;
   waker.wake();
 }
-if (process.env.METAL_IO_BENCH_STATS === '1') {
-  // For bench/run.ts: SIGUSR2 prints the garbage collections counted since the previous SIGUSR2.
+// For bench/run.ts: SIGUSR2 prints the garbage collections counted since the previous SIGUSR2.
+const stats = process.env.METAL_IO_BENCH_STATS === '1';
+let gcs = 0;
+const reportGcs = () => {
+  console.log(`gc ${gcs}`);
+  gcs = 0;
+};
+if (stats) {
   const { PerformanceObserver } = await import('node:perf_hooks');
-  let gcs = 0;
   new PerformanceObserver((list) => {
     gcs += list.getEntries().length;
   }).observe({ entryTypes: ['gc'] });
-  process.on('SIGUSR2', () => {
-    console.log(`gc ${gcs}`);
-    gcs = 0;
-  });
+  process.on('SIGUSR2', reportGcs);
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
+// A blocking loop never lets Node's loop turn, so its signals come as events.
+const signals = values.wait === 'blocking' ? new Signals(['SIGINT', 'SIGTERM', ...(stats ? ['SIGUSR2' as const] : [])]) : null;
+if (signals) poll.registry().register(signals, SIGNALS, Interest.READABLE);
 
 console.log(`listening on ${values.host}:${listener.localAddr().port}`);
 
-const yieldToNode = () => new Promise<void>((r) => setImmediate(r));
-let lastYield = performance.now();
-while (!stopping) {
-  // Busy: a synchronous poll of at most 1 ms allocates nothing. Idle: pollAsync, so Node's loop
-  // (and the signal handlers) runs while nothing is ready. Busy for long: let Node's loop run
-  // every 50 ms anyway.
-  poll.poll(events, 1);
-  if (events.isEmpty()) {
-    await poll.pollAsync(events);
-    lastYield = performance.now();
-  } else if (performance.now() - lastYield > 50) {
-    await yieldToNode();
-    lastYield = performance.now();
-  }
+/** Serves one turn's events. */
+function serve(): void {
   for (const ev of events) {
     const token = ev.token;
     if (token === SERVER) accept();
+    else if (token === SIGNALS) for (const name of signals!.pending()) name === 'SIGUSR2' ? reportGcs() : shutdown();
     else if (token !== WAKER) handle(token, ev);
   }
 }
 
+if (values.wait === 'run') {
+  // The callback form: Node's loop turns, serve() runs on each turn with events; shutdown() (a
+  // signal handler) wakes the Poll through the Waker and the turn that sees it stops the runner.
+  const runner = poll.run(
+    () => {
+      serve();
+      if (stopping) runner.stop();
+    },
+    { events },
+  );
+  await runner.stopped;
+} else if (values.wait === 'blocking') {
+  while (!stopping) {
+    poll.poll(events, null);
+    serve();
+  }
+} else if (values.wait === 'async') {
+  while (!stopping) {
+    await poll.pollAsync(events);
+    serve();
+  }
+} else {
+  const yieldToNode = () => new Promise<void>((r) => setImmediate(r));
+  let lastYield = performance.now();
+  while (!stopping) {
+    // Busy: a synchronous poll of at most 1 ms allocates nothing. Idle: pollAsync, so Node's loop
+    // (and the signal handlers) runs while nothing is ready. Busy for long: let Node's loop run
+    // every 50 ms anyway.
+    poll.poll(events, 1);
+    if (events.isEmpty()) {
+      await poll.pollAsync(events);
+      lastYield = performance.now();
+    } else if (performance.now() - lastYield > 50) {
+      await yieldToNode();
+      lastYield = performance.now();
+    }
+    serve();
+  }
+}
+
 for (let t = FIRST; t < conns.length; t++) close(t);
+signals?.close();
 listener.close();
 waker.close();
 poll.close();
